@@ -1,0 +1,141 @@
+"""Masked SGD training: pruned weights stay exactly zero.
+
+After every backward pass the gradients of pruned weights are zeroed, so neither momentum nor
+weight decay (which sees a zero weight) can move them; after every step the weights are
+multiplied by their masks as well, which makes exact zeros an invariant for any optimizer.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from zoo_builder import seeding
+from zoo_builder.datasets import Split
+from zoo_builder.training.recipes import Recipe
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class History:
+    """Per-epoch metrics; index i is epoch i + 1. Losses in nats, accuracy a fraction in [0, 1]."""
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list]:
+        return {k: list(v) for k, v in self.__dict__.items()}
+
+
+class Masker:
+    """Holds (parameter, mask) pairs and applies them to gradients and weights in one fused op."""
+
+    def __init__(self, model: nn.Module, masks: Mapping[str, torch.Tensor] | None) -> None:
+        from zoo_builder.models import prunable
+
+        self.params, self.masks = [], []
+        if masks:
+            for name, p in prunable(model).items():
+                if name in masks:
+                    self.params.append(p)
+                    self.masks.append(masks[name].to(device=p.device, dtype=p.dtype))
+
+    @torch.no_grad()
+    def apply_to_weights(self) -> None:
+        if self.params:
+            torch._foreach_mul_(self.params, self.masks)
+
+    @torch.no_grad()
+    def apply_to_grads(self) -> None:
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if grads and len(grads) == len(self.params):
+            torch._foreach_mul_(grads, self.masks)
+
+
+def make_optimizer(model: nn.Module, recipe: Recipe):
+    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                                nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(recipe.milestones),
+                                                     gamma=recipe.gamma)
+    return optimizer, scheduler
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy (nats) and accuracy (fraction) of ``model`` on ``split`` (eval mode)."""
+    was_training = model.training
+    model.eval()
+    loss, correct = 0.0, 0
+    for start in range(0, len(split), batch_size):
+        x, y = split.x[start:start + batch_size], split.y[start:start + batch_size]
+        logits = model(x).float()
+        loss += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += int((logits.argmax(1) == y).sum())
+    model.train(was_training)
+    return loss / len(split), correct / len(split)
+
+
+def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Recipe, train_split: Split,
+          test_split: Split, *, seed: int, augment: Callable | None = None,
+          on_epoch: Callable[[int, History], None] | None = None) -> History:
+    """Train ``model`` in place with ``masks`` applied; evaluate on ``test_split`` after each epoch.
+
+    Data order and augmentation draw from their own streams of replicate ``seed``, so the same
+    inputs give bit-identical weights on the CPU. Both splits must already be on the model's device.
+
+    Raises
+    ------
+    TrainingDiverged
+        If a training loss is NaN/inf (the run should be recorded as failed).
+    """
+    device = next(model.parameters()).device
+    masker = Masker(model, masks)
+    masker.apply_to_weights()
+    optimizer, scheduler = make_optimizer(model, recipe)
+    order_gen = seeding.generator(seed, "data_order")
+    aug_gen = seeding.generator(seed, "augment", device=device) if device.type != "cpu" else seeding.generator(seed, "augment")
+    use_augment = recipe.augment and augment is not None
+    history = History()
+    n = len(train_split)
+    model.train()
+    for epoch in range(1, recipe.epochs + 1):
+        start = time.perf_counter()
+        order = torch.randperm(n, generator=order_gen).to(device)
+        total, batches = torch.zeros((), device=device), 0
+        for i in range(0, n, recipe.batch_size):
+            idx = order[i:i + recipe.batch_size]
+            x, y = train_split.x[idx], train_split.y[idx]
+            if use_augment:
+                x = augment(x, aug_gen)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=False)
+            loss.backward()
+            masker.apply_to_grads()
+            optimizer.step()
+            masker.apply_to_weights()
+            total += loss.detach()
+            batches += 1
+        scheduler.step()
+        train_loss = float(total) / max(batches, 1)
+        if not math.isfinite(train_loss):
+            raise TrainingDiverged(f"training loss became {train_loss} in epoch {epoch}")
+        test_loss, test_acc = evaluate(model, test_split)
+        history.epoch.append(epoch)
+        history.train_loss.append(train_loss)
+        history.test_loss.append(test_loss)
+        history.test_accuracy.append(test_acc)
+        history.seconds.append(time.perf_counter() - start)
+        if on_epoch is not None:
+            on_epoch(epoch, history)
+    return history
