@@ -1,0 +1,164 @@
+"""Zoo format version 1: where everything lives and how each array is encoded.
+
+One module holds every layout decision (paths, dims, dtypes, chunking, codecs) so that the
+writer and the reader cannot disagree. See ``docs/zoo-format.md`` for the prose version.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+FORMAT_VERSION = 1
+SUPPORTED_FORMAT_VERSIONS = (1,)
+
+#: Grid dimensions of an entry, in storage order.
+GRID_DIMS = ("variant", "sparsity", "seed")
+#: Canonical variant order (new variants of a growing entry are appended in this order).
+VARIANT_ORDER = ("original", "shuffle", "reinit", "invert")
+
+# --- paths -------------------------------------------------------------------------------
+INDEX_FILE = "index.json"          # zoo level: entries, their arch/dataset/method/default dataset
+MANIFEST_FILE = "manifest.json"    # entry level: sha256 + size of every file of the entry
+BUILDER_DIR = ".builder"           # zoo level bookkeeping (locks, failure notes); never published
+STATE_GROUP = "state"              # non-prunable parameters and buffers live under this group
+
+#: Root variables: name -> (dims, dtype, fill value, long name, units).
+ROOT_VARS = {
+    "complete": (GRID_DIMS, "bool", False, "run completely and durably written", ""),
+    "accuracy": (GRID_DIMS, "float64", np.nan, "final test accuracy", "fraction"),
+    "density": (GRID_DIMS, "float64", np.nan, "fraction of prunable weights kept", "fraction"),
+    "seconds": (GRID_DIMS, "float64", np.nan, "wall time of the whole run", "s"),
+    "test_accuracy": (GRID_DIMS + ("epoch",), "float64", np.nan, "test accuracy after each epoch", "fraction"),
+    "test_loss": (GRID_DIMS + ("epoch",), "float64", np.nan, "mean test cross-entropy after each epoch", "nat"),
+    "train_loss": (GRID_DIMS + ("epoch",), "float64", np.nan, "mean training cross-entropy of each epoch", "nat"),
+}
+HISTORY_VARS = ("test_accuracy", "test_loss", "train_loss")
+
+#: Arrays of a prunable tensor's group: name -> (leading dims, long name).
+PRUNABLE_ARRAYS = {
+    "init": (("seed",), "original initial weights (the ones that were scored)"),
+    "reinit": (("seed",), "redrawn initial weights (the reinit variant's starting point)"),
+    "score": (("sparsity", "seed"), "pruning scores of the original pruning (method's convention)"),
+    "mask": (GRID_DIMS, "mask trained with (True = kept)"),
+    "trained": (GRID_DIMS, "final weights (exact zeros where pruned)"),
+}
+#: Arrays of a non-prunable tensor's group (under ``state/``).
+STATE_ARRAYS = {
+    "init": (("seed",), "original initial value"),
+    "reinit": (("seed",), "redrawn initial value"),
+    "trained": (GRID_DIMS, "final value"),
+}
+
+#: Inner (read) chunks hold at least this many bytes where the tensor is that large.
+INNER_CHUNK_BYTES = 1 << 20
+
+
+def tensor_dims(shape: tuple[int, ...], prunable: bool) -> tuple[str, ...]:
+    """Dimension names of a tensor by role.
+
+    Linear ``(out, in)``; Conv1d ``(out, in, k)``; Conv2d ``(out, in, kh, kw)``;
+    Conv3d ``(out, in, kd, kh, kw)``; vectors (biases, BatchNorm) ``(out,)``; scalars ``()``.
+    Anything else gets ``dim_0, dim_1, ...``.
+    """
+    n = len(shape)
+    if n == 0:
+        return ()
+    if n == 1:
+        return ("out",)
+    by_rank = {2: ("out", "in"), 3: ("out", "in", "k"), 4: ("out", "in", "kh", "kw"),
+               5: ("out", "in", "kd", "kh", "kw")}
+    if n in by_rank:
+        return by_rank[n]
+    return tuple(f"dim_{i}" for i in range(n))
+
+
+def inner_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """Inner chunk of one tensor: whole tensor, split along its first dim into pieces of at
+    least :data:`INNER_CHUNK_BYTES` when it is larger than that."""
+    if not shape:
+        return ()
+    nbytes = math.prod(shape) * itemsize
+    if nbytes <= INNER_CHUNK_BYTES or shape[0] <= 1:
+        return tuple(shape)
+    row = max(1, nbytes // shape[0])
+    rows = min(shape[0], math.ceil(INNER_CHUNK_BYTES / row))
+    return (rows, *shape[1:])
+
+
+def fill_value(dtype: str):
+    """Fill value of never-written chunks: NaN for floats, False for bool, -1 for ints."""
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        return np.nan
+    if kind == "b":
+        return False
+    return -1
+
+
+def compressors(dtype: str, *, tiny: bool = False):
+    """zstd (with frame checksum) for numbers; blosc(zstd, bitshuffle) for booleans; none for
+    one-element chunks."""
+    from zarr.codecs import BloscCodec, BloscShuffle, ZstdCodec
+
+    if tiny:
+        return None
+    if np.dtype(dtype).kind == "b":
+        return BloscCodec(cname="zstd", clevel=5, shuffle=BloscShuffle.bitshuffle)
+    return ZstdCodec(level=3, checksum=True)
+
+
+@dataclass(frozen=True)
+class ArrayLayout:
+    """Everything needed to create one Zarr array."""
+
+    path: str
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    dtype: str
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    attrs: dict
+
+    def create(self, group):
+        """Create the array in ``group`` (overwriting nothing that exists)."""
+        return group.create_array(
+            self.path, shape=self.shape, dtype=self.dtype, chunks=self.chunks, shards=self.shards,
+            compressors=compressors(self.dtype, tiny=math.prod(self.chunks) == 1),
+            fill_value=fill_value(self.dtype), dimension_names=self.dims, attributes=self.attrs,
+            config={"write_empty_chunks": False},
+        )
+
+
+def tensor_array(group: str, name: str, lead_dims: tuple[str, ...], sizes: dict[str, int],
+                 shape: tuple[int, ...], dtype: str, prunable: bool, long_name: str) -> ArrayLayout:
+    """Layout of one per-tensor array: one shard per grid cell (1 along every leading dim, the
+    whole tensor along the tensor dims), inner chunks of ≥ 1 MiB where the tensor allows."""
+    tdims = tensor_dims(tuple(shape), prunable)
+    lead_shape = tuple(sizes[d] for d in lead_dims)
+    inner = inner_chunks(tuple(shape), np.dtype(dtype).itemsize)
+    shard = (1,) * len(lead_dims) + tuple(shape)
+    chunks = (1,) * len(lead_dims) + inner
+    return ArrayLayout(
+        path=f"{group}/{name}", dims=lead_dims + tdims, shape=lead_shape + tuple(shape), dtype=dtype,
+        chunks=chunks, shards=shard if chunks != shard else None, attrs={"long_name": long_name},
+    )
+
+
+def root_var(name: str, sizes: dict[str, int]) -> ArrayLayout:
+    """Layout of a root variable: one chunk per run (and the whole history along ``epoch``)."""
+    dims, dtype, _, long_name, units = ROOT_VARS[name]
+    shape = tuple(sizes[d] for d in dims)
+    chunks = tuple(max(1, sizes["epoch"]) if d == "epoch" else 1 for d in dims)
+    attrs = {"long_name": long_name}
+    if units:
+        attrs["units"] = units
+    return ArrayLayout(name, dims, shape, dtype, chunks, None, attrs)
+
+
+def shard_key(path: str, start: tuple[int, ...], shard: tuple[int, ...]) -> str:
+    """Store key of the shard (or chunk) holding element ``start`` (default ``/`` key encoding)."""
+    if not shard:
+        return f"{path}/c"
+    return f"{path}/c/" + "/".join(str(s // n) for s, n in zip(start, shard))

@@ -1,0 +1,268 @@
+"""The build plan: a configuration's grid expanded into RunSpecs and grouped into tasks.
+
+One task per pruning, i.e. per (arch, dataset, method, sparsity, seed, recipe): it runs every
+variant of that pruning in one process, so :func:`zoo_builder.run.prepare` scores once. The dense
+baselines (sparsity 0, variant ``original``) of one (arch, dataset, seed, recipe) form one task
+across methods: the dense network does not depend on the method, so it is trained once and each
+method's entry gets its own scores with the shared trained weights (see
+:func:`zoo_builder.executor.run_task`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from zoo_builder.config import BuildConfig, ConfigError
+from zoo_builder.registry import unknown_choice_message
+from zoo_builder.spec import RunSpec
+
+FILTER_KEYS = ("arch", "dataset", "method", "variant", "sparsity", "seed", "entry")
+
+# Rough training throughput (images per second) used only for --dry-run estimates.
+# CPU: one core (measured here for lenet300 / mnist1d_mlp; others from design.md §3 or guessed).
+CPU_IMAGES_PER_CORE_S = {"lenet300": 65_000, "mnist1d_mlp": 200_000, "mnist1d_cnn": 25_000,
+                         "digits_cnn": 25_000, "resnet20": 250, "resnet32": 160, "resnet56": 90,
+                         "vgg11": 150, "vgg13": 110, "vgg16": 90, "vgg19": 75}
+# One H100-class GPU, fp32 (guesses; small nets are launch-overhead bound).
+GPU_IMAGES_PER_S = {"lenet300": 150_000, "mnist1d_mlp": 150_000, "mnist1d_cnn": 100_000,
+                    "digits_cnn": 100_000, "resnet20": 25_000, "resnet32": 17_000, "resnet56": 10_000,
+                    "vgg11": 30_000, "vgg13": 24_000, "vgg16": 20_000, "vgg19": 17_000}
+DATASET_SIZES = {"mnist": (60_000, 10_000), "cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000),
+                 "digits": (1_347, 450), "mnist1d": (4_000, 1_000)}
+RUN_OVERHEAD_S = 0.3
+
+
+@dataclass(frozen=True)
+class Task:
+    """Specs executed together in one worker call (they share a pruning or a dense training)."""
+
+    specs: tuple[RunSpec, ...]
+
+    @property
+    def id(self) -> str:
+        """Stable id: a hash of the sorted spec hashes."""
+        return hashlib.sha256(",".join(sorted(s.hash for s in self.specs)).encode()).hexdigest()[:16]
+
+    @property
+    def dense(self) -> bool:
+        return self.specs[0].sparsity == 0.0
+
+    @property
+    def label(self) -> str:
+        s = self.specs[0]
+        what = "dense" if self.dense else f"{s.method} s={s.sparsity:g}"
+        return f"{s.arch}-{s.dataset} {what} seed={s.seed}"
+
+
+@dataclass
+class Plan:
+    """Ordered, duplicate-free runs of a build and their tasks."""
+
+    name: str
+    specs: list[RunSpec]
+    tasks: list[Task]
+    description: str = ""
+    inject_failure: tuple = ()
+    filters: dict = field(default_factory=dict)
+
+    def entries(self) -> "OrderedDict[str, list[RunSpec]]":
+        out: OrderedDict[str, list[RunSpec]] = OrderedDict()
+        for s in self.specs:
+            out.setdefault(s.entry, []).append(s)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def select(self, filters: dict[str, list[str]]) -> "Plan":
+        """The sub-plan whose specs match every ``key → allowed values`` filter."""
+        if not filters:
+            return self
+        keep = [s for s in self.specs if _matches(s, filters)]
+        if not keep:
+            raise ConfigError(f"--only {format_filters(filters)} selects none of the {len(self.specs)} runs "
+                              f"of plan {self.name!r}")
+        return make_plan(self.name, keep, description=self.description,
+                         inject_failure=self.inject_failure, filters=filters)
+
+    def estimate_seconds(self, specs=None, *, gpu: bool = False) -> float:
+        """Rough compute time of ``specs`` (default all): CPU core-seconds, or GPU-seconds."""
+        table = GPU_IMAGES_PER_S if gpu else CPU_IMAGES_PER_CORE_S
+        total = 0.0
+        trained = set()
+        for s in (self.specs if specs is None else specs):
+            key = _training_key(s) if s.sparsity == 0.0 else s.hash
+            if key in trained:  # dense baselines of other methods reuse the trained network
+                total += RUN_OVERHEAD_S
+                continue
+            trained.add(key)
+            n_train, n_test = DATASET_SIZES.get(s.dataset, (50_000, 10_000))
+            rate = table.get(s.arch, 1_000 if not gpu else 20_000)
+            total += RUN_OVERHEAD_S + s.recipe.epochs * (n_train + n_test / 3) / rate
+        return total
+
+
+def _matches(spec: RunSpec, filters: dict[str, list[str]]) -> bool:
+    for key, allowed in filters.items():
+        value = spec.entry if key == "entry" else getattr(spec, key)
+        if isinstance(value, float):
+            if not any(_float_eq(value, a) for a in allowed):
+                return False
+        elif str(value) not in allowed:
+            return False
+    return True
+
+
+def _float_eq(value: float, text: str) -> bool:
+    try:
+        return abs(value - float(text)) < 1e-9
+    except ValueError:
+        return False
+
+
+def parse_filters(items: list[str] | None) -> dict[str, list[str]]:
+    """``["arch=lenet300", "seed=0,1"]`` → ``{"arch": ["lenet300"], "seed": ["0", "1"]}``."""
+    out: dict[str, list[str]] = {}
+    for item in items or []:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or not values.strip():
+            raise ConfigError(f"--only expects KEY=VALUE[,VALUE...], got {item!r} (keys: {', '.join(FILTER_KEYS)})")
+        if key not in FILTER_KEYS:
+            raise ConfigError("--only: " + unknown_choice_message("filter key", key, list(FILTER_KEYS)))
+        out.setdefault(key, []).extend(v.strip() for v in values.split(",") if v.strip())
+    return out
+
+
+def format_filters(filters: dict[str, list[str]]) -> str:
+    return " ".join(f"{k}={','.join(v)}" for k, v in filters.items())
+
+
+def _training_key(spec: RunSpec) -> str:
+    return json.dumps([spec.arch, spec.dataset, spec.seed, spec.recipe.to_dict()], sort_keys=True)
+
+
+def specs_from_config(config: BuildConfig) -> list[RunSpec]:
+    """Every RunSpec of ``config`` in build order, without duplicates.
+
+    Order: seed-major (a partial build covers every method at seed 0 first), then grid, arch,
+    dense baselines before sparsities, sparsity, method, variant.
+    """
+    seen: set[str] = set()
+    out: list[RunSpec] = []
+    seeds = sorted({s for g in config.grids for s in g.seeds})
+    for seed in seeds:
+        for gi, g in enumerate(config.grids):
+            if seed not in g.seeds:
+                continue
+            for arch in g.arch:
+                dataset = g.dataset
+                if dataset is None:
+                    from zoo_builder.models import ARCHITECTURES
+
+                    dataset = ARCHITECTURES.get(arch).default_dataset
+                points = ([(0.0, ("original",))] if g.dense else []) + [(s, g.variants) for s in g.sparsities]
+                for sparsity, variants in points:
+                    for method in g.methods:
+                        for variant in variants:
+                            try:
+                                spec = RunSpec(arch=arch, dataset=dataset, method=method, variant=variant,
+                                               sparsity=sparsity, seed=seed, recipe=g.recipe,
+                                               per_class=g.per_class, iterations=g.iterations.get(method))
+                            except ValueError as e:
+                                raise ConfigError(f"grids[{gi}]: {e}") from None
+                            if spec.hash not in seen:
+                                seen.add(spec.hash)
+                                out.append(spec)
+    return out
+
+
+def group_tasks(specs: list[RunSpec]) -> list[Task]:
+    """Group specs into tasks (per pruning; dense baselines per training), in first-seen order."""
+    groups: OrderedDict[str, list[RunSpec]] = OrderedDict()
+    for s in specs:
+        if s.sparsity == 0.0 and s.variant == "original":
+            key = "dense:" + _training_key(s)
+        else:
+            key = "prune:" + json.dumps([*s.pruning_key, s.recipe.to_dict()], sort_keys=True, default=str)
+        groups.setdefault(key, []).append(s)
+    return [Task(tuple(v)) for v in groups.values()]
+
+
+def make_plan(name: str, specs: list[RunSpec], *, description: str = "", inject_failure: tuple = (),
+              filters: dict | None = None) -> Plan:
+    return Plan(name=name, specs=list(specs), tasks=group_tasks(list(specs)), description=description,
+                inject_failure=inject_failure, filters=dict(filters or {}))
+
+
+def from_config(config: BuildConfig) -> Plan:
+    """Expand a validated configuration into a :class:`Plan`.
+
+    Raises :class:`ConfigError` when the grid holds no run.
+    """
+    specs = specs_from_config(config)
+    if not specs:
+        raise ConfigError(f"plan {config.name!r} holds no run: give sparsities or set dense: true")
+    return make_plan(config.name, specs, description=config.description,
+                     inject_failure=config.inject_failure)
+
+
+# ----------------------------------------------------------------------------- description
+
+def _fmt_duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def describe(plan: Plan, *, done: dict[str, set] | None = None, failed: dict[str, dict] | None = None,
+             workers: int = 1, gpu: bool = False, cores: int = 1) -> str:
+    """The dry-run text: one line per entry, totals, and the estimated cost."""
+    done = done or {}
+    failed = failed or {}
+    entries = plan.entries()
+    width = max([len(e) for e in entries] + [5])
+    lines = [f"plan {plan.name!r}" + (f": {plan.description}" if plan.description else "")]
+    if plan.filters:
+        lines.append(f"  restricted to --only {format_filters(plan.filters)}")
+    lines.append(f"  {'entry':<{width}}  {'runs':>6}  {'dense':>5}  {'done':>6}  {'failed':>6}  {'to run':>6}")
+    todo_specs = []
+    n_done = n_failed = 0
+    for entry, specs in entries.items():
+        d = done.get(entry, set())
+        f = failed.get(entry, {})
+        nd = sum(s.hash in d for s in specs)
+        nf = sum(s.hash in f and s.hash not in d for s in specs)
+        todo = [s for s in specs if s.hash not in d]
+        todo_specs += todo
+        n_done += nd
+        n_failed += nf
+        n_dense = sum(s.sparsity == 0.0 for s in specs)
+        lines.append(f"  {entry:<{width}}  {len(specs):>6}  {n_dense:>5}  {nd:>6}  {nf:>6}  {len(todo):>6}")
+    archs = sorted({s.arch for s in plan.specs})
+    methods = list(dict.fromkeys(s.method for s in plan.specs))
+    variants = list(dict.fromkeys(s.variant for s in plan.specs if s.sparsity > 0) or ["original"])
+    sparsities = sorted({s.sparsity for s in plan.specs})
+    seeds = sorted({s.seed for s in plan.specs})
+    n_dense = sum(s.sparsity == 0.0 for s in plan.specs)
+    lines.append(f"total: {len(plan.specs)} runs ({len(plan.specs) - n_dense} pruned + {n_dense} dense) "
+                 f"in {len(entries)} entries, {len(plan.tasks)} tasks; {n_done} done, {n_failed} failed, "
+                 f"{len(todo_specs)} to run")
+    lines.append(f"grid: archs {', '.join(archs)}; methods {', '.join(methods)}; variants {', '.join(variants)}; "
+                 f"sparsities {', '.join(f'{s:g}' for s in sparsities)}; seeds {', '.join(map(str, seeds))}")
+    cpu = plan.estimate_seconds(todo_specs)
+    gpu_s = plan.estimate_seconds(todo_specs, gpu=True)
+    if gpu:
+        lines.append(f"estimated cost: {_fmt_duration(gpu_s)} of GPU time, ≈ {_fmt_duration(gpu_s / max(workers, 1))} "
+                     f"wall on {workers} GPU worker(s) (rough)")
+    else:
+        parallel = max(1, min(workers, cores))
+        lines.append(f"estimated cost: {_fmt_duration(cpu)} of CPU core time, ≈ {_fmt_duration(cpu / parallel)} "
+                     f"wall on {workers} worker(s) / {cores} core(s); ≈ {_fmt_duration(gpu_s)} on one GPU (rough)")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Named build configurations. Each preset is a plain mapping in the config-file schema
+(:mod:`zoo_builder.config`), so a TOML/YAML file can describe any grid a preset does
+(``python -m zoo_builder presets --show NAME`` prints one as YAML).
+
+=================  ==========================================================================
+``smoke``          mnist1d_mlp on mnist1d, recipe ``smoke`` (2 epochs), sparsities 0.5 / 0.9,
+                   1 seed, all 6 methods × 4 variants + dense: 54 runs, seconds on a laptop.
+                   The CI and test preset. SynFlow keeps its default 100 rounds (cheap here).
+``mini``           (default) LeNet-300-100 on real MNIST, recipe ``lenet_mnist_cpu`` (3 epochs),
+                   6 methods × 4 variants × sparsities 0.5 / 0.75 / 0.9 / 0.98 × 3 seeds + dense
+                   baselines: 306 runs (288 pruned); the CPU zoo of the README.
+``cpu-extra``      digits_cnn on digits (``digits_cpu``); mnist1d_mlp and mnist1d_cnn on mnist1d
+                   (``mnist1d_cpu``) over the mini grid.
+``singh-liu``      LeNet-300-100 on MNIST (``lenet_mnist``, 16 epochs) and ResNet-20 on CIFAR-10
+                   (``openlth_cifar``) at 75 % sparsity, every method and variant, 3 seeds + dense.
+                   The LeNet half runs on a CPU (``--only arch=lenet300``); ResNet needs CIFAR-10
+                   and a GPU.
+``frankle-cifar10`` VGG-16 and ResNet-20 on CIFAR-10 (``openlth_cifar``), densities 0.8^k for
+                   k = 1..20 (k = 0 is the dense baseline), 5 seeds, as Frankle et al. (2021).
+=================  ==========================================================================
+"""
+from __future__ import annotations
+
+import copy
+
+from zoo_builder.registry import unknown_choice_message
+
+ALL = "all"
+MINI_SPARSITIES = [0.5, 0.75, 0.9, 0.98]
+
+PRESETS: dict[str, dict] = {
+    "smoke": {
+        "name": "smoke",
+        "description": "every method and variant on a tiny MLP and mnist1d: CI and tests",
+        "grids": [{
+            "arch": "mnist1d_mlp", "dataset": "mnist1d", "recipe": "smoke",
+            "methods": ALL, "variants": ALL, "sparsities": [0.5, 0.9], "seeds": 1, "dense": True,
+        }],
+    },
+    "mini": {
+        "name": "mini",
+        "description": "LeNet-300-100 on MNIST, every method and variant, 4 sparsities, 3 seeds (CPU)",
+        "grids": [{
+            "arch": "lenet300", "dataset": "mnist", "recipe": "lenet_mnist_cpu",
+            "methods": ALL, "variants": ALL, "sparsities": MINI_SPARSITIES, "seeds": 3, "dense": True,
+        }],
+    },
+    "cpu-extra": {
+        "name": "cpu-extra",
+        "description": "small CNN/MLP zoos on digits and mnist1d over the mini grid (CPU)",
+        "grids": [
+            {"arch": "digits_cnn", "dataset": "digits", "recipe": "digits_cpu",
+             "methods": ALL, "variants": ALL, "sparsities": MINI_SPARSITIES, "seeds": 3, "dense": True},
+            {"arch": ["mnist1d_mlp", "mnist1d_cnn"], "dataset": "mnist1d", "recipe": "mnist1d_cpu",
+             "methods": ALL, "variants": ALL, "sparsities": MINI_SPARSITIES, "seeds": 3, "dense": True},
+        ],
+    },
+    "singh-liu": {
+        "name": "singh-liu",
+        "description": "Singh & Liu's setting: LeNet-300-100/MNIST and ResNet-20/CIFAR-10 at 75% sparsity",
+        "grids": [
+            {"arch": "lenet300", "dataset": "mnist", "recipe": "lenet_mnist",
+             "methods": ALL, "variants": ALL, "sparsities": [0.75], "seeds": 3, "dense": True},
+            {"arch": "resnet20", "dataset": "cifar10", "recipe": "openlth_cifar",
+             "methods": ALL, "variants": ALL, "sparsities": [0.75], "seeds": 3, "dense": True},
+        ],
+    },
+    "frankle-cifar10": {
+        "name": "frankle-cifar10",
+        "description": "Frankle et al. (2021): VGG-16 and ResNet-20 on CIFAR-10, densities 0.8^k, 5 seeds",
+        "grids": [{
+            "arch": ["vgg16", "resnet20"], "dataset": "cifar10", "recipe": "openlth_cifar",
+            "methods": ALL, "variants": ALL, "sparsities": {"density_base": 0.8, "k": [1, 20]},
+            "seeds": 5, "dense": True,
+        }],
+    },
+}
+
+DEFAULT = "mini"
+
+
+def names() -> list[str]:
+    return list(PRESETS)
+
+
+def get(name: str) -> dict:
+    """A copy of preset ``name``'s configuration mapping."""
+    if name not in PRESETS:
+        from zoo_builder.config import ConfigError
+
+        raise ConfigError(unknown_choice_message("preset", name, names()))
+    return copy.deepcopy(PRESETS[name])
+
+
+def load(name: str):
+    """Preset ``name`` validated into a :class:`zoo_builder.config.BuildConfig`."""
+    from zoo_builder.config import parse
+
+    return parse(get(name), source=f"preset:{name}")
