@@ -263,3 +263,25 @@ def test_data_dependent_method_without_data_says_so():
 def test_nan_scores_are_rejected():
     with pytest.raises(ValueError, match="'w' contain NaN"):
         global_mask({"w": torch.tensor([1.0, float("nan")])}, 0.5)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=5),
+       sparsity=st.floats(0, 0.999), levels=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_global_mask_removes_exactly_round_sN_with_ties_to_the_earlier_weight(sizes, sparsity, levels, seed):
+    g = torch.Generator().manual_seed(seed)
+    scores = {f"t{i}": torch.randint(0, levels, (n,), generator=g).double() for i, n in enumerate(sizes)}
+    masks = global_mask(scores, sparsity)
+    flat = torch.cat(list(scores.values()))
+    kept = torch.cat(list(masks.values()))
+    assert int((~kept).sum()) == math.floor(sparsity * len(flat) + 0.5)
+    if kept.any() and (~kept).any():
+        assert flat[kept].min() >= flat[~kept].max()
+        threshold = flat[kept].min()
+        tied = torch.nonzero(flat == threshold).flatten()
+        tied_kept = kept[tied]
+        # among tied weights, the kept ones precede the removed ones
+        assert torch.equal(tied_kept, tied_kept.sort(descending=True, stable=True).values)
