@@ -1,8 +1,8 @@
 """Publish a model zoo to, and pull it from, a Hugging Face Hub dataset repository.
 
 A repo mirrors a local zoo folder: one Zarr v3 store per entry (``<entry>/...``), plus
-``runs/<entry>.parquet`` (one row per run, shown by the Hub's dataset viewer), ``zoo.json`` (the
-index) and ``README.md`` (the dataset card).
+``runs/<entry>.parquet`` (one row per run, shown by the Hub's dataset viewer), ``index.json`` (the
+zoo index, as in a local zoo) and ``README.md`` (the dataset card).
 
 * :func:`publish` uploads only files whose git blob id differs from the remote one (and deletes
   remote files of a published entry that no longer exist locally), in as few commits as possible;
@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paistats import hub_card
+from paistats.errors import ZooError
+from paistats.names import check_name
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ _REPO_PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TRUE = {"1", "on", "yes", "true"}
 
 
-class HubError(RuntimeError):
+class HubError(ZooError, RuntimeError):
     """A Hub operation failed; the message is one line and never contains a token."""
 
 
@@ -96,10 +98,11 @@ def validate_repo_id(repo_id: str) -> str:
 
 
 def validate_entry(name: str) -> str:
-    """Check an entry name (one folder name: no separators, no ``..``); return it."""
-    if not isinstance(name, str) or not _ENTRY_RE.match(name) or ".." in name:
-        raise ValueError(f"entry name must be one folder name (letters, digits, '-', '_', '.'), got {name!r}")
-    return name
+    """Check an entry name (one folder name: no separators, no ``..``); return it.
+
+    Raises :class:`paistats.errors.InvalidNameError` (a ``ValueError``).
+    """
+    return check_name(name, "entry name")
 
 
 def _validate_revision(revision: str | None) -> str | None:
@@ -196,7 +199,8 @@ def _hub_errors(action: str, repo_id: str, revision: str | None) -> Iterator[Non
             raise HubError(f"cannot {action} {where}: not authorized (HTTP {status}); "
                            "check HF_TOKEN or `hf auth login`") from None
         if _is_unreachable(err):
-            raise HubUnreachableError(f"cannot {action} {where}: the Hub at {endpoint()} failed (HTTP {status})") from None
+            raise HubUnreachableError(f"cannot {action} {where}: the Hub at {endpoint()} failed "
+                                      f"(HTTP {status})") from None
         raise HubError(f"cannot {action} {where}: HTTP {status} from {endpoint()}") from None
     except Exception as err:
         if _is_unreachable(err):
@@ -401,7 +405,8 @@ def _check_entries(path: Path, entries: list[str] | None, repo_id: str, revision
     missing = [e for e in entries or [] if not (path / e / "zarr.json").is_file()]
     if missing:
         available = sorted(p.name for p in path.iterdir() if (p / "zarr.json").is_file())
-        known = hub_card.read_index((path / hub_card.INDEX_FILE).read_bytes()) if (path / hub_card.INDEX_FILE).is_file() else {}
+        index_file = path / hub_card.INDEX_FILE
+        known = hub_card.read_index(index_file.read_bytes()) if index_file.is_file() else {}
         raise HubError(f"entries not in {repo_id}@{revision}: {', '.join(missing)}; "
                        f"available: {', '.join(sorted(set(available) | set(known))) or 'none'}")
     return path
@@ -411,7 +416,7 @@ def pull(repo_id: str, *, entries: list[str] | None = None, revision: str | None
          token: str | None = None) -> Path:
     """Download a zoo (or some entries) into the Hugging Face cache; return the snapshot folder.
 
-    Only ``<entry>/**`` of the requested entries and the small index files (card, ``zoo.json``,
+    Only ``<entry>/**`` of the requested entries and the small index files (card, ``index.json``,
     ``runs/*.parquet``) are fetched; files already cached are not downloaded again.
 
     Parameters
@@ -480,6 +485,11 @@ def resolve(zoo: str, *, entries: list[str] | None = None, revision: str | None 
     if ref.entry:
         wanted = sorted(set(wanted or []) | {ref.entry})
     return pull(ref.repo_id, entries=wanted, revision=ref.revision or revision)
+
+
+def local_zoo(zoo: str, *, revision: str | None = None, entries: list[str] | None = None) -> Path:
+    """Same as :func:`resolve` (the name ``paistats.zoo.resolve_zoo`` calls)."""
+    return resolve(zoo, entries=entries, revision=revision)
 
 
 def hf_url(repo_id: str, entry: str | None = None, revision: str | None = None) -> str:

@@ -11,21 +11,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+#: Columns of the per-run table and their Arrow types.
 RUN_COLUMNS = {
-    "entry": pa.string(), "arch": pa.string(), "dataset": pa.string(), "method": pa.string(),
-    "variant": pa.string(), "sparsity": pa.float64(), "seed": pa.int64(), "spec_hash": pa.string(),
-    "complete": pa.bool_(), "accuracy": pa.float64(), "density": pa.float64(),
+    "entry": "string", "arch": "string", "dataset": "string", "method": "string",
+    "variant": "string", "sparsity": "float64", "seed": "int64", "spec_hash": "string",
+    "complete": "bool", "accuracy": "float64", "density": "float64",
 }
+_PANDAS_DTYPES = {"string": object, "float64": "float64", "int64": "int64", "bool": bool}
 RUN_DIMS = ("variant", "sparsity", "seed")
 RUNS_DIR = "runs"
-INDEX_FILE = "zoo.json"
+INDEX_FILE = "index.json"  # the zoo index that paistats.load reads (docs/zoo-format.md)
+INDEX_FORMAT_VERSION = 1
 CARD_FILE = "README.md"
 LICENSES = ("cc-by-4.0", "apache-2.0")
 TAGS = ["pruning", "pruning-at-initialization", "model-zoo", "neural-network-weights", "zarr", "paistats"]
-FORMAT = "paistats-zoo"
 
 
 def runs_path(entry: str) -> str:
@@ -45,6 +45,12 @@ def _open_root(entry_dir: Path):
 def _dims(array) -> tuple[str, ...]:
     names = getattr(array.metadata, "dimension_names", None) or ()
     return tuple(n or "" for n in names)
+
+
+def _as_str(values: np.ndarray) -> np.ndarray:
+    """Any string-like array (fixed width, StringDType, objects, bytes) as Python ``str`` objects."""
+    flat = [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(values).ravel().tolist()]
+    return np.array(flat, dtype=object).reshape(np.shape(values))
 
 
 def _coords(root) -> dict[str, np.ndarray] | None:
@@ -68,32 +74,39 @@ def _run_variable(root, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
 
 
 def _spec_hashes(root, coords: dict[str, np.ndarray], shape) -> np.ndarray:
-    """Per-run spec hashes from a ``spec_hash`` variable or a ``spec_hashes`` attribute."""
+    """Per-run spec hashes from the root ``runs`` attribute (hash → variant, sparsity, seed)."""
     values = _run_variable(root, "spec_hash", shape)
     if values is not None:
-        return values.astype(str)
+        return values
     out = np.full(shape, "", dtype=object)
-    table = root.attrs.get("spec_hashes")
-    if isinstance(table, dict):
-        for i, v in enumerate(coords["variant"]):
-            for j, s in enumerate(coords["sparsity"]):
-                for k, seed in enumerate(coords["seed"]):
-                    out[i, j, k] = _lookup_hash(table, str(v), float(s), int(seed))
+    runs = root.attrs.get("runs")
+    if not isinstance(runs, dict):
+        return out
+    position = [{_key(v): i for i, v in enumerate(coords[d].tolist())} for d in RUN_DIMS]
+    for spec_hash, cell in runs.items():
+        try:
+            index = tuple(position[n][_key(cell[d])] for n, d in enumerate(RUN_DIMS))
+        except (KeyError, TypeError):
+            continue
+        out[index] = str(spec_hash)
     return out
 
 
-def _lookup_hash(table: dict, variant: str, sparsity: float, seed: int) -> str:
-    for key in (f"{variant}/{sparsity}/{seed}", f"{variant}/{sparsity:g}/{seed}", f"{variant},{sparsity},{seed}"):
-        if key in table:
-            return str(table[key])
-    return ""
+def _key(value):
+    """Comparable form of a coordinate value (floats rounded, bytes decoded)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
 
 
 def _attr(root, name: str, entry: str) -> str:
     value = root.attrs.get(name)
     if value is None and name in ("arch", "dataset", "method"):
         parts = entry.split("-")
-        value = {"arch": parts[0], "dataset": "-".join(parts[1:-1]), "method": parts[-1]}[name] if len(parts) >= 3 else ""
+        guess = {"arch": parts[0], "dataset": "-".join(parts[1:-1]), "method": parts[-1]} if len(parts) >= 3 else {}
+        value = guess.get(name, "")
     return "" if value is None else str(value)
 
 
@@ -124,10 +137,10 @@ def runs_frame(entry_dir: Path, entry: str | None = None) -> pd.DataFrame:
     frame = {
         "entry": entry, "arch": _attr(root, "arch", entry), "dataset": _attr(root, "dataset", entry),
         "method": _attr(root, "method", entry),
-        "variant": coords["variant"].astype(str)[idx[0]],
+        "variant": _as_str(coords["variant"])[idx[0]],
         "sparsity": coords["sparsity"].astype(float)[idx[1]],
         "seed": coords["seed"].astype(np.int64)[idx[2]],
-        "spec_hash": _spec_hashes(root, coords, shape)[idx].astype(str),
+        "spec_hash": _as_str(_spec_hashes(root, coords, shape))[idx],
     }
     for name, fill, dtype in (("complete", False, bool), ("accuracy", np.nan, float), ("density", np.nan, float)):
         values = _run_variable(root, name, shape)
@@ -136,12 +149,15 @@ def runs_frame(entry_dir: Path, entry: str | None = None) -> pd.DataFrame:
 
 
 def _empty_frame() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t.to_pandas_dtype()) for c, t in RUN_COLUMNS.items()})
+    return pd.DataFrame({c: pd.Series(dtype=_PANDAS_DTYPES[t]) for c, t in RUN_COLUMNS.items()})
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
     """The runs table as deterministic Parquet bytes (fixed schema, no index, zstd)."""
-    schema = pa.schema(list(RUN_COLUMNS.items()))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(c, pa.type_for_alias(t)) for c, t in RUN_COLUMNS.items()])
     table = pa.Table.from_pandas(frame[list(RUN_COLUMNS)], schema=schema, preserve_index=False)
     table = table.replace_schema_metadata(None)
     buffer = io.BytesIO()
@@ -153,24 +169,25 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def entry_summary(frame: pd.DataFrame, entry_dir: Path) -> dict:
-    """What the index and the card say about one entry (grid and completion)."""
+    """Index record of one entry: the loader's fields (arch, dataset, method, default_dataset)
+    plus the grid and completion shown in the card."""
     root = _open_root(Path(entry_dir))
-    first = frame.iloc[0] if len(frame) else None
-    pick = (lambda c: str(first[c])) if first is not None else (lambda c: _attr(root, c, Path(entry_dir).name))
+    name = Path(entry_dir).name
+    dataset = _attr(root, "dataset", name)
     return {
-        "arch": pick("arch"), "dataset": pick("dataset"), "method": pick("method"),
-        "variant": sorted(frame["variant"].unique().tolist()),
+        "arch": _attr(root, "arch", name), "dataset": dataset, "method": _attr(root, "method", name),
+        "default_dataset": str(root.attrs.get("default_dataset") or dataset),
+        "variant": [str(v) for v in dict.fromkeys(frame["variant"])],
         "sparsity": sorted(float(s) for s in frame["sparsity"].unique()),
         "seed": sorted(int(s) for s in frame["seed"].unique()),
         "runs": int(len(frame)), "complete": int(frame["complete"].sum()),
-        "format_version": str(root.attrs.get("format_version", "")),
     }
 
 
 def index_bytes(entries: dict[str, dict]) -> bytes:
-    """The zoo index (``zoo.json``): entry name → summary, sorted, deterministic."""
-    doc = {"format": FORMAT, "entries": {k: entries[k] for k in sorted(entries)}}
-    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+    """The zoo index (``index.json``, as in a local zoo): entry → record, deterministic bytes."""
+    doc = {"format_version": INDEX_FORMAT_VERSION, "entries": {k: entries[k] for k in sorted(entries)}}
+    return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
 
 
 def read_index(content: bytes | None) -> dict[str, dict]:
@@ -182,7 +199,7 @@ def read_index(content: bytes | None) -> dict[str, dict]:
     except ValueError:
         return {}
     entries = doc.get("entries") if isinstance(doc, dict) else None
-    return entries if isinstance(entries, dict) else {}
+    return {str(k): dict(v) for k, v in entries.items() if isinstance(v, dict)} if isinstance(entries, dict) else {}
 
 
 # -- dataset card ------------------------------------------------------------------------------
@@ -246,7 +263,8 @@ Built with `zoo_builder`; read with [`paistats`](https://github.com/) (no GPU or
 - `<entry>/`: one Zarr v3 store per entry (sharded arrays; one group per prunable tensor).
 - `{RUNS_DIR}/<entry>.parquet`: one row per run (entry, arch, dataset, method, variant, sparsity,
   seed, spec_hash, complete, accuracy, density): the table shown by the dataset viewer.
-- `{INDEX_FILE}`: the zoo index (grid and completion of every entry).
+- `{INDEX_FILE}`: the zoo index (arch, dataset, method, grid and completion of every entry).
+- `<entry>/manifest.json`: sha256 and size of every file of the entry (`paistats` can verify a download).
 
 ## How to load
 
@@ -263,7 +281,7 @@ Lazy, without downloading whole files (HTTP range reads of the shards):
 ```python
 import xarray as xr, zarr
 store = zarr.storage.FsspecStore.from_url("hf://datasets/{repo_id}/{first}", read_only=True)
-tree = xr.open_datatree(store, engine="zarr", zarr_format=3, consolidated=False)
+tree = xr.open_datatree(store, engine="zarr", zarr_format=3)  # consolidated metadata: one request
 ```
 
 Pin a revision (`revision="<commit sha>"` or `hf://datasets/{repo_id}@<sha>/...`) to make analyses

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -219,6 +220,10 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.0"  # one request per connection: stopping the server really stops it
 
+    def setup(self):
+        super().setup()  # no Nagle delay between the header and body writes of small responses
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format, *args):  # noqa: A002 - silence stderr logging
         pass
 
@@ -321,9 +326,11 @@ class Handler(BaseHTTPRequestHandler):
             raise HubError(401, "Invalid credentials in Authorization header")
         repo_type = payload.get("type") or "model"
         repo_id = f"{payload['organization']}/{payload['name']}"
+        url = f"http://{self.headers.get('Host')}/{URL_PREFIX[repo_type]}{repo_id}"
+        if (repo_type, repo_id) in self.state.repos:  # the Hub answers 409 with the url
+            return self._json({"error": "You already created this repo", "url": url}, status=409)
         self.state.create(repo_type, repo_id, payload.get("visibility") == "private")
-        host = f"http://{self.headers.get('Host')}"
-        self._json({"url": f"{host}/{URL_PREFIX[repo_type]}{repo_id}", "name": repo_id})
+        self._json({"url": url, "name": repo_id})
 
     def _validate_yaml(self):
         payload = json.loads(self._body())
@@ -425,6 +432,11 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, content, headers, head=head)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the client downloads with 8 threads, one connection per request
+
+
 class HubServer:
     """A running test Hub on 127.0.0.1 (free port); a context manager.
 
@@ -453,11 +465,10 @@ class HubServer:
 
     def start(self, port: int = 0) -> "HubServer":
         """Listen (on ``port``, 0 = any free port) and serve in a daemon thread."""
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port or self.port or 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port or self.port or 0), Handler)
         self._httpd.state = self.state  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -473,6 +484,16 @@ class HubServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def configure_client_env(monkeypatch, server: HubServer, hf_home) -> None:
+    """Point ``huggingface_hub`` at ``server`` (``HF_ENDPOINT``) and a temp cache (``HF_HOME``)."""
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for name in ("HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
 
 
 if __name__ == "__main__":  # manual use: python tests/hub_server.py

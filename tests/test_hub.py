@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 import logging
 import os
 import subprocess
@@ -15,9 +16,9 @@ import yaml
 import zarr
 
 try:
-    from hub_server import HubServer, git_blob_sha1
+    from hub_server import HubServer, configure_client_env, git_blob_sha1
 except ImportError:  # tests/ imported as a package
-    from tests.hub_server import HubServer, git_blob_sha1
+    from tests.hub_server import HubServer, configure_client_env, git_blob_sha1
 
 from paistats import hub, hub_card
 
@@ -32,12 +33,14 @@ RUN_DIMS = ["variant", "sparsity", "seed"]
 
 def make_entry(zoo: Path, name: str, offset: float = 0.0) -> Path:
     """A small entry store: run coordinates, per-run variables and one sharded tensor group."""
-    rng = np.random.default_rng(abs(hash((name, offset))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{name}{offset}".encode()))
     root = zarr.open_group(zoo / name, mode="w", zarr_format=3)
     arch, dataset, method = name.split("-")
-    hashes = {f"{v}/{s}/{k}": f"h{v[0]}{s:g}{k}" for v in VARIANTS for s in SPARSITIES for k in SEEDS}
-    root.attrs.update(arch=arch, dataset=dataset, method=method, format_version="1", spec_hashes=hashes)
-    for dim, values in zip(RUN_DIMS, (np.array(VARIANTS, dtype=str), np.array(SPARSITIES), np.array(SEEDS))):
+    runs = {f"h{v[0]}{s:g}{k}": {"variant": v, "sparsity": s, "seed": k}
+            for v in VARIANTS for s in SPARSITIES for k in SEEDS}
+    root.attrs.update(arch=arch, dataset=dataset, method=method, default_dataset=dataset, format_version=1,
+                      runs=runs)
+    for dim, values in zip(RUN_DIMS, (np.array(VARIANTS, dtype="T"), np.array(SPARSITIES), np.array(SEEDS))):
         root.create_array(dim, data=values, dimension_names=[dim])
     shape = (len(VARIANTS), len(SPARSITIES), len(SEEDS))
     accuracy = root.create_array("accuracy", shape=shape, dtype="f8", dimension_names=RUN_DIMS)
@@ -75,13 +78,7 @@ def assert_same_arrays(a: dict, b: dict) -> None:
 def hub_env(tmp_path, monkeypatch):
     """A running test Hub; HF_ENDPOINT / HF_HOME point at it and a temp dir."""
     server = HubServer().start()
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    for name in ("HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    configure_client_env(monkeypatch, server, tmp_path / "hf-home")
     yield server
     server.stop()
 
@@ -104,7 +101,7 @@ def test_publish_then_pull_one_entry_gives_identical_arrays(hub_env, zoo):
     assert path.is_relative_to(hub.cache_dir())
     assert_same_arrays(read_arrays(path / ENTRIES[0]), read_arrays(zoo / ENTRIES[0]))
     assert not (path / ENTRIES[1]).exists(), "only the requested entry is downloaded"
-    assert (path / "README.md").is_file() and (path / "zoo.json").is_file()
+    assert (path / "README.md").is_file() and (path / "index.json").is_file()
 
 
 def test_republishing_unchanged_data_uploads_nothing(hub_env, zoo):
@@ -128,7 +125,7 @@ def test_publish_mirrors_deleted_files_and_keeps_other_entries(hub_env, zoo, tmp
     path = hub.pull(REPO)
     assert not (path / ENTRIES[0] / "fc1.weight" / "mask").exists()
     assert_same_arrays(read_arrays(path / ENTRIES[0]), read_arrays(zoo / ENTRIES[0]))
-    index = json.loads((path / "zoo.json").read_text())["entries"]
+    index = json.loads((path / "index.json").read_text())["entries"]
     assert sorted(index) == sorted(ENTRIES), "an entry published earlier stays in the index"
 
 
@@ -245,8 +242,7 @@ def test_tokens_never_appear_in_errors_or_logs(tmp_path, monkeypatch, zoo, caplo
     good, wrong = "hf_GoodSecretToken0123456789", "hf_WrongSecretToken9876543210"
     server = HubServer(token=good).start()
     try:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+        configure_client_env(monkeypatch, server, tmp_path / "hf-home")
         monkeypatch.setenv("HF_TOKEN", good)  # resolved by huggingface_hub itself
         hub.publish(zoo, REPO, private=True)
         assert f"Bearer {good}" in server.stats.authorizations

@@ -191,6 +191,19 @@ def group_tasks(specs: list[RunSpec]) -> list[Task]:
     return [Task(tuple(v)) for v in groups.values()]
 
 
+def check_entries(specs: list[RunSpec]) -> None:
+    """One entry holds one training configuration (recipe, per_class, iterations): two grids that
+    put different ones into the same ``{arch}-{dataset}-{method}`` entry are an impossible grid."""
+    seen: dict[str, tuple] = {}
+    for s in specs:
+        cfg = (json.dumps(s.recipe.to_dict(), sort_keys=True), s.per_class, s.iterations)
+        if seen.setdefault(s.entry, cfg) != cfg:
+            raise ConfigError(f"entry {s.entry!r} would hold two training configurations "
+                              f"(recipe/per_class/iterations differ between grids: {seen[s.entry][0]} "
+                              f"per_class={seen[s.entry][1]} iterations={seen[s.entry][2]} vs {cfg[0]} "
+                              f"per_class={cfg[1]} iterations={cfg[2]}); build them into separate zoos (--out)")
+
+
 def make_plan(name: str, specs: list[RunSpec], *, description: str = "", inject_failure: tuple = (),
               filters: dict | None = None) -> Plan:
     return Plan(name=name, specs=list(specs), tasks=group_tasks(list(specs)), description=description,
@@ -205,6 +218,7 @@ def from_config(config: BuildConfig) -> Plan:
     specs = specs_from_config(config)
     if not specs:
         raise ConfigError(f"plan {config.name!r} holds no run: give sparsities or set dense: true")
+    check_entries(specs)
     return make_plan(config.name, specs, description=config.description,
                      inject_failure=config.inject_failure)
 

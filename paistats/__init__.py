@@ -1,0 +1,80 @@
+"""paistats: statistics over a precomputed zoo of networks pruned at initialization.
+
+Loading a zoo needs no torch: ``import paistats`` imports numpy, pandas, xarray, zarr and dask only.
+
+Public API
+----------
+load(name, *, zoo=None, revision=None) -> xarray.DataTree
+    Lazy entry (or every method of an arch, stacked along ``method``).
+list_zoo(zoo=None) -> pandas.DataFrame
+    Entries with their grid and completion.
+unpruned(tree_or_node, stage="trained"|"init")
+    Surviving weights per variant, NaN where pruned.
+layers(tree) -> list of prunable tensor names.
+to_model(tree, *, variant, sparsity, seed, stage="trained")
+    Runnable torch model of one run (imports torch when called).
+verify(entry, *, zoo=None) -> VerifyReport
+    Files whose bytes changed since the entry was finalized.
+resolve_zoo(zoo=None, *, revision=None) -> pathlib.Path
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from paistats.checkpoint import state_dict, to_model
+from paistats.errors import (
+    CorruptChunkError, GridError, IncompleteRunError, InvalidNameError, ManifestError, MissingChunkError,
+    StoreError, TruncatedStoreError, UnknownEntryError, UnsupportedFormatError, ZooError, ZooNotFoundError,
+)
+from paistats.store.layout import FORMAT_VERSION
+from paistats.store.manifest import VerifyReport, verify_path
+from paistats.views import layers, unpruned
+from paistats.zoo import list_zoo, load, resolve_zoo
+
+__version__ = "0.1.0"
+
+
+def verify(entry: str | os.PathLike, *, zoo: str | os.PathLike | None = None) -> VerifyReport:
+    """Check every file of an entry against its ``manifest.json`` (size and sha256).
+
+    Parameters
+    ----------
+    entry : str or path-like
+        An entry directory, or an entry name / alias of ``zoo``.
+    zoo : optional
+        See :func:`resolve_zoo` (used when ``entry`` is not a directory).
+
+    Returns
+    -------
+    VerifyReport
+        ``ok``, and the ``changed``, ``missing`` and ``extra`` (unlisted) files; ``str(report)``
+        is a one-line summary.
+
+    Raises
+    ------
+    ManifestError
+        If the entry has no manifest (not finalized).
+    """
+    path = Path(entry).expanduser()
+    if not (isinstance(entry, str) and not path.is_dir()):
+        if not path.is_dir():
+            raise ZooNotFoundError(f"entry directory {path} does not exist")
+        return verify_path(path)
+    from paistats import names
+    from paistats.store.index import read_index
+
+    zoo_dir = resolve_zoo(zoo)
+    entries, _ = names.resolve(entry, read_index(zoo_dir))
+    if len(entries) != 1:
+        raise UnknownEntryError(f"{entry!r} names {len(entries)} entries ({', '.join(entries)}): verify one at a time")
+    return verify_path(zoo_dir / entries[0])
+
+
+__all__ = [
+    "FORMAT_VERSION", "VerifyReport", "layers", "list_zoo", "load", "resolve_zoo", "state_dict", "to_model",
+    "unpruned", "verify",
+    "CorruptChunkError", "GridError", "IncompleteRunError", "InvalidNameError", "ManifestError",
+    "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError", "UnsupportedFormatError",
+    "ZooError", "ZooNotFoundError",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from paistats.cli import main
+
+sys.exit(main())

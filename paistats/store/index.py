@@ -1,0 +1,58 @@
+"""The zoo-level ``index.json``: entry → arch, dataset, method, default dataset.
+
+It lets names and aliases resolve by reading one small JSON file (no torch, no entry metadata).
+When it is missing (a zoo assembled by hand), it is rebuilt in memory from the entries' attrs.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from paistats.errors import TruncatedStoreError
+from paistats.store.durable import durable_write
+from paistats.store.layout import FORMAT_VERSION, INDEX_FILE
+
+INDEX_FIELDS = ("arch", "dataset", "method", "default_dataset")
+
+
+def read_index(zoo_dir: str | os.PathLike) -> dict[str, dict]:
+    """Entry → ``{arch, dataset, method, default_dataset}`` of every entry of a local zoo."""
+    zoo_dir = Path(zoo_dir)
+    path = zoo_dir / INDEX_FILE
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text())
+            return {str(k): dict(v) for k, v in data["entries"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise TruncatedStoreError(f"zoo index {path} is unreadable ({type(e).__name__}); "
+                                      "re-download the zoo or delete the file to rebuild it") from None
+    return scan_entries(zoo_dir)
+
+
+def scan_entries(zoo_dir: Path) -> dict[str, dict]:
+    """Index rebuilt from the root ``zarr.json`` of every entry folder."""
+    out = {}
+    for child in sorted(zoo_dir.iterdir()) if zoo_dir.is_dir() else []:
+        meta = child / "zarr.json"
+        if child.name.startswith(".") or not meta.is_file():
+            continue
+        try:
+            attrs = json.loads(meta.read_text()).get("attributes", {})
+            out[child.name] = {k: attrs[k] for k in INDEX_FIELDS}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return out
+
+
+def add_to_index(zoo_dir: str | os.PathLike, entry: str, info: dict) -> None:
+    """Add or update ``entry`` in ``index.json`` (caller holds the zoo's ``index`` lock)."""
+    zoo_dir = Path(zoo_dir)
+    path = zoo_dir / INDEX_FILE
+    entries = read_index(zoo_dir) if path.is_file() else scan_entries(zoo_dir)
+    new = {k: info[k] for k in INDEX_FIELDS}
+    if entries.get(entry) == new and path.is_file():
+        return
+    entries[entry] = new
+    blob = json.dumps({"format_version": FORMAT_VERSION, "entries": dict(sorted(entries.items()))}, indent=1)
+    durable_write(path, blob.encode())

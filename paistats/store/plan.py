@@ -1,0 +1,120 @@
+"""What an entry holds, as plain data (no torch): the tensors of the architecture and the runs
+(spec hash → grid cell) planned so far. Built by ``zoo_builder.store`` from ``RunSpec`` objects."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from paistats.store.layout import VARIANT_ORDER
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One tensor of the model's ``state_dict``.
+
+    Attributes
+    ----------
+    name : str
+        State-dict key, e.g. ``"features.0.weight"``.
+    shape : tuple of int
+    dtype : str
+        NumPy dtype name (``"float32"``, ``"int64"``).
+    prunable : bool
+        Conv/Linear weight (gets ``score``/``mask`` arrays and its own root-level group).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    prunable: bool
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "prunable": self.prunable}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "TensorSpec":
+        return cls(str(d["name"]), tuple(int(n) for n in d["shape"]), str(d["dtype"]), bool(d["prunable"]))
+
+
+@dataclass
+class EntryPlan:
+    """The planned content of one entry ``{arch}-{dataset}-{method}``.
+
+    Attributes
+    ----------
+    entry, arch, dataset, method : str
+    default_dataset : str
+        The architecture's default dataset (recorded so that aliases resolve without torch).
+    epochs : int
+        Length of the ``epoch`` dimension (training histories).
+    tensors : tuple of TensorSpec
+        Every tensor of the state dict, in state-dict order.
+    score_dtype : str
+        dtype of the ``score`` arrays (``float64`` for SynFlow, whose scores underflow float32).
+    runs : dict
+        spec hash → ``(variant, sparsity, seed)``.
+    config : dict
+        What every run of the entry shares (``recipe``, ``per_class``, ``iterations``).
+    provenance : dict
+        ``versions`` (package → version) and ``git_revision`` of the builder.
+    """
+
+    entry: str
+    arch: str
+    dataset: str
+    method: str
+    default_dataset: str
+    epochs: int
+    tensors: tuple[TensorSpec, ...]
+    score_dtype: str
+    runs: dict[str, tuple[str, float, int]]
+    config: dict
+    provenance: dict = field(default_factory=dict)
+
+    def grid(self) -> dict[str, list]:
+        """Sorted labels of each grid dim covered by :attr:`runs` (variants in canonical order)."""
+        variants = {r[0] for r in self.runs.values()}
+        return {
+            "variant": sorted(variants, key=lambda v: (VARIANT_ORDER.index(v) if v in VARIANT_ORDER else 99, v)),
+            "sparsity": sorted({float(r[1]) for r in self.runs.values()}),
+            "seed": sorted({int(r[2]) for r in self.runs.values()}),
+        }
+
+
+@dataclass
+class RunPayload:
+    """Every array of one finished run, as NumPy arrays.
+
+    Attributes
+    ----------
+    hash : str
+        The run's spec hash (must be planned in the entry).
+    variant, sparsity, seed :
+        The run's grid cell.
+    initial, reinit, trained : dict name → ndarray
+        Whole state dicts (every parameter and buffer).
+    scores, masks : dict prunable name → ndarray
+    history : dict of lists
+        ``train_loss``, ``test_loss``, ``test_accuracy`` per epoch.
+    accuracy, density : float (fractions); seconds : float (wall time, s).
+    """
+
+    hash: str
+    variant: str
+    sparsity: float
+    seed: int
+    initial: dict
+    reinit: dict
+    trained: dict
+    scores: dict
+    masks: dict
+    history: dict
+    accuracy: float
+    density: float
+    seconds: float = float("nan")
+
+    def __post_init__(self):
+        for attr in ("initial", "reinit", "trained", "scores", "masks"):
+            setattr(self, attr, {k: np.asarray(v) for k, v in getattr(self, attr).items()})

@@ -1,0 +1,350 @@
+"""Writing entries: create or grow from a plan, write one run, mark it complete, note failures.
+
+Concurrency and crash safety
+----------------------------
+- ``plan_entry`` / growth rewrite metadata under the entry's *exclusive* lock, then re-consolidate.
+- ``write_run`` holds the entry's lock *shared*: runs write disjoint shards, so writers never wait
+  for each other; they never rewrite metadata.
+- Every file is written atomically and fsync-ed (:mod:`paistats.store.durable`). A run's
+  ``complete`` chunk is cleared first and written last, so a killed writer leaves that run
+  incomplete and everything else intact.
+- ``init``/``reinit`` (per seed) and ``score`` (per sparsity × seed) are shared by several runs whose
+  bytes are identical; a run writes such a shard only if it does not exist yet (atomic, so a
+  concurrent identical write is harmless).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from paistats.errors import GridError, TruncatedStoreError, UnsupportedFormatError
+from paistats.names import check_name
+from paistats.store import layout
+from paistats.store.durable import DurableLocalStore, durable_write
+from paistats.store.index import add_to_index
+from paistats.store.locks import locked
+from paistats.store.plan import EntryPlan, RunPayload, TensorSpec
+
+_CONFIG_KEYS = ("recipe", "per_class", "iterations")
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def entry_dir(zoo_dir, entry: str) -> Path:
+    return Path(zoo_dir) / check_name(entry)
+
+
+def _open(path: Path, mode: str = "r+", consolidated: bool | None = None) -> zarr.Group:
+    if not (path / "zarr.json").is_file():
+        raise TruncatedStoreError(f"{path} is not a zoo entry (no zarr.json); was it planned?")
+    return zarr.open_group(DurableLocalStore(path, read_only=mode == "r"), mode=mode,
+                           use_consolidated=consolidated)
+
+
+def consolidate(path: Path) -> None:
+    """Write consolidated metadata into the root ``zarr.json`` (deliberate; see docs/zoo-format.md)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+        warnings.filterwarnings("ignore", message=".*not recognized as a component of a Zarr hierarchy.*")
+        zarr.consolidate_metadata(DurableLocalStore(path))
+
+
+def check_format(attrs: dict, where) -> None:
+    version = attrs.get("format_version")
+    if version not in layout.SUPPORTED_FORMAT_VERSIONS:
+        raise UnsupportedFormatError(
+            f"{where} has zoo format_version {version!r}; this paistats reads "
+            f"{', '.join(map(str, layout.SUPPORTED_FORMAT_VERSIONS))}: upgrade paistats")
+
+
+def _coords(root: zarr.Group) -> dict[str, list]:
+    return {
+        "variant": [str(v) for v in root["variant"][...]],
+        "sparsity": [float(v) for v in root["sparsity"][...]],
+        "seed": [int(v) for v in root["seed"][...]],
+        "epoch": [int(v) for v in root["epoch"][...]],
+    }
+
+
+def _index_of(labels: list, value, dim: str, entry: str) -> int:
+    for i, lab in enumerate(labels):
+        if (lab == value) if dim != "sparsity" else abs(lab - float(value)) <= 1e-12:
+            return i
+    raise GridError(f"{dim}={value!r} is not in the grid of entry {entry!r} ({labels}); run plan_entries first")
+
+
+def _layouts(tensors: list[TensorSpec], sizes: dict[str, int], score_dtype: str):
+    for t in tensors:
+        if t.prunable:
+            arrays, group = layout.PRUNABLE_ARRAYS, t.name
+        else:
+            arrays, group = layout.STATE_ARRAYS, f"{layout.STATE_GROUP}/{t.name}"
+        for name, (lead, long_name) in arrays.items():
+            dtype = score_dtype if name == "score" else ("bool" if name == "mask" else t.dtype)
+            yield layout.tensor_array(group, name, lead, sizes, t.shape, dtype, t.prunable, long_name)
+    for name in layout.ROOT_VARS:
+        yield layout.root_var(name, sizes)
+
+
+# ----------------------------------------------------------------------------------------------
+# planning
+# ----------------------------------------------------------------------------------------------
+
+def plan_entry(zoo_dir, plan: EntryPlan) -> str:
+    """Create the entry of ``plan`` or grow it so that its grid covers every planned run.
+
+    Idempotent, and safe when several processes plan at once (exclusive entry lock). Existing
+    labels keep their positions; new variants, sparsities and seeds are appended (sorted among
+    themselves), which rewrites metadata only, never data.
+
+    Raises
+    ------
+    GridError
+        When a run's grid cell is already planned with another spec hash, or when the runs'
+        shared configuration (recipe, per_class, iterations) or tensors differ from the entry's.
+    """
+    path = entry_dir(zoo_dir, plan.entry)
+    with locked(zoo_dir, plan.entry):
+        if (path / "zarr.json").is_file():
+            _grow(path, plan)
+        else:
+            _create(path, plan)
+        (path / layout.MANIFEST_FILE).unlink(missing_ok=True)  # metadata may change: manifest is stale
+        consolidate(path)
+    with locked(zoo_dir, "index"):
+        add_to_index(zoo_dir, plan.entry, {"arch": plan.arch, "dataset": plan.dataset,
+                                           "method": plan.method, "default_dataset": plan.default_dataset})
+    return plan.entry
+
+
+def _create(path: Path, plan: EntryPlan) -> None:
+    grid = plan.grid()
+    sizes = {k: len(v) for k, v in grid.items()} | {"epoch": plan.epochs}
+    path.mkdir(parents=True, exist_ok=True)
+    now = _now()
+    attrs = {
+        "format_version": layout.FORMAT_VERSION,
+        "entry": plan.entry, "arch": plan.arch, "dataset": plan.dataset, "method": plan.method,
+        "default_dataset": plan.default_dataset,
+        **{k: plan.config.get(k) for k in _CONFIG_KEYS},
+        "score_dtype": plan.score_dtype,
+        "tensors": [t.to_dict() for t in plan.tensors],
+        "runs": {h: {"variant": v, "sparsity": float(s), "seed": int(k)} for h, (v, s, k) in sorted(plan.runs.items())},
+        "versions": plan.provenance.get("versions", {}),
+        "git_revision": plan.provenance.get("git_revision"),
+        "created": now, "updated": now, "plan_history": [],
+    }
+    root = zarr.open_group(DurableLocalStore(path), mode="w", zarr_format=3, attributes=attrs)
+    # fill values no label takes, so that coordinate chunks are always stored
+    for dim, dtype, fill in (("variant", "str", ""), ("sparsity", "float64", np.nan), ("seed", "int64", -1),
+                             ("epoch", "int64", -1)):
+        values = grid[dim] if dim in grid else list(range(1, plan.epochs + 1))
+        arr = root.create_array(dim, shape=(len(values),), dtype=dtype, chunks=(max(1, len(values)),),
+                                dimension_names=(dim,), compressors=None, fill_value=fill,
+                                attributes={"units": "fraction"} if dim == "sparsity" else {})
+        if values:
+            arr[:] = np.asarray(values, dtype=object if dtype == "str" else dtype)
+    for lay in _layouts(list(plan.tensors), sizes, plan.score_dtype):
+        group = lay.path.rsplit("/", 1)[0] if "/" in lay.path else ""
+        if group:
+            _ensure_groups(root, group)
+        lay.create(root)
+
+
+def _ensure_groups(root: zarr.Group, group: str) -> None:
+    """Create ``group`` (``name`` for a prunable tensor, ``state/name`` otherwise) and its parent."""
+    if group.startswith(layout.STATE_GROUP + "/"):
+        if layout.STATE_GROUP not in root:
+            root.create_group(layout.STATE_GROUP, attributes={
+                "role": "state", "long_name": "non-prunable parameters and buffers"})
+        name, role = group.split("/", 1)[1], "state"
+    else:
+        name, role = group, "prunable"
+    if group not in root:
+        root.create_group(group, attributes={"role": role, "tensor": name})
+
+
+def _grow(path: Path, plan: EntryPlan) -> None:
+    root = _open(path, consolidated=False)
+    attrs = root.attrs.asdict()
+    check_format(attrs, path)
+    for k in _CONFIG_KEYS:
+        if attrs.get(k) != json.loads(json.dumps(plan.config.get(k))):
+            raise GridError(f"entry {plan.entry!r} was planned with {k}={attrs.get(k)!r}; these runs use "
+                            f"{plan.config.get(k)!r} (one entry holds one training configuration)")
+    if [TensorSpec.from_dict(t) for t in attrs["tensors"]] != list(plan.tensors):
+        raise GridError(f"entry {plan.entry!r} stores other tensors than this architecture has")
+    runs = dict(attrs["runs"])
+    new_runs = {}
+    for h, (v, s, k) in plan.runs.items():
+        cell = {"variant": v, "sparsity": float(s), "seed": int(k)}
+        if h in runs:
+            continue
+        clash = [oh for oh, oc in runs.items() if oc == cell]
+        if clash:
+            raise GridError(f"cell variant={v}, sparsity={s}, seed={k} of {plan.entry!r} is planned with "
+                            f"spec {clash[0]}, not {h} (different recipe or options?)")
+        new_runs[h] = cell
+    if not new_runs:
+        return
+    coords = _coords(root)
+    added = {}
+    for dim in layout.GRID_DIMS:
+        have = coords[dim]
+        extra = sorted({c[dim] for c in new_runs.values()} - set(have),
+                       key=lambda x: (layout.VARIANT_ORDER.index(x) if x in layout.VARIANT_ORDER else 99, x)
+                       if dim == "variant" else x)
+        if extra:
+            added[dim] = extra
+            coords[dim] = have + extra
+    sizes = {d: len(coords[d]) for d in coords}
+    for lay in _layouts([TensorSpec.from_dict(t) for t in attrs["tensors"]], sizes, attrs["score_dtype"]):
+        arr = root[lay.path]
+        if arr.shape != lay.shape:
+            arr.resize(lay.shape)
+    for dim, extra in added.items():
+        arr = root[dim]
+        arr.resize((len(coords[dim]),))
+        arr[:] = np.asarray(coords[dim], dtype=object if dim == "variant" else arr.dtype)
+    runs.update(new_runs)
+    history = list(attrs.get("plan_history", []))
+    history.append({"time": _now(), "runs_added": len(new_runs), "labels_added": added,
+                    "versions": plan.provenance.get("versions", {}),
+                    "git_revision": plan.provenance.get("git_revision")})
+    root.attrs.update({"runs": dict(sorted(runs.items())), "updated": _now(), "plan_history": history})
+
+
+# ----------------------------------------------------------------------------------------------
+# runs
+# ----------------------------------------------------------------------------------------------
+
+def write_run(zoo_dir, entry: str, run: RunPayload) -> None:
+    """Durably write every array of one run into its own shards, then mark it complete.
+
+    Raises
+    ------
+    GridError
+        If the run's spec hash is not planned in the entry, or arrays are missing / misshaped.
+    """
+    path = entry_dir(zoo_dir, entry)
+    with locked(zoo_dir, entry, shared=True):
+        root = _open(path)
+        attrs = root.attrs.asdict()
+        check_format(attrs, path)
+        cell = attrs["runs"].get(run.hash)
+        if cell is None:
+            raise GridError(f"run {run.hash} is not planned in entry {entry!r}; call plan_entries first")
+        if (cell["variant"], cell["sparsity"], cell["seed"]) != (run.variant, float(run.sparsity), int(run.seed)):
+            raise GridError(f"run {run.hash} is planned at {cell}, not at variant={run.variant}, "
+                            f"sparsity={run.sparsity}, seed={run.seed}")
+        coords = _coords(root)
+        i = _index_of(coords["variant"], run.variant, "variant", entry)
+        j = _index_of(coords["sparsity"], run.sparsity, "sparsity", entry)
+        k = _index_of(coords["seed"], run.seed, "seed", entry)
+        store = root.store
+        complete_key = layout.shard_key("complete", (i, j, k), (1, 1, 1))
+        store.delete_sync(complete_key)  # incomplete while its data is being (re)written
+        tensors = [TensorSpec.from_dict(t) for t in attrs["tensors"]]
+        _check_payload(run, tensors, entry)
+
+        def put(array_path, index, value, *, shared=False):
+            arr = root[array_path]
+            shard = arr.shards or arr.chunks
+            key = layout.shard_key(array_path, index + (0,) * (arr.ndim - len(index)), shard)
+            if shared and (path / key).exists():
+                return
+            arr[index] = np.asarray(value, dtype=arr.dtype)
+
+        for t in tensors:
+            group = t.name if t.prunable else f"{layout.STATE_GROUP}/{t.name}"
+            put(f"{group}/init", (k,), run.initial[t.name], shared=True)
+            put(f"{group}/reinit", (k,), run.reinit[t.name], shared=True)
+            if t.prunable:
+                put(f"{group}/score", (j, k), run.scores[t.name], shared=True)
+                put(f"{group}/mask", (i, j, k), run.masks[t.name])
+            put(f"{group}/trained", (i, j, k), run.trained[t.name])
+        epochs = len(coords["epoch"])
+        for name in layout.HISTORY_VARS:
+            values = np.full(epochs, np.nan)
+            got = np.asarray(run.history.get(name, []), dtype="float64")
+            if got.size > epochs:
+                raise GridError(f"run {run.hash} has {got.size} epochs of {name}; entry {entry!r} has {epochs}")
+            values[: got.size] = got
+            if epochs:
+                put(name, (i, j, k), values)
+        put("accuracy", (i, j, k), run.accuracy)
+        put("density", (i, j, k), run.density)
+        put("seconds", (i, j, k), run.seconds)
+        # every file above is fsync-ed and renamed into place: the data is durable; now mark it
+        root["complete"][i, j, k] = True
+        (path / layout.MANIFEST_FILE).unlink(missing_ok=True)
+    clear_failure(zoo_dir, entry, run.hash)
+
+
+def _check_payload(run: RunPayload, tensors: list[TensorSpec], entry: str) -> None:
+    for t in tensors:
+        for what in ("initial", "reinit", "trained") + (("scores", "masks") if t.prunable else ()):
+            d = getattr(run, what)
+            if t.name not in d:
+                raise GridError(f"run {run.hash} of {entry!r} lacks {what}[{t.name!r}]")
+            if tuple(d[t.name].shape) != t.shape:
+                raise GridError(f"run {run.hash}: {what}[{t.name!r}] has shape {tuple(d[t.name].shape)}, "
+                                f"entry {entry!r} expects {t.shape}")
+        if t.prunable and run.masks[t.name].dtype != np.bool_:
+            raise GridError(f"run {run.hash}: masks[{t.name!r}] must be bool, got {run.masks[t.name].dtype}")
+
+
+def completed(zoo_dir, entry: str) -> set[str]:
+    """Spec hashes of the runs of ``entry`` that are completely written (empty if not planned)."""
+    path = entry_dir(zoo_dir, entry)
+    if not (path / "zarr.json").is_file():
+        return set()
+    root = _open(path, mode="r")
+    flags = root["complete"][...]
+    coords = _coords(root)
+    out = set()
+    for h, cell in root.attrs["runs"].items():
+        i = coords["variant"].index(cell["variant"])
+        j = _index_of(coords["sparsity"], cell["sparsity"], "sparsity", entry)
+        k = coords["seed"].index(cell["seed"])
+        if flags[i, j, k]:
+            out.add(h)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# failures (builder bookkeeping, outside the entry: never published)
+# ----------------------------------------------------------------------------------------------
+
+def _failure_dir(zoo_dir, entry: str) -> Path:
+    return Path(zoo_dir) / layout.BUILDER_DIR / "failures" / check_name(entry)
+
+
+def record_failure(zoo_dir, entry: str, spec_hash: str, error: str, spec: dict | None = None) -> None:
+    """Note that run ``spec_hash`` of ``entry`` failed with ``error`` (one JSON file per run)."""
+    blob = json.dumps({"hash": spec_hash, "error": str(error), "time": _now(), "spec": spec}, indent=1)
+    durable_write(_failure_dir(zoo_dir, entry) / f"{check_name(spec_hash, 'spec hash')}.json", blob.encode())
+
+
+def clear_failure(zoo_dir, entry: str, spec_hash: str) -> None:
+    (_failure_dir(zoo_dir, entry) / f"{spec_hash}.json").unlink(missing_ok=True)
+
+
+def failures(zoo_dir, entry: str) -> dict[str, str]:
+    """Spec hash → error message of the recorded failures of ``entry``."""
+    folder = _failure_dir(zoo_dir, entry)
+    out = {}
+    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            out[f.stem] = json.loads(f.read_text())["error"]
+        except (ValueError, KeyError):
+            out[f.stem] = "unreadable failure note"
+    return out

@@ -1,0 +1,69 @@
+"""Views of an entry that need no index gymnastics: :func:`layers` and :func:`unpruned`."""
+from __future__ import annotations
+
+import xarray as xr
+
+from paistats.store import layout
+
+STAGES = ("init", "trained")
+
+
+def layers(tree: xr.DataTree) -> list[str]:
+    """Names of the prunable tensors of an entry (its root-level nodes with a ``mask``), in
+    model order when the entry records it."""
+    order = [t["name"] for t in tree.attrs.get("tensors", []) if t.get("prunable")]
+    found = [name for name, node in tree.children.items()
+             if name != layout.STATE_GROUP and "mask" in node.data_vars]
+    ranked = [n for n in order if n in found]
+    return ranked + [n for n in found if n not in ranked]
+
+
+def _unpruned_node(node: xr.DataTree, stage: str) -> xr.DataArray:
+    ds = node.to_dataset(inherit=True)
+    missing = {"mask", "trained", "init", "reinit"} - set(ds.data_vars)
+    if missing:
+        raise ValueError(f"node {node.path!r} is not a prunable tensor (lacks {', '.join(sorted(missing))}); "
+                         f"pick one of the entry's layers (paistats.layers(tree))")
+    if stage == "trained":
+        weights = ds["trained"]
+    else:
+        weights = xr.where(ds["variant"] == "reinit", ds["reinit"], ds["init"])
+    out = weights.where(ds["mask"])
+    tensor_dims = [d for d in ds["mask"].dims if d not in ("method", *layout.GRID_DIMS)]
+    lead = [d for d in ("method", *layout.GRID_DIMS) if d in out.dims]
+    out = out.transpose(*lead, *tensor_dims)
+    out.name = node.name
+    out.attrs = {"long_name": f"unpruned {stage} weights of {node.name} (NaN where pruned)", "stage": stage}
+    return out
+
+
+def unpruned(obj: xr.DataTree, stage: str = "trained") -> xr.DataArray | dict[str, xr.DataArray]:
+    """Weights that survived pruning, NaN where pruned, for every variant.
+
+    Parameters
+    ----------
+    obj : xarray.DataTree
+        An entry (as returned by :func:`paistats.load`) or one of its layer nodes.
+    stage : {"init", "trained"}
+        ``"init"``: the weights each variant started from (the ``reinit`` variant's are the
+        redrawn ones); ``"trained"``: the final weights.
+
+    Returns
+    -------
+    xarray.DataArray or dict of str → DataArray
+        For a layer node, a lazy DataArray with dims ``(variant, sparsity, seed, out, in, …)``
+        (``method`` first for an architecture-level tree); for an entry, one per layer in model
+        order.
+
+    Examples
+    --------
+    >>> w = paistats.unpruned(tree, stage="init")["fc.0.weight"]       # doctest: +SKIP
+    >>> w.sel(variant="original").std(["out", "in"])                    # doctest: +SKIP
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
+    if not isinstance(obj, xr.DataTree):
+        raise TypeError(f"unpruned() takes an entry DataTree or one of its layer nodes, got {type(obj).__name__}")
+    if "mask" in obj.data_vars:
+        return _unpruned_node(obj, stage)
+    return {name: _unpruned_node(obj[name], stage) for name in layers(obj)}

@@ -1,0 +1,197 @@
+"""Finding a zoo and its entries: :func:`resolve_zoo`, :func:`load`, :func:`list_zoo`.
+
+A zoo is a directory holding ``index.json`` and one Zarr v3 store per entry (see
+``docs/zoo-format.md``). Hub repositories are resolved to a local directory by
+:mod:`paistats.hub` (imported only when needed).
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from paistats import names
+from paistats.errors import TruncatedStoreError, ZooError, ZooNotFoundError
+from paistats.store import layout
+from paistats.store.index import read_index
+from paistats.store.reader import open_entry, open_group, read_root_attrs
+
+_REPO_ID = re.compile(r"^(hf://)?[A-Za-z0-9][\w.\-]*/[\w.\-]+(@[\w.\-/]+)?$")
+
+
+def cache_dir() -> Path:
+    """Local zoo cache: ``$PAISTATS_CACHE`` or ``~/.cache/paistats/zoo``."""
+    env = os.environ.get("PAISTATS_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "paistats" / "zoo"
+
+
+def _has_zoo(path: Path) -> bool:
+    return (path / layout.INDEX_FILE).is_file()
+
+
+def resolve_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = None) -> Path:
+    """Local directory of a zoo.
+
+    Parameters
+    ----------
+    zoo : str or path-like, optional
+        A local zoo directory, or a Hugging Face Hub dataset repo id (``org/name``,
+        ``hf://datasets/org/name``), handed to ``paistats.hub.local_zoo``. Default:
+        ``$PAISTATS_ZOO``, else the local cache (:func:`cache_dir`) if it holds a zoo, else
+        ``$PAISTATS_HUB_REPO``.
+    revision : str, optional
+        Hub revision (branch, tag, commit); ignored for local directories.
+
+    Raises
+    ------
+    ZooNotFoundError
+        When nothing is configured or the directory does not exist.
+    """
+    if zoo is None:
+        zoo = os.environ.get("PAISTATS_ZOO") or None
+        if zoo is None:
+            if _has_zoo(cache_dir()):
+                return cache_dir()
+            zoo = os.environ.get("PAISTATS_HUB_REPO") or None
+        if zoo is None:
+            raise ZooNotFoundError("no zoo given: pass zoo=<directory or Hub repo id>, or set PAISTATS_ZOO "
+                                   "(a local zoo directory) or PAISTATS_HUB_REPO (a Hub dataset repo id)")
+    if isinstance(zoo, os.PathLike) or not isinstance(zoo, str):
+        path = Path(zoo).expanduser()
+    else:
+        path = Path(zoo).expanduser()
+        hub_like = zoo.startswith("hf://") or (_REPO_ID.match(zoo) and not zoo.startswith((".", "/", "~")))
+        if not path.is_dir() and hub_like:
+            from paistats import hub  # only here: Hub support is optional at run time
+
+            return Path(hub.local_zoo(zoo, revision=revision))
+    if not path.is_dir():
+        raise ZooNotFoundError(f"zoo directory {path} does not exist")
+    return path
+
+
+def _entry_path(zoo_dir: Path, entry: str) -> Path:
+    path = zoo_dir / names.check_name(entry)
+    if not path.is_dir():
+        raise TruncatedStoreError(f"entry {entry!r} is in the index of {zoo_dir} but its folder is missing: "
+                                  "re-download it")
+    return path
+
+
+def load(name: str, *, zoo: str | os.PathLike | None = None, revision: str | None = None) -> xr.DataTree:
+    """Lazily load an entry (or every method of an architecture) as an :class:`xarray.DataTree`.
+
+    Reads metadata only (no tensor data, no torch import); data are dask arrays.
+
+    Parameters
+    ----------
+    name : str
+        An entry ``{arch}-{dataset}-{method}`` (``"vgg16-cifar10-snip"``), its alias
+        ``{arch}-{method}`` for the arch's default dataset (``"vgg16-snip"``), or an arch
+        (``"vgg16"``): every method on the default dataset, stacked along a new ``method`` dim
+        (outer join of the grids: NaN / False / -1 where a method lacks a cell).
+    zoo : str or path-like, optional
+        See :func:`resolve_zoo`.
+    revision : str, optional
+        Hub revision.
+
+    Returns
+    -------
+    xarray.DataTree
+        Root coords ``variant``, ``sparsity`` (fraction removed), ``seed``, ``epoch`` and run
+        variables ``complete``, ``accuracy`` (fraction), ``density`` (fraction kept), ``seconds``,
+        ``test_accuracy`` / ``test_loss`` / ``train_loss`` (per epoch). One child node per prunable
+        tensor with ``init`` (seed, out, in, …), ``reinit`` (seed, …), ``score`` (sparsity, seed, …),
+        ``mask`` (variant, sparsity, seed, …) and ``trained`` (variant, sparsity, seed, …);
+        ``state/<name>`` nodes for biases, BatchNorm parameters and buffers.
+
+    Raises
+    ------
+    InvalidNameError, UnknownEntryError, UnsupportedFormatError, TruncatedStoreError, ZooNotFoundError
+
+    Examples
+    --------
+    >>> tree = paistats.load("lenet300-snip")                       # doctest: +SKIP
+    >>> tree["fc1.weight"].trained.sel(variant="original", sparsity=0.9)  # doctest: +SKIP
+    """
+    names.check_name(name)
+    zoo_dir = resolve_zoo(zoo, revision=revision)
+    entries, is_arch = names.resolve(name, read_index(zoo_dir))
+    trees = [open_entry(_entry_path(zoo_dir, e)) for e in entries]
+    if not is_arch:
+        return trees[0]
+    return _stack_methods(trees, name)
+
+
+def _fill_values(ds: xr.Dataset) -> dict:
+    out = {}
+    for v, x in ds.data_vars.items():
+        if x.dtype.kind == "b":
+            out[v] = False
+        elif x.dtype.kind in "iu":
+            out[v] = -1
+    return out
+
+
+def _stack_methods(trees: list[xr.DataTree], arch: str) -> xr.DataTree:
+    methods = [t.attrs["method"] for t in trees]
+    index = pd.Index(np.array(methods, dtype=object), name="method")
+    paths = []
+    for t in trees:
+        for node in t.subtree:
+            if node.path not in paths:
+                paths.append(node.path)
+    root_coords = ("method", *layout.GRID_DIMS, "epoch")
+    out = {}
+    for p in paths:
+        dsets = [t[p].to_dataset(inherit=True) for t in trees if p in {n.path for n in t.subtree}]
+        combined = xr.concat(dsets, dim=index, join="outer", combine_attrs="drop_conflicts",
+                             fill_value=_fill_values(dsets[0]) or xr.core.dtypes.NA, data_vars="all",
+                             coords="different", compat="equals")
+        if p != "/":
+            combined = combined.drop_vars([c for c in root_coords if c in combined.coords])
+        out[p] = combined
+    out["/"].attrs.update({"entries": [t.attrs["entry"] for t in trees], "methods": methods})
+    out["/"].attrs.pop("entry", None)
+    return xr.DataTree.from_dict(out, name=arch)
+
+
+def list_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = None) -> pd.DataFrame:
+    """Every entry of a zoo with its grid and completion.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per entry (index ``entry``): ``arch``, ``dataset``, ``method``, ``alias`` (or None),
+        ``variants``, ``sparsities``, ``seeds`` (lists), ``epochs``, ``planned`` (runs), ``complete``
+        (runs), ``finalized`` (has a manifest), ``format_version``; ``error`` names a problem
+        (unreadable entry) instead of raising.
+    """
+    zoo_dir = resolve_zoo(zoo, revision=revision)
+    rows = []
+    for entry, info in sorted(read_index(zoo_dir).items()):
+        row = {"entry": entry, **{k: info.get(k) for k in ("arch", "dataset", "method")},
+               "alias": f"{info['arch']}-{info['method']}" if info.get("dataset") == info.get("default_dataset") else None}
+        try:
+            path = _entry_path(zoo_dir, entry)
+            attrs = read_root_attrs(path)
+            group = open_group(path)
+            flags = np.asarray(group["complete"][...])
+            row.update({
+                "variants": [str(v) for v in group["variant"][...]],
+                "sparsities": sorted(float(v) for v in group["sparsity"][...]),
+                "seeds": sorted(int(v) for v in group["seed"][...]),
+                "epochs": int(group["epoch"].shape[0]), "planned": len(attrs["runs"]),
+                "complete": int(flags.sum()), "finalized": (path / layout.MANIFEST_FILE).is_file(),
+                "format_version": attrs["format_version"], "error": None,
+            })
+        except ZooError as e:
+            row["error"] = str(e)
+        rows.append(row)
+    columns = ["entry", "arch", "dataset", "method", "alias", "variants", "sparsities", "seeds", "epochs",
+               "planned", "complete", "finalized", "format_version", "error"]
+    return pd.DataFrame(rows, columns=columns).set_index("entry")

@@ -1,0 +1,53 @@
+"""Shared, cheap fixtures: a handful of real 1-epoch runs (session scope) and small zoos built
+from them in ``tmp_path``."""
+from __future__ import annotations
+
+import pytest
+
+SMALL_ARCH, SMALL_DATASET, SMALL_METHOD = "mnist1d_mlp", "mnist1d", "magnitude"
+
+
+@pytest.fixture(scope="session")
+def tiny_recipe():
+    """The ``smoke`` recipe cut to one epoch (≈ 0.3 s per mnist1d_mlp run on 2 threads)."""
+    from zoo_builder.training.recipes import RECIPES
+
+    return RECIPES.get("smoke").with_(epochs=1)
+
+
+def make_spec(variant="original", sparsity=0.5, seed=0, recipe=None, arch=SMALL_ARCH, method=SMALL_METHOD,
+              dataset=SMALL_DATASET):
+    from zoo_builder import RunSpec
+
+    return RunSpec(arch, dataset, method, variant, sparsity, seed, recipe if recipe is not None else "smoke")
+
+
+@pytest.fixture(scope="session")
+def spec_factory():
+    """``spec_factory(variant, sparsity, seed, recipe, arch=..., method=...)`` → RunSpec (small defaults)."""
+    return make_spec
+
+
+@pytest.fixture(scope="session")
+def small_results(tiny_recipe):
+    """RunResults of mnist1d_mlp/magnitude: variants original & reinit × sparsities 0 & 0.5 × seed 0,
+    plus (original, 0.5, seed 1) and (original, 0.3, seed 0) used to grow an entry."""
+    from zoo_builder import run
+
+    cells = [("original", 0.0, 0), ("original", 0.5, 0), ("reinit", 0.0, 0), ("reinit", 0.5, 0),
+             ("original", 0.5, 1), ("original", 0.3, 0)]
+    return [run(make_spec(v, s, k, tiny_recipe)) for v, s, k in cells]
+
+
+@pytest.fixture
+def small_zoo(tmp_path, small_results):
+    """A finalized zoo with the first four runs of :func:`small_results`; returns (zoo_dir, entry)."""
+    from zoo_builder import store
+
+    zoo = tmp_path / "zoo"
+    first = small_results[:4]
+    (entry,) = store.plan_entries(zoo, [r.spec for r in first])
+    for r in first:
+        store.write_run(zoo, r)
+    store.finalize(zoo, entry)
+    return zoo, entry

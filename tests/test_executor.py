@@ -1,0 +1,218 @@
+"""Dask execution: tasks, skipping complete runs, failures, dense sharing, worker pinning."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from zoo_builder import cli, config, executor, plan, presets, store
+from zoo_builder.executor import ClusterOptions, TaskOptions
+from zoo_builder.progress import Progress
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_PROCESS = ClusterOptions(workers=2, in_process=True)
+
+
+def smoke_plan(*only):
+    return plan.from_config(presets.load("smoke")).select(plan.parse_filters(list(only)))
+
+
+def entry_arrays(entry_dir: Path) -> dict[str, np.ndarray]:
+    """Every array of an entry (except wall times), for bit-wise comparison of two builds."""
+    import zarr
+
+    g = zarr.open_group(str(entry_dir), mode="r")
+    return {name: a[...] for name, a in g.members(max_depth=None)
+            if isinstance(a, zarr.Array) and name != "seconds"}
+
+
+def assert_same_entries(a: Path, b: Path, entries) -> None:
+    for e in entries:
+        xa, xb = entry_arrays(a / e), entry_arrays(b / e)
+        assert xa.keys() == xb.keys()
+        for k in xa:
+            assert xa[k].dtype == xb[k].dtype
+            assert np.array_equal(xa[k], xb[k], equal_nan=True), f"{e}/{k} differs"
+
+
+def all_complete(zoo: Path, p) -> bool:
+    done = set()
+    for e in p.entries():
+        done |= store.completed(zoo, e)
+    return {s.hash for s in p.specs} <= done
+
+
+def test_build_then_rerun_skips_everything(tmp_path):
+    p = smoke_plan("method=snip,synflow", "sparsity=0,0.9")
+    zoo = tmp_path / "zoo"
+    s1 = executor.build(p, zoo, IN_PROCESS)
+    assert s1.ok and s1.done == len(p) == 2 * 4 + 2 and s1.skipped == 0
+    assert all_complete(zoo, p)
+    s2 = executor.build(p, zoo, IN_PROCESS)
+    assert s2.ok and s2.done == 0 and s2.skipped == len(p)
+    for e in p.entries():
+        assert paistats_ok(zoo / e)
+
+
+def paistats_ok(entry_dir: Path) -> bool:
+    import paistats
+
+    return bool(paistats.verify(entry_dir))
+
+
+def test_injected_failure_is_recorded_and_the_rest_complete(tmp_path, capsys, monkeypatch):
+    p = smoke_plan("method=snip,random", "sparsity=0.9")
+    zoo = tmp_path / "zoo"
+    monkeypatch.setenv(config.FAIL_ENV, "method=snip,variant=shuffle")
+    rc = cli.main(["--preset", "smoke", "--only", "method=snip,random", "--only", "sparsity=0.9",
+                   "--workers", "2", "--in-process", "--out", str(zoo)])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    bad = next(s for s in p.specs if s.method == "snip" and s.variant == "shuffle")
+    assert "failed runs (1):" in out and bad.hash in out and "injected failure" in out
+    assert store.failures(zoo, bad.entry) == {bad.hash: pytest.approx(store.failures(zoo, bad.entry)[bad.hash])}
+    assert "TrainingDiverged: injected failure" in store.failures(zoo, bad.entry)[bad.hash]
+    done = store.completed(zoo, bad.entry) | store.completed(zoo, "mnist1d_mlp-mnist1d-random")
+    assert done == {s.hash for s in p.specs} - {bad.hash}
+    # without the hook the next build retries only the failed run, and it succeeds
+    monkeypatch.delenv(config.FAIL_ENV)
+    s = executor.build(p, zoo, IN_PROCESS)
+    assert s.ok and s.done == 1 and s.skipped == len(p) - 1
+    assert store.failures(zoo, bad.entry) == {}
+
+
+def test_failure_from_config_key_and_skip_failed(tmp_path):
+    cfg = config.parse({**presets.get("smoke"), "inject_failure": [{"method": "random", "sparsity": 0.5}]})
+    p = plan.from_config(cfg).select({"method": ["random"]})
+    zoo = tmp_path / "zoo"
+    s = executor.build(p, zoo, IN_PROCESS)
+    assert len(s.failed) == 4 and s.done == len(p) - 4
+    s2 = executor.build(p, zoo, IN_PROCESS, skip_failed=True)
+    assert s2.done == 0 and not s2.failed
+
+
+def test_training_diverged_is_a_recorded_failure(tmp_path, monkeypatch):
+    """A real TrainingDiverged from training (not the hook) is caught per run."""
+    from zoo_builder import training
+    from zoo_builder.training import TrainingDiverged
+
+    p = smoke_plan("method=magnitude", "sparsity=0.5")
+    calls = {"n": 0}
+    original = training.train
+
+    def flaky(model, masks, recipe, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise TrainingDiverged("training loss became nan in epoch 1")
+        return original(model, masks, recipe, *a, **k)
+
+    monkeypatch.setattr(training, "train", flaky)
+    zoo = tmp_path / "zoo"
+    (task,) = p.tasks
+    metas = executor.run_task(list(task.specs), TaskOptions(zoo_dir=str(zoo)), task.id) \
+        if store.plan_entries(zoo, p.specs) else None
+    assert [m["status"] for m in metas] == ["done", "failed", "done", "done"]
+    assert "nan" in metas[1]["error"]
+    assert set(store.failures(zoo, p.specs[0].entry)) == {task.specs[1].hash}
+
+
+def test_task_returns_small_metadata_only(tmp_path):
+    p = smoke_plan("method=grasp", "sparsity=0.5")
+    zoo = tmp_path / "zoo"
+    store.plan_entries(zoo, p.specs)
+    metas = executor.run_task(list(p.tasks[0].specs), TaskOptions(zoo_dir=str(zoo)))
+    for m in metas:
+        assert all(isinstance(v, (str, int, float)) for v in m.values())
+    assert len(repr(metas)) < 2000
+
+
+def test_dense_baselines_share_one_training_bit_identically(tmp_path):
+    """The dense task trains once; the other methods' dense runs equal what run() gives them."""
+    from zoo_builder import run
+
+    p = smoke_plan("sparsity=0", "method=random,snip,synflow")
+    (task,) = p.tasks
+    assert task.dense and len(task.specs) == 3
+    zoo = tmp_path / "zoo"
+    store.plan_entries(zoo, p.specs)
+    metas = executor.run_task(list(task.specs), TaskOptions(zoo_dir=str(zoo)))
+    assert [m["status"] for m in metas] == ["done"] * 3
+    shared = executor._reuse_dense(run(task.specs[0]), task.specs[2], "cpu", None)
+    direct = run(task.specs[2])
+    for field in ("initial", "reinit", "scores", "masks", "trained"):
+        a, b = getattr(shared, field), getattr(direct, field)
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), field
+    assert shared.history == direct.history | {"seconds": shared.history["seconds"]}
+    assert shared.accuracy == direct.accuracy
+
+
+def test_amp_and_channels_last_run_on_cpu(tmp_path):
+    p = plan.from_config(config.parse({"grids": [{
+        "arch": "digits_cnn", "dataset": "digits", "recipe": {"base": "smoke", "epochs": 1},
+        "methods": ["magnitude"], "variants": ["original"], "sparsities": [0.5], "dense": False}]}))
+    zoo = tmp_path / "zoo"
+    s = executor.build(p, zoo, ClusterOptions(workers=1, in_process=True), amp=True, channels_last=True)
+    assert s.ok and s.done == 1
+    assert all_complete(zoo, p)
+
+
+def test_gpu_workers_are_pinned_one_device_each(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5,7")
+    _, workers = executor.cluster_spec(ClusterOptions(gpus=2))
+    assert [w["options"]["env"]["CUDA_VISIBLE_DEVICES"] for w in workers.values()] == ["3", "5"]
+    assert all(w["options"]["nthreads"] == 1 and w["options"]["resources"] == {"GPU": 1} for w in workers.values())
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    _, workers = executor.cluster_spec(ClusterOptions(gpus=3))
+    assert [w["options"]["env"]["CUDA_VISIBLE_DEVICES"] for w in workers.values()] == ["0", "1", "2"]
+
+
+def test_cpu_workers_split_the_cores():
+    _, workers = executor.cluster_spec(ClusterOptions(workers=2))
+    cores = executor.available_cores()
+    for w in workers.values():
+        assert w["options"]["nthreads"] == 1
+        assert w["options"]["env"]["CUDA_VISIBLE_DEVICES"] == ""
+        assert w["options"]["env"]["OMP_NUM_THREADS"] == str(max(1, cores // 2))
+
+
+def test_progress_counts_and_quiet(capsys):
+    import io
+
+    buf = io.StringIO()
+    pr = Progress(stream=buf, bar=False)
+    pr.start(total=3, done=1)
+    pr.update({"hash": "a", "entry": "e", "variant": "original", "sparsity": 0.5, "seed": 0,
+               "status": "done", "accuracy": 0.5, "seconds": 1.0})
+    pr.update({"hash": "b", "entry": "e", "variant": "invert", "sparsity": 0.5, "seed": 0,
+               "status": "failed", "error": "boom"})
+    pr.close()
+    text = buf.getvalue()
+    assert "resuming: 1 of 3" in text and "[2/3]" in text and "[3/3]" in text and "FAILED boom" in text
+    assert "runs/h" in text and "ETA" in text
+    quiet = io.StringIO()
+    pq = Progress(stream=quiet, quiet=True)
+    pq.start(total=3, done=1)
+    pq.update({"hash": "a", "entry": "e", "variant": "original", "sparsity": 0.5, "seed": 0, "status": "done",
+               "accuracy": 0.5, "seconds": 1.0})
+    assert quiet.getvalue() == ""
+
+
+def test_worker_processes_build_matches_in_process_build(tmp_path):
+    """Real Nanny worker processes (python -m zoo_builder --workers 2) give the same entry bytes."""
+    only = ["--only", "method=magnitude,grasp", "--only", "sparsity=0,0.9"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    a, b = tmp_path / "procs", tmp_path / "threads"
+    proc = subprocess.run([sys.executable, "-m", "zoo_builder", "--preset", "smoke", *only, "--workers", "2",
+                           "--out", str(a), "--quiet"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout == ""
+    p = smoke_plan("method=magnitude,grasp", "sparsity=0,0.9")
+    assert executor.build(p, b, ClusterOptions(workers=2, in_process=True)).ok
+    assert_same_entries(a, b, p.entries())

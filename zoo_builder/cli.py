@@ -1,0 +1,386 @@
+"""Command line of the zoo builder: ``python -m zoo_builder`` / ``zoo-builder``.
+
+::
+
+    python -m zoo_builder [build] [--preset NAME | --config FILE] [--gpus N | --workers N | --scheduler ADDRESS]
+                          [--out DIR] [--only KEY=VALUES] [--push-to-hub REPO] [--dry-run] [--quiet] ...
+    python -m zoo_builder ls      [--out DIR] [--preset NAME | --config FILE]
+    python -m zoo_builder verify  [DIR]
+    python -m zoo_builder push    REPO [--out DIR] [--entries E ...] [--revision REV]
+    python -m zoo_builder presets [--show NAME]
+
+Exit codes: 0 success; 1 the build finished but some runs failed (listed), or verification
+failed; 2 bad input (one line ``zoo_builder: error: ...`` on stderr, nothing written);
+130 interrupted (rerun the same command to resume).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+PROG = "zoo_builder"
+SUBCOMMANDS = ("build", "ls", "verify", "push", "presets")
+
+
+class UsageError(Exception):
+    """Bad command-line input: exit code 2 with one line on stderr."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
+def _add_source(p: argparse.ArgumentParser, *, default_preset: bool) -> None:
+    from zoo_builder import presets
+
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--preset", metavar="NAME",
+                   help=f"built-in grid: {', '.join(presets.names())}"
+                        + (f" (default: {presets.DEFAULT})" if default_preset else ""))
+    g.add_argument("--config", metavar="FILE",
+                   help="grid file, TOML (.toml) or YAML (.yaml/.yml); see docs/cli.md for the schema")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from zoo_builder import presets
+
+    epilog = textwrap.dedent(f"""\
+        subcommands (give one as the first argument; default: build):
+          build    build (or resume) a zoo: the options above
+          ls       list the entries of a zoo and their complete / failed runs
+          verify   check a zoo's stores, manifests and checksums (paistats.verify)
+          push     publish a zoo to the Hugging Face Hub
+          presets  list the presets (--show NAME prints one as a config file)
+
+        presets: {', '.join(presets.names())}. Rerunning the same command resumes: runs are
+        identified by the hash of their spec and complete runs are skipped. Exit codes: 0 ok,
+        1 some runs failed (listed at the end), 2 bad input, 130 interrupted.
+        TEST ONLY: ZOO_BUILDER_FAIL_SPEC=<hash | field=value,...>[;...] makes matching runs fail.
+        """)
+    p = _Parser(prog=PROG, description="Build a zoo of pruned-at-initialization networks "
+                                       "(Dask-distributed, resumable).",
+                epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_build_args(p)
+    return p
+
+
+def _add_build_args(p: argparse.ArgumentParser) -> None:
+    _add_source(p, default_preset=True)
+    w = p.add_argument_group("workers (one of)").add_mutually_exclusive_group()
+    w.add_argument("--gpus", type=_positive_int, metavar="N",
+                   help="N local worker processes, one GPU each (CUDA_VISIBLE_DEVICES per worker)")
+    w.add_argument("--workers", type=_positive_int, metavar="N",
+                   help="N local CPU worker processes, cores/N torch threads each "
+                        "(default: min(cores, 8))")
+    w.add_argument("--scheduler", metavar="ADDRESS",
+                   help="submit to an existing Dask scheduler, e.g. tcp://host:8786 (zoo on a shared "
+                        "file system; see docs/slurm.md)")
+    p.add_argument("--in-process", action="store_true",
+                   help="run the --workers as threads of this process (fast start; tests, debugging)")
+    p.add_argument("--torch-threads", type=_positive_int, metavar="N",
+                   help="torch threads per worker (default: cores / workers on CPU, 1 per GPU worker)")
+    p.add_argument("--out", metavar="DIR", default="zoo", help="zoo folder (default: ./zoo)")
+    p.add_argument("--data-root", metavar="DIR",
+                   help="dataset folder (default: $ZOO_DATA or ~/.cache/zoo_builder/data)")
+    p.add_argument("--only", metavar="KEY=VALUES", action="append",
+                   help="restrict the grid, e.g. --only arch=lenet300 --only seed=0,1 "
+                        "(keys: arch, dataset, method, variant, sparsity, seed, entry); repeatable")
+    c = p.add_argument_group("device")
+    c.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                   help="where runs train (default: cuda with --gpus, cpu with --workers, "
+                        "auto with --scheduler)")
+    c.add_argument("--amp", action="store_true",
+                   help="train under bfloat16 autocast (scores and stored weights stay float32)")
+    c.add_argument("--channels-last", action="store_true",
+                   help="train convolutions in the channels_last memory format")
+    p.add_argument("--skip-failed", action="store_true",
+                   help="do not retry runs a previous build recorded as failed")
+    p.add_argument("--push-to-hub", metavar="REPO",
+                   help="after a build without failures, publish the zoo to this Hub dataset repo "
+                        "(token from HF_TOKEN or the huggingface_hub login)")
+    p.add_argument("--revision", metavar="REV", help="Hub branch for --push-to-hub (default: main)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan (entries, runs, done, estimated cost) and exit; writes nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-run lines (scripts)")
+    p.add_argument("--dashboard", action="store_true", help="serve the Dask dashboard on a free port")
+
+
+def _ls_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=f"{PROG} ls", description="List a zoo's entries and their complete / failed runs; "
+                "with --preset/--config, the plan's status against the zoo (as --dry-run).")
+    p.add_argument("--out", metavar="DIR", default="zoo", help="zoo folder (default: ./zoo)")
+    _add_source(p, default_preset=False)
+    p.add_argument("--only", metavar="KEY=VALUES", action="append", help="restrict the plan (as in build)")
+    p.add_argument("--failures", action="store_true", help="print every recorded failure")
+    return p
+
+
+def _verify_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=f"{PROG} verify", description="Verify a zoo (or one entry): stores, manifests, "
+                "checksums (paistats.verify).")
+    p.add_argument("path", nargs="?", default="zoo", help="zoo or entry folder (default: ./zoo)")
+    return p
+
+
+def _push_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=f"{PROG} push", description="Publish a zoo to a Hugging Face Hub dataset repo "
+                "(token from HF_TOKEN or the huggingface_hub login).")
+    p.add_argument("repo", help="dataset repo id, org/name")
+    p.add_argument("--out", metavar="DIR", default="zoo", help="zoo folder (default: ./zoo)")
+    p.add_argument("--entries", nargs="+", metavar="ENTRY", help="entries to publish (default: all)")
+    p.add_argument("--revision", metavar="REV", help="branch (default: main)")
+    return p
+
+
+def _presets_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=f"{PROG} presets", description="List the presets, or print one as a YAML config file.")
+    p.add_argument("--show", metavar="NAME", help="print preset NAME in the config-file schema")
+    return p
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _load_config(args):
+    from zoo_builder import config, presets
+
+    if getattr(args, "config", None):
+        return config.load(args.config)
+    return presets.load(args.preset or presets.DEFAULT)
+
+
+def _plan(args):
+    from zoo_builder import plan as plan_mod
+
+    cfg = _load_config(args)
+    filters = plan_mod.parse_filters(args.only)
+    return plan_mod.from_config(cfg).select(filters)
+
+
+def _status(zoo_dir: Path, plan) -> tuple[dict, dict]:
+    """Complete and failed hashes per entry of ``plan`` in ``zoo_dir`` (read-only)."""
+    done, failed = {}, {}
+    if not zoo_dir.is_dir():
+        return done, failed
+    from zoo_builder import store
+
+    for entry in plan.entries():
+        if (zoo_dir / entry).exists():
+            done[entry] = set(store.completed(str(zoo_dir), entry))
+            failed[entry] = dict(store.failures(str(zoo_dir), entry))
+    return done, failed
+
+
+def _cluster_options(args):
+    from zoo_builder.executor import ClusterOptions, available_cores
+
+    if args.in_process and args.gpus:
+        raise UsageError("--in-process works with --workers only (one CUDA device per worker process)")
+    if args.in_process and args.scheduler:
+        raise UsageError("--in-process cannot be combined with --scheduler")
+    workers = args.workers
+    if not (args.gpus or args.scheduler or workers):
+        workers = min(available_cores(), 8)
+    return ClusterOptions(gpus=args.gpus, workers=workers, scheduler=args.scheduler,
+                          in_process=args.in_process, torch_threads=args.torch_threads,
+                          dashboard=args.dashboard)
+
+
+def _device(args) -> str:
+    if args.device:
+        if args.device == "cuda" and args.workers:
+            raise UsageError("--device cuda contradicts --workers (CPU workers); use --gpus N")
+        return args.device
+    if args.gpus:
+        return "cuda"
+    if args.scheduler:
+        return "auto"
+    return "cpu"
+
+
+def _check_gpus(n: int) -> None:
+    import torch
+
+    have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if have < n:
+        raise UsageError(f"--gpus {n}: this machine has {have} CUDA device(s); use --workers N for CPU workers")
+
+
+# ----------------------------------------------------------------------------- commands
+
+def cmd_build(args) -> int:
+    from zoo_builder import config as config_mod
+    from zoo_builder import executor, plan as plan_mod
+    from zoo_builder.progress import Progress
+
+    cluster = _cluster_options(args)
+    device = _device(args)
+    inject = config_mod.parse_fail_env(os.environ.get(config_mod.FAIL_ENV))
+    plan = _plan(args)
+    zoo_dir = Path(args.out)
+    if zoo_dir.exists() and not zoo_dir.is_dir():
+        raise UsageError(f"--out {args.out!r} exists and is not a folder")
+    if args.dry_run:
+        done, failed = _status(zoo_dir, plan)
+        print(plan_mod.describe(plan, done=done, failed=failed, workers=cluster.n_workers(),
+                                gpu=bool(args.gpus) or device == "cuda", cores=executor.available_cores()))
+        return 0
+    if args.gpus:
+        _check_gpus(args.gpus)
+    if args.data_root and not Path(args.data_root).is_dir():
+        raise UsageError(f"--data-root {args.data_root!r} is not a folder")
+    progress = Progress(quiet=args.quiet)
+    summary = executor.build(plan, zoo_dir, cluster, device=device, amp=args.amp,
+                             channels_last=args.channels_last, data_root=args.data_root,
+                             skip_failed=args.skip_failed, progress=progress, inject_failure=inject)
+    text = summary.text()
+    if not args.quiet:
+        print(text)
+    elif not summary.ok:
+        print(text, file=sys.stderr)
+    if not summary.ok:
+        if args.push_to_hub:
+            print(f"{PROG}: not pushing to {args.push_to_hub}: {len(summary.failed)} run(s) failed "
+                  f"(publish anyway with: {PROG} push {args.push_to_hub} --out {args.out})", file=sys.stderr)
+        return 1
+    if args.push_to_hub:
+        return _push(str(zoo_dir), args.push_to_hub, None, args.revision, quiet=args.quiet)
+    return 0
+
+
+def _push(zoo_dir: str, repo: str, entries, revision, *, quiet: bool = False) -> int:
+    from paistats import hub
+
+    try:
+        hub.validate_repo_id(repo)
+    except (ValueError, AttributeError) as e:
+        if isinstance(e, ValueError):
+            raise UsageError(str(e)) from None
+    result = hub.publish(zoo_dir, repo, entries=entries, revision=revision, token=None)
+    if not quiet:
+        print(f"published {zoo_dir} to {repo}" + (f"@{revision}" if revision else "") + (f": {result}" if result else ""))
+    return 0
+
+
+def _zoo_entries(zoo_dir: Path) -> list[str]:
+    return sorted(p.name for p in zoo_dir.iterdir() if p.is_dir() and (p / "zarr.json").is_file())
+
+
+def cmd_ls(args) -> int:
+    from zoo_builder import executor, plan as plan_mod
+
+    zoo_dir = Path(args.out)
+    if args.preset or args.config:
+        plan = _plan(args)
+        done, failed = _status(zoo_dir, plan)
+        print(plan_mod.describe(plan, done=done, failed=failed, cores=executor.available_cores()))
+        return 0
+    if not zoo_dir.is_dir():
+        raise UsageError(f"zoo folder {str(zoo_dir)!r} does not exist (give --out DIR)")
+    from zoo_builder import store
+
+    entries = _zoo_entries(zoo_dir)
+    if not entries:
+        print(f"{zoo_dir}: no entries")
+        return 0
+    width = max(len(e) for e in entries)
+    print(f"{'entry':<{width}}  {'complete':>8}  {'failed':>6}")
+    for e in entries:
+        done = set(store.completed(str(zoo_dir), e))
+        fails = dict(store.failures(str(zoo_dir), e))
+        print(f"{e:<{width}}  {len(done):>8}  {len(set(fails) - done):>6}")
+        if args.failures:
+            for h, err in fails.items():
+                if h not in done:
+                    print(f"    {h}: {err}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    """Verify one entry folder, or every entry of a zoo folder, with :func:`paistats.verify`."""
+    import paistats
+
+    path = Path(args.path)
+    if not path.is_dir():
+        raise UsageError(f"{str(path)!r} is not a zoo or entry folder")
+    targets = [path] if (path / "zarr.json").is_file() else [path / e for e in _zoo_entries(path)]
+    if not targets:
+        raise UsageError(f"{str(path)!r} holds no entry (folders with zarr.json)")
+    ok = True
+    for target in targets:
+        try:
+            report = paistats.verify(target)
+            good = bool(getattr(report, "ok", report))
+            print(report if good else f"FAILED {report}")
+        except paistats.ZooError as e:
+            good = False
+            print(f"FAILED {target}: {e}")
+        ok &= good
+    return 0 if ok else 1
+
+
+def cmd_push(args) -> int:
+    zoo_dir = Path(args.out)
+    if not zoo_dir.is_dir():
+        raise UsageError(f"zoo folder {str(zoo_dir)!r} does not exist (give --out DIR)")
+    return _push(str(zoo_dir), args.repo, args.entries, args.revision)
+
+
+def cmd_presets(args) -> int:
+    from zoo_builder import plan as plan_mod, presets
+
+    if args.show:
+        import yaml
+
+        print(yaml.safe_dump(presets.get(args.show), sort_keys=False), end="")
+        return 0
+    for name in presets.names():
+        p = plan_mod.from_config(presets.load(name))
+        marker = " (default)" if name == presets.DEFAULT else ""
+        print(f"{name:<16} {len(p):>5} runs  {presets.PRESETS[name]['description']}{marker}")
+    return 0
+
+
+COMMANDS = {"build": (build_parser, cmd_build), "ls": (_ls_parser, cmd_ls),
+            "verify": (_verify_parser, cmd_verify), "push": (_push_parser, cmd_push),
+            "presets": (_presets_parser, cmd_presets)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (``zoo-builder`` console script / ``python -m zoo_builder``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = "build"
+    if argv and argv[0] in SUBCOMMANDS:
+        command = argv.pop(0)
+    make_parser, fn = COMMANDS[command]
+    from zoo_builder.config import ConfigError
+
+    try:
+        args = make_parser().parse_args(argv)
+        return fn(args)
+    except (UsageError, ConfigError) as e:
+        print(f"{PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"{PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,544 @@
+"""Distributed execution of a build plan with Dask.
+
+One engine, three ways to get workers:
+
+- ``--gpus N``: a local :class:`distributed.SpecCluster` of N worker processes (``Nanny``), each
+  with one thread and its own ``CUDA_VISIBLE_DEVICES`` (set in the worker's environment before it
+  starts, as dask-cuda does), so every worker sees exactly one GPU as ``cuda:0``.
+- ``--workers N``: the same on the CPU: N single-threaded worker processes with
+  ``CUDA_VISIBLE_DEVICES=""`` and ``OMP_NUM_THREADS = cores // N``; each task also calls
+  ``torch.set_num_threads(cores // N)``.
+- ``--scheduler ADDRESS``: a :class:`distributed.Client` connected to an existing cluster
+  (e.g. dask-jobqueue on SLURM, see ``docs/slurm.md``). The zoo folder must be on a shared
+  file system.
+
+One Dask task per pruning (arch, dataset, method, sparsity, seed): :func:`run_task` runs every
+variant of that pruning in the worker (so :func:`zoo_builder.run.prepare` scores once), writes
+each finished run through :mod:`zoo_builder.store` and returns small metadata only. The dense
+baselines of one (arch, dataset, seed) are one task whose network is trained once (see
+:func:`run_task`).
+
+Idempotence: runs are identified by :attr:`RunSpec.hash`; complete runs are skipped when the
+plan is submitted and again inside the task (after taking a per-task file lock, so two builders
+on one zoo never train the same pruning at the same time). A run that raises (e.g.
+:class:`~zoo_builder.training.TrainingDiverged`) is recorded with ``store.record_failure`` and
+the others go on; failed runs are retried by the next build unless ``skip_failed``.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from zoo_builder.spec import RunSpec
+
+TOPIC = "zoo_builder.run"
+LOCK_DIR = Path(".builder") / "tasks"  # under the zoo folder; hidden, never published
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# ----------------------------------------------------------------------------- options
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """What a task needs to know (small and picklable: it travels with every task).
+
+    Attributes
+    ----------
+    zoo_dir : str
+        Absolute path of the zoo (shared file system for remote workers).
+    device : {"auto", "cpu", "cuda"}
+        ``auto``: CUDA when the worker sees a GPU, else the CPU.
+    torch_threads : int or None
+        ``torch.set_num_threads`` in the worker before running (None: leave as is).
+    amp : bool
+        Train under ``torch.autocast`` with bfloat16 (scoring and the stored weights stay float32).
+    channels_last : bool
+        Train 4-D convolutions in the ``channels_last`` memory format.
+    data_root : str or None
+        Dataset folder (default ``$ZOO_DATA`` or ``~/.cache/zoo_builder/data`` on the worker).
+    inject_failure : tuple
+        TEST ONLY: predicates (see :func:`zoo_builder.config.matches_injection`) of runs to fail.
+    lock : bool
+        Take the per-task file lock in ``<zoo>/.builder/tasks/``.
+    """
+
+    zoo_dir: str
+    device: str = "auto"
+    torch_threads: int | None = None
+    amp: bool = False
+    channels_last: bool = False
+    data_root: str | None = None
+    inject_failure: tuple = ()
+    lock: bool = True
+
+
+@dataclass
+class ClusterOptions:
+    """How to get workers: exactly one of ``gpus``, ``workers`` (CPU) or ``scheduler``."""
+
+    gpus: int | None = None
+    workers: int | None = None
+    scheduler: str | None = None
+    in_process: bool = False  # workers as threads of this process (tests, debugging)
+    torch_threads: int | None = None
+    dashboard: bool = False
+
+    def n_workers(self) -> int:
+        return self.gpus or self.workers or 1
+
+
+def worker_torch_threads(opts: ClusterOptions) -> int | None:
+    if opts.torch_threads:
+        return opts.torch_threads
+    if opts.scheduler:
+        return None
+    if opts.gpus:
+        return 1
+    return max(1, available_cores() // max(1, opts.workers or 1))
+
+
+def cluster_spec(opts: ClusterOptions) -> tuple[dict, dict]:
+    """``(scheduler, workers)`` specifications of the local :class:`distributed.SpecCluster`.
+
+    ``--gpus N``: worker ``gpu-i`` is a ``Nanny`` (its own process) with one thread, resource
+    ``GPU=1`` and ``CUDA_VISIBLE_DEVICES`` = the i-th device (the i-th entry of the builder's own
+    ``CUDA_VISIBLE_DEVICES`` when that is set) in its ``env``, which the Nanny applies before the
+    worker process starts: CUDA in that process only ever sees its own GPU, as ``cuda:0`` (the
+    approach of dask-cuda's ``LocalCUDACluster``). ``--workers N``: ``cpu-i`` likewise with
+    ``CUDA_VISIBLE_DEVICES=""`` and ``OMP_NUM_THREADS = cores // N`` (or in-process ``Worker``
+    threads with ``in_process``).
+    """
+    from distributed import Nanny, Scheduler, Worker
+
+    if opts.in_process and opts.gpus:
+        raise ValueError("--in-process works with --workers only (one CUDA device per process)")
+    threads = worker_torch_threads(opts) or 1
+    scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0" if opts.dashboard else None,
+                                               "dashboard": opts.dashboard}}
+    workers = {}
+    if opts.gpus:
+        visible = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+        devices = visible or [str(i) for i in range(opts.gpus)]
+        if len(devices) < opts.gpus:
+            raise ValueError(f"--gpus {opts.gpus}: CUDA_VISIBLE_DEVICES lists only {len(devices)} device(s)")
+        for i in range(opts.gpus):
+            env = {"CUDA_VISIBLE_DEVICES": devices[i], "OMP_NUM_THREADS": str(threads)}
+            workers[f"gpu-{i}"] = {"cls": Nanny, "options": {"nthreads": 1, "env": env, "resources": {"GPU": 1},
+                                                             "silence_logs": logging.ERROR}}
+    else:
+        for i in range(opts.workers or 1):
+            if opts.in_process:
+                workers[f"cpu-{i}"] = {"cls": Worker, "options": {"nthreads": 1}}
+            else:
+                env = {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads),
+                       "MKL_NUM_THREADS": str(threads)}
+                workers[f"cpu-{i}"] = {"cls": Nanny, "options": {"nthreads": 1, "env": env,
+                                                                 "silence_logs": logging.ERROR}}
+    return scheduler, workers
+
+
+def make_cluster(opts: ClusterOptions):
+    """Start the local cluster of :func:`cluster_spec` (None when ``opts.scheduler`` is given)."""
+    if opts.scheduler:
+        return None
+    from distributed import SpecCluster
+
+    scheduler, workers = cluster_spec(opts)
+    return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR, name="zoo_builder")
+
+
+# ----------------------------------------------------------------------------- worker side
+
+_TRAIN_OPTS = threading.local()
+_DATA_LOCK = threading.Lock()
+
+
+def _preload(specs: list[RunSpec], data_root) -> None:
+    """Load the task's datasets under a process-wide lock before any run starts.
+
+    ``zoo_builder.datasets.load`` caches per process, but two threads of one process (the
+    ``--in-process`` workers) filling the cache at once can race: ``mnist1d`` generation reseeds
+    NumPy's *global* RNG, so concurrent first loads produced different data. Loading once under
+    a lock keeps in-process builds bit-identical to process builds.
+    """
+    from zoo_builder import datasets
+
+    with _DATA_LOCK:
+        for name in dict.fromkeys(s.dataset for s in specs):
+            datasets.load(name, train=True, root=data_root)
+            datasets.load(name, train=False, root=data_root)
+
+
+def _install_training_options() -> None:
+    """Wrap ``zoo_builder.training.train`` (once per process) to honour ``amp``/``channels_last``.
+
+    ``zoo_builder.run.run`` calls ``training.train`` through the module attribute, so the wrapper
+    applies to training only (scoring and evaluation outside training stay float32 / NCHW).
+    Options are per thread (:data:`_TRAIN_OPTS`); without them the wrapper is a pass-through.
+    """
+    import torch
+
+    import zoo_builder.training as training
+
+    if getattr(training.train, "_zoo_builder_wrapped", False):
+        return
+    original = training.train
+
+    @functools.wraps(original)
+    def train(model, masks, recipe, train_split, test_split, **kwargs):
+        amp = getattr(_TRAIN_OPTS, "amp", False)
+        channels_last = getattr(_TRAIN_OPTS, "channels_last", False)
+        if not (amp or channels_last):
+            return original(model, masks, recipe, train_split, test_split, **kwargs)
+        device = next(model.parameters()).device
+        if channels_last:
+            from zoo_builder.datasets import Split
+
+            model.to(memory_format=torch.channels_last)
+
+            def cl(split):
+                x = split.x.contiguous(memory_format=torch.channels_last) if split.x.dim() == 4 else split.x
+                return Split(x, split.y)
+
+            train_split, test_split = cl(train_split), cl(test_split)
+        ctx = torch.autocast(device_type=device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
+        try:
+            with ctx:
+                return original(model, masks, recipe, train_split, test_split, **kwargs)
+        finally:
+            if channels_last:
+                model.to(memory_format=torch.contiguous_format)
+
+    train._zoo_builder_wrapped = True  # type: ignore[attr-defined]
+    training.train = train
+
+
+def _resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but this worker sees no CUDA device")
+    return device
+
+
+def _emit(meta: dict) -> None:
+    """Send a per-run event to the client (live progress); silent outside a Dask worker."""
+    try:
+        from distributed import get_worker
+
+        get_worker().log_event(TOPIC, meta)
+    except Exception:  # noqa: BLE001 - no worker (sequential use) or scheduler gone
+        pass
+
+
+@contextlib.contextmanager
+def _task_lock(zoo_dir: str, task_id: str, enabled: bool):
+    """Exclusive ``flock`` on ``<zoo>/.builder/tasks/<task_id>.lock`` (released when the process dies)."""
+    if not enabled:
+        yield
+        return
+    import fcntl
+
+    path = Path(zoo_dir) / LOCK_DIR / f"{task_id}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _meta(spec: RunSpec, status: str, **kw) -> dict:
+    return {"hash": spec.hash, "entry": spec.entry, "variant": spec.variant, "sparsity": spec.sparsity,
+            "seed": spec.seed, "method": spec.method, "status": status, **kw}
+
+
+def _build_info(opts: TaskOptions, device: str) -> dict:
+    import torch
+
+    return {"device": device, "amp": opts.amp, "channels_last": opts.channels_last,
+            "torch_threads": torch.get_num_threads(), "host": socket.gethostname(),
+            "torch": torch.__version__}
+
+
+def _reuse_dense(base, spec: RunSpec, device: str, data_root):
+    """The dense baseline of ``spec.method`` from another method's dense run ``base``.
+
+    At sparsity 0 every mask is all-True, so the trained network depends on (arch, dataset, seed,
+    recipe) only: it is identical for every method. This builds ``spec``'s own pruning (scores)
+    and checks that the mask is full and the initialization equals ``base``'s; if not, it returns
+    None and the caller trains normally.
+    """
+    import torch
+
+    from zoo_builder import variants
+    from zoo_builder.run import RunResult, _cpu_state, prepare
+
+    start = time.perf_counter()
+    model, pruned = prepare(spec, device=device, data_root=data_root)
+    masks, _ = variants.apply(spec.variant, pruned, model, seed=spec.seed)
+    if not all(bool(m.all()) for m in masks.values()):
+        return None
+    initial = _cpu_state(model)
+    if initial.keys() != base.initial.keys() or not all(torch.equal(initial[k], base.initial[k]) for k in initial):
+        return None
+    return RunResult(
+        spec=spec, initial=initial, reinit=base.reinit,
+        scores={k: v.to("cpu") for k, v in pruned.scores.items()},
+        masks={k: v.to("cpu") for k, v in masks.items()},
+        trained=base.trained, history=base.history, accuracy=base.accuracy, density=base.density,
+        seconds=time.perf_counter() - start, device=base.device,
+        extra={**base.extra, "dense_training_shared_with": base.spec.hash},
+    )
+
+
+def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None) -> list[dict]:
+    """Run the not-yet-complete ``specs`` of one task in this process; write each through the store.
+
+    Returns one small metadata dict per spec (``status``: ``done`` / ``failed`` / ``skipped``;
+    ``accuracy``, ``seconds`` or ``error``). Never returns tensors.
+    """
+    import torch
+
+    from zoo_builder import store
+    from zoo_builder.config import matches_injection
+    from zoo_builder.run import run
+    from zoo_builder.training import TrainingDiverged
+
+    if opts.torch_threads:
+        torch.set_num_threads(opts.torch_threads)
+    if opts.amp or opts.channels_last:
+        _install_training_options()
+    _TRAIN_OPTS.amp, _TRAIN_OPTS.channels_last = opts.amp, opts.channels_last
+    device = _resolve_device(opts.device)
+    task_id = task_id or "-".join(sorted(s.hash for s in specs))[:64]
+    out: list[dict] = []
+    _preload(specs, opts.data_root)
+    with _task_lock(opts.zoo_dir, task_id, opts.lock):
+        complete: dict[str, set] = {}
+        for entry in dict.fromkeys(s.entry for s in specs):
+            complete[entry] = set(store.completed(opts.zoo_dir, entry))
+        shared = None  # dense task: the first successful dense run
+        for spec in specs:
+            if spec.hash in complete[spec.entry]:
+                meta = _meta(spec, "skipped")
+                out.append(meta)
+                _emit(meta)
+                continue
+            start = time.perf_counter()
+            try:
+                if matches_injection(spec, opts.inject_failure):
+                    raise TrainingDiverged("injected failure (test hook: inject_failure / ZOO_BUILDER_FAIL_SPEC)")
+                result = None
+                if shared is not None and spec.sparsity == 0.0:
+                    result = _reuse_dense(shared, spec, device, opts.data_root)
+                if result is None:
+                    result = run(spec, device=device, data_root=opts.data_root)
+                    result.extra.setdefault("build", _build_info(opts, device))
+                    if spec.sparsity == 0.0 and spec.variant == "original":
+                        shared = result
+                store.write_run(opts.zoo_dir, result)
+                meta = _meta(spec, "done", accuracy=float(result.accuracy), density=float(result.density),
+                             seconds=time.perf_counter() - start)
+            except Exception as e:  # noqa: BLE001 - any run failure is recorded, the others go on
+                error = f"{type(e).__name__}: {e}"
+                store.record_failure(opts.zoo_dir, spec, error)
+                meta = _meta(spec, "failed", error=error, seconds=time.perf_counter() - start)
+            out.append(meta)
+            _emit(meta)
+    return out
+
+
+# ----------------------------------------------------------------------------- client side
+
+@dataclass
+class Summary:
+    """Outcome of a build."""
+
+    plan_name: str
+    zoo_dir: str
+    total: int
+    skipped: int = 0            # already complete when the build started
+    done: int = 0               # written by this build
+    failed: dict = field(default_factory=dict)  # hash -> (meta dict)
+    seconds: float = 0.0
+    entries: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def runs_per_hour(self) -> float:
+        return self.done / self.seconds * 3600 if self.seconds > 0 else 0.0
+
+    def text(self) -> str:
+        from zoo_builder.plan import _fmt_duration
+
+        head = (f"built plan {self.plan_name!r} into {self.zoo_dir}: {self.total} runs "
+                f"({self.done} run now, {self.skipped} already complete, {len(self.failed)} failed) "
+                f"in {_fmt_duration(self.seconds)} ({self.runs_per_hour():.0f} runs/h)")
+        lines = [head]
+        if self.failed:
+            lines.append(f"failed runs ({len(self.failed)}):")
+            for h, m in self.failed.items():
+                lines.append(f"  {m['entry']} variant={m['variant']} sparsity={m['sparsity']:g} "
+                             f"seed={m['seed']} [{h}]: {m.get('error', '?')}")
+        return "\n".join(lines)
+
+
+def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: str = "auto",
+          amp: bool = False, channels_last: bool = False, data_root: str | None = None,
+          skip_failed: bool = False, progress=None, lock: bool = True,
+          inject_failure: tuple = ()) -> Summary:
+    """Build every run of ``plan`` into ``zoo_dir`` on a Dask cluster; resume where it stopped.
+
+    Parameters
+    ----------
+    plan : zoo_builder.plan.Plan
+    zoo_dir : path
+        The zoo folder (created if missing).
+    cluster : ClusterOptions
+        Local GPU/CPU workers, or the address of an existing scheduler.
+    device : {"auto", "cpu", "cuda"}
+    amp, channels_last : bool
+        CUDA speed options (see :class:`TaskOptions`); they run on the CPU as well.
+    skip_failed : bool
+        Do not retry runs that a previous build recorded as failed.
+    progress : zoo_builder.progress.Progress, optional
+        Receives ``start(total, done)``, ``update(meta)`` and ``close()``.
+
+    Returns
+    -------
+    Summary
+    """
+    from zoo_builder import store
+
+    t0 = time.perf_counter()
+    zoo_dir = str(Path(zoo_dir).resolve())
+    Path(zoo_dir).mkdir(parents=True, exist_ok=True)
+    entries = list(store.plan_entries(zoo_dir, plan.specs))
+    complete: set[str] = set()
+    failed_before: set[str] = set()
+    for e in entries:
+        complete |= set(store.completed(zoo_dir, e))
+        if skip_failed:
+            failed_before |= set(store.failures(zoo_dir, e))
+    summary = Summary(plan.name, zoo_dir, total=len(plan.specs), entries=entries)
+    summary.skipped = sum(s.hash in complete for s in plan.specs)
+    todo_tasks = []
+    for task in plan.tasks:
+        todo = [s for s in task.specs if s.hash not in complete and s.hash not in failed_before]
+        if todo:
+            todo_tasks.append((task, todo))
+    n_todo = sum(len(t) for _, t in todo_tasks)
+    if progress is not None:
+        progress.start(total=len(plan.specs), done=len(plan.specs) - n_todo)
+    seen: set[str] = set()
+    lock_ = threading.Lock()
+
+    def record(meta: dict) -> None:
+        with lock_:
+            if meta["hash"] in seen:
+                return
+            seen.add(meta["hash"])
+            if meta["status"] == "failed":
+                summary.failed[meta["hash"]] = meta
+            elif meta["status"] == "done":
+                summary.done += 1
+            elif meta["status"] == "skipped":  # completed meanwhile by a concurrent builder
+                summary.skipped += 1
+        if progress is not None:
+            progress.update(meta)
+
+    if todo_tasks:
+        opts = TaskOptions(zoo_dir=zoo_dir, device=device, torch_threads=worker_torch_threads(cluster),
+                           amp=amp, channels_last=channels_last,
+                           data_root=str(Path(data_root).resolve()) if data_root else None,
+                           inject_failure=tuple(inject_failure) + tuple(plan.inject_failure), lock=lock)
+        _submit_and_wait(todo_tasks, opts, cluster, record)
+    for e in entries:
+        store.finalize(zoo_dir, e)
+    summary.seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress.close()
+    return summary
+
+
+def _submit_and_wait(todo_tasks, opts: TaskOptions, cluster_opts: ClusterOptions,
+                     record: Callable[[dict], None]) -> None:
+    from distributed import Client, as_completed
+
+    from zoo_builder import store
+
+    cluster = make_cluster(cluster_opts)
+    try:
+        with Client(cluster if cluster is not None else cluster_opts.scheduler, set_as_default=False) as client:
+            client.subscribe_topic(TOPIC, lambda event: record(event[1]))
+            futures = {}
+            for task, todo in todo_tasks:
+                # A deterministic key: two builders on one scheduler share the task instead of doubling it.
+                fut = client.submit(run_task, todo, opts, task.id, key=f"zoo_builder-task-{task.id}",
+                                    resources={"GPU": 1} if cluster_opts.gpus else None)
+                futures[fut] = todo
+            for fut in as_completed(list(futures), loop=client.loop):
+                todo = futures[fut]
+                try:
+                    metas = fut.result()
+                except Exception as e:  # noqa: BLE001 - e.g. the worker died repeatedly (KilledWorker)
+                    error = f"task failed: {type(e).__name__}: {e}"
+                    done = set()
+                    for entry in dict.fromkeys(s.entry for s in todo):
+                        done |= set(store.completed(opts.zoo_dir, entry))
+                    metas = []
+                    for s in todo:
+                        if s.hash not in done:
+                            store.record_failure(opts.zoo_dir, s, error)
+                            metas.append(_meta(s, "failed", error=error))
+                for meta in metas:
+                    record(meta)
+                fut.release()
+            with contextlib.suppress(Exception):
+                client.unsubscribe_topic(TOPIC)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def run_sequential(specs: list[RunSpec], zoo_dir, *, data_root=None, torch_threads: int | None = None) -> float:
+    """A plain loop over ``specs`` (no Dask): the benchmark's baseline. Returns seconds."""
+    from zoo_builder import store
+    from zoo_builder.run import run
+
+    import torch
+
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    t0 = time.perf_counter()
+    store.plan_entries(str(zoo_dir), specs)
+    for s in specs:
+        store.write_run(str(zoo_dir), run(s, data_root=data_root))
+    return time.perf_counter() - t0
+
+
+__all__ = ["ClusterOptions", "Summary", "TaskOptions", "build", "cluster_spec", "make_cluster", "run_sequential", "run_task"]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: python -m zoo_builder")

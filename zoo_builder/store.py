@@ -1,0 +1,173 @@
+"""The builder's side of the zoo store: turn ``RunSpec`` / ``RunResult`` objects into entry plans and
+run payloads, and hand them to the NumPy-only writer in :mod:`paistats.store`.
+
+Functions (all take the zoo directory first; safe to call from several processes at once):
+
+- :func:`plan_entries` – create or grow the entries so that their grids cover the specs.
+- :func:`write_run` – durably write one finished run; its completion is marked last.
+- :func:`completed`, :func:`record_failure`, :func:`failures` – bookkeeping for idempotent reruns.
+- :func:`finalize` – write the manifest of content hashes (after the last run of an entry).
+
+See ``docs/zoo-format.md`` for the on-disk format.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import os
+import platform
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from paistats.store import manifest as _manifest
+from paistats.store import writer as _writer
+from paistats.store.plan import EntryPlan, RunPayload, TensorSpec
+from zoo_builder.run import RunResult
+from zoo_builder.spec import RunSpec
+
+#: dtype of stored scores by method (default float32). SynFlow scores are products over the
+#: whole network computed in float64; in float32 the smallest ones underflow to 0.
+SCORE_DTYPES = {"synflow": "float64"}
+
+_PACKAGES = ("numpy", "zarr", "xarray", "torch", "torchvision", "paistats", "numcodecs")
+
+
+@functools.lru_cache(maxsize=1)
+def provenance() -> dict:
+    """Package versions and the builder's git revision (``None`` outside a git checkout)."""
+    versions = {"python": platform.python_version()}
+    for p in _PACKAGES:
+        try:
+            versions[p] = importlib.metadata.version(p)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    import zoo_builder
+
+    versions["zoo_builder"] = zoo_builder.__version__
+    rev = None
+    try:
+        src = Path(zoo_builder.__file__).resolve().parent
+        out = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if out.returncode == 0:
+            rev = out.stdout.strip()
+            dirty = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=10)
+            if dirty.returncode == 0 and dirty.stdout.strip():
+                rev += "-dirty"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"versions": versions, "git_revision": rev}
+
+
+@functools.lru_cache(maxsize=32)
+def _tensors(arch: str, dataset: str) -> tuple[TensorSpec, ...]:
+    from zoo_builder import models
+
+    model = models.build(arch, dataset, seed=0)
+    prunable = set(models.prunable_names(model))
+    return tuple(TensorSpec(k, tuple(v.shape), str(v.dtype).removeprefix("torch."), k in prunable)
+                 for k, v in model.state_dict().items())
+
+
+def _config(spec: RunSpec) -> dict:
+    return {"recipe": spec.recipe.to_dict(), "per_class": spec.per_class, "iterations": spec.iterations}
+
+
+def entry_plan(specs: list[RunSpec]) -> EntryPlan:
+    """The :class:`~paistats.store.plan.EntryPlan` of specs that all belong to one entry."""
+    from zoo_builder.models import ARCHITECTURES
+
+    first = specs[0]
+    if any(s.entry != first.entry for s in specs):
+        raise ValueError("entry_plan needs specs of a single entry")
+    config = _config(first)
+    for s in specs:
+        if _config(s) != config:
+            raise ValueError(f"specs of entry {first.entry!r} differ in recipe/per_class/iterations "
+                             f"({s.hash} vs {first.hash}): one entry holds one training configuration")
+    return EntryPlan(
+        entry=first.entry, arch=first.arch, dataset=first.dataset, method=first.method,
+        default_dataset=ARCHITECTURES.get(first.arch).default_dataset,
+        epochs=first.recipe.epochs, tensors=_tensors(first.arch, first.dataset),
+        score_dtype=SCORE_DTYPES.get(first.method, "float32"),
+        runs={s.hash: (s.variant, float(s.sparsity), int(s.seed)) for s in specs},
+        config=config, provenance=provenance(),
+    )
+
+
+def plan_entries(zoo_dir: str | os.PathLike, specs: list[RunSpec]) -> list[str]:
+    """Create or grow the entries (grouped by ``spec.entry``) so that their grids cover ``specs``.
+
+    Idempotent; safe when several processes plan at once (one lock file per entry). Growing
+    (more seeds, sparsities or variants) appends labels and never rewrites stored data.
+
+    Returns
+    -------
+    list of str
+        The entry names, in order of first appearance.
+
+    Raises
+    ------
+    ValueError
+        (``paistats.GridError``) when specs of one entry differ in recipe / per_class / iterations
+        from each other or from what the entry already holds.
+    """
+    groups: dict[str, list[RunSpec]] = defaultdict(list)
+    for s in specs:
+        groups[s.entry].append(s)
+    Path(zoo_dir).mkdir(parents=True, exist_ok=True)
+    return [_writer.plan_entry(zoo_dir, entry_plan(group)) for group in groups.values()]
+
+
+def _numpy(d) -> dict:
+    return {k: v.detach().cpu().numpy() for k, v in d.items()}
+
+
+def payload(result: RunResult) -> RunPayload:
+    """The NumPy :class:`~paistats.store.plan.RunPayload` of a run result."""
+    s = result.spec
+    return RunPayload(
+        hash=s.hash, variant=s.variant, sparsity=float(s.sparsity), seed=int(s.seed),
+        initial=_numpy(result.initial), reinit=_numpy(result.reinit), trained=_numpy(result.trained),
+        scores=_numpy(result.scores), masks={k: v.detach().cpu().numpy().astype(bool) for k, v in result.masks.items()},
+        history={k: list(map(float, v)) for k, v in result.history.items()},
+        accuracy=float(result.accuracy), density=float(result.density), seconds=float(result.seconds),
+    )
+
+
+def write_run(zoo_dir: str | os.PathLike, result: RunResult) -> None:
+    """Durably write one finished run into its entry (planned before); completion is marked last.
+
+    A process killed at any point leaves the entry loadable with this run incomplete.
+    """
+    _writer.write_run(zoo_dir, result.spec.entry, payload(result))
+
+
+def completed(zoo_dir: str | os.PathLike, entry: str) -> set[str]:
+    """Spec hashes of the completely written runs of ``entry``."""
+    return _writer.completed(zoo_dir, entry)
+
+
+def record_failure(zoo_dir: str | os.PathLike, spec: RunSpec, error: str) -> None:
+    """Note that ``spec`` failed with ``error`` (kept outside the entry; cleared when it succeeds)."""
+    _writer.record_failure(zoo_dir, spec.entry, spec.hash, error, spec.to_dict())
+
+
+def failures(zoo_dir: str | os.PathLike, entry: str) -> dict[str, str]:
+    """Spec hash → error message of the failed runs of ``entry``."""
+    return _writer.failures(zoo_dir, entry)
+
+
+def finalize(zoo_dir: str | os.PathLike, entry: str) -> Path:
+    """Remove interrupted-write leftovers and write the entry's manifest of content hashes.
+
+    Idempotent. Returns the path of ``manifest.json``.
+    """
+    return _manifest.finalize(zoo_dir, entry)
+
+
+__all__ = ["completed", "entry_plan", "failures", "finalize", "payload", "plan_entries", "provenance",
+           "record_failure", "write_run", "SCORE_DTYPES"]
