@@ -20,8 +20,6 @@ from paistats.store import layout
 from paistats.store.index import read_index
 from paistats.store.reader import open_entry, open_group, read_root_attrs
 
-_REPO_ID = re.compile(r"^(hf://)?[A-Za-z0-9][\w.\-]*/[\w.\-]+(@[\w.\-/]+)?$")
-
 
 def cache_dir() -> Path:
     """Local zoo cache: ``$PAISTATS_CACHE`` or ``~/.cache/paistats/zoo``."""
@@ -33,44 +31,57 @@ def _has_zoo(path: Path) -> bool:
     return (path / layout.INDEX_FILE).is_file()
 
 
-def resolve_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = None) -> Path:
+def default_zoo(zoo: str | os.PathLike | None = None) -> str | os.PathLike:
+    """``zoo``, else ``$PAISTATS_ZOO``, else the local cache if it holds a zoo, else ``$PAISTATS_HUB_REPO``."""
+    if zoo is not None:
+        return zoo
+    zoo = os.environ.get("PAISTATS_ZOO") or None
+    if zoo is None and _has_zoo(cache_dir()):
+        return cache_dir()
+    zoo = zoo or os.environ.get("PAISTATS_HUB_REPO") or None
+    if zoo is None:
+        raise ZooNotFoundError("no zoo given: pass zoo=<directory or Hub repo id>, or set PAISTATS_ZOO "
+                               "(a local zoo directory) or PAISTATS_HUB_REPO (a Hub dataset repo id)")
+    return zoo
+
+
+def _is_hub(zoo) -> bool:
+    if not isinstance(zoo, str) or Path(zoo).expanduser().is_dir():
+        return False
+    from paistats import hub  # only here: Hub support is optional at run time
+
+    return hub.is_hub_ref(zoo)
+
+
+def resolve_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = None,
+                entries: list[str] | None = None) -> Path:
     """Local directory of a zoo.
 
     Parameters
     ----------
     zoo : str or path-like, optional
         A local zoo directory, or a Hugging Face Hub dataset repo id (``org/name``,
-        ``hf://datasets/org/name``), handed to ``paistats.hub.local_zoo``. Default:
-        ``$PAISTATS_ZOO``, else the local cache (:func:`cache_dir`) if it holds a zoo, else
-        ``$PAISTATS_HUB_REPO``.
+        ``hf://datasets/org/name[@rev]``), downloaded by :func:`paistats.hub.resolve` into the
+        standard HF cache. Default: see :func:`default_zoo`.
     revision : str, optional
         Hub revision (branch, tag, commit); ignored for local directories.
+    entries : list of str, optional
+        For a Hub zoo, the only entries to download (``[]``: the index files only; None: all).
 
     Raises
     ------
     ZooNotFoundError
         When nothing is configured or the directory does not exist.
     """
-    if zoo is None:
-        zoo = os.environ.get("PAISTATS_ZOO") or None
-        if zoo is None:
-            if _has_zoo(cache_dir()):
-                return cache_dir()
-            zoo = os.environ.get("PAISTATS_HUB_REPO") or None
-        if zoo is None:
-            raise ZooNotFoundError("no zoo given: pass zoo=<directory or Hub repo id>, or set PAISTATS_ZOO "
-                                   "(a local zoo directory) or PAISTATS_HUB_REPO (a Hub dataset repo id)")
-    if isinstance(zoo, os.PathLike) or not isinstance(zoo, str):
-        path = Path(zoo).expanduser()
-    else:
-        path = Path(zoo).expanduser()
-        hub_like = zoo.startswith("hf://") or (_REPO_ID.match(zoo) and not zoo.startswith((".", "/", "~")))
-        if not path.is_dir() and hub_like:
-            from paistats import hub  # only here: Hub support is optional at run time
+    zoo = default_zoo(zoo)
+    if _is_hub(zoo):
+        from paistats import hub
 
-            return Path(hub.local_zoo(zoo, revision=revision))
+        return Path(hub.resolve(zoo, entries=entries, revision=revision))
+    path = Path(zoo).expanduser()
     if not path.is_dir():
-        raise ZooNotFoundError(f"zoo directory {path} does not exist")
+        raise ZooNotFoundError(f"zoo directory {path} does not exist (a Hub zoo is 'org/name' or "
+                               "'hf://datasets/org/name')")
     return path
 
 
@@ -119,8 +130,12 @@ def load(name: str, *, zoo: str | os.PathLike | None = None, revision: str | Non
     >>> tree["fc1.weight"].trained.sel(variant="original", sparsity=0.9)  # doctest: +SKIP
     """
     names.check_name(name)
-    zoo_dir = resolve_zoo(zoo, revision=revision)
+    zoo = default_zoo(zoo)
+    # a Hub zoo: fetch the index first, then only the entries the name resolves to
+    zoo_dir = resolve_zoo(zoo, revision=revision, entries=[] if _is_hub(zoo) else None)
     entries, is_arch = names.resolve(name, read_index(zoo_dir))
+    if _is_hub(zoo):
+        zoo_dir = resolve_zoo(zoo, revision=revision, entries=entries)
     trees = [open_entry(_entry_path(zoo_dir, e)) for e in entries]
     if not is_arch:
         return trees[0]

@@ -142,7 +142,7 @@ def test_lazy_hf_url_reads_shards_with_range_requests(hub_env, zoo):
 
 
 def test_lazy_read_with_xarray_open_datatree(hub_env, zoo):
-    xr = pytest.importorskip("xarray")
+    import xarray as xr
     hub.publish(zoo, REPO)
     tree = xr.open_datatree(hub.open_store(REPO, ENTRIES[0]), engine="zarr", zarr_format=3, consolidated=False)
     local = zarr.open_group(zoo / ENTRIES[0], mode="r")

@@ -14,9 +14,9 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.hub_server import HubServer, configure_client_env
 
-writer = pytest.importorskip("paistats.store.writer")
-manifest = pytest.importorskip("paistats.store.manifest")
-from paistats import hub  # noqa: E402
+import paistats
+from paistats import hub
+from paistats.store import manifest, writer
 from paistats.store.plan import EntryPlan, RunPayload, TensorSpec  # noqa: E402
 
 REPO = "pai-lab/store-zoo"
@@ -79,16 +79,8 @@ def test_pulled_store_entry_matches_its_manifest_and_runs_table(hub_env, store_z
     np.testing.assert_array_equal(remote["fc.weight/mask"][...], local["fc.weight/mask"][...])
 
 
-def _load_or_skip():
-    import paistats
-
-    if not hasattr(paistats, "load"):
-        pytest.skip("paistats.load is not importable here (stale editable install? reinstall with pip install -e .)")
-    return paistats.load
-
-
 def test_paistats_load_reads_a_hub_repo_id(hub_env, store_zoo):
-    load = _load_or_skip()
+    load = paistats.load
     hub.publish(store_zoo, REPO)
     local = load(ENTRY, zoo=store_zoo)
     remote = load(ENTRY, zoo=REPO)
@@ -96,10 +88,8 @@ def test_paistats_load_reads_a_hub_repo_id(hub_env, store_zoo):
     np.testing.assert_array_equal(remote["fc.weight"]["mask"].values, local["fc.weight"]["mask"].values)
 
 
-@pytest.mark.xfail(reason="paistats.zoo.resolve_zoo should detect Hub references with paistats.hub.is_hub_ref",
-                   strict=False)
 def test_paistats_load_reads_an_hf_url(hub_env, store_zoo):
-    load = _load_or_skip()
+    load = paistats.load
     hub.publish(store_zoo, REPO)
     remote = load(ENTRY, zoo=f"hf://datasets/{REPO}")
     assert remote["accuracy"].shape == load(ENTRY, zoo=store_zoo)["accuracy"].shape
