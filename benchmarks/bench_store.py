@@ -42,6 +42,17 @@ def synthetic_payload(spec, tensors, rng):
                        "test_accuracy": [0.9] * spec.recipe.epochs}, 0.9, 1 - spec.sparsity, 1.0)
 
 
+def drop_page_cache() -> bool:
+    """Drop the OS page cache (Linux, root) so the next read comes from disk; False if not allowed."""
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
 def du(path: Path) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
@@ -102,25 +113,49 @@ def main():
                     np.ascontiguousarray(v).tofile(raw_dir / f"{h}-{n}.bin")
         disk_ratio = du(zoo / entry) / du(ckpt_dir)
 
-        # --- streaming read of every trained weight (warm page cache for both)
+        # --- streaming read of every trained weight, from disk (page cache dropped before each
+        # read, as for a zoo larger than memory) and from a warm page cache
         import dask
 
         import paistats
 
         tree = paistats.load(entry, zoo=zoo)
         arrays = [tree[name]["trained"].data for name in paistats.layers(tree)]
-        dask.compute(*arrays)
         raw_files = sorted(raw_dir.iterdir())
-        [np.fromfile(f, dtype=np.float32) for f in raw_files]
         nbytes = sum(a.nbytes for a in arrays)
-        best_z = best_r = float("inf")
-        for _ in range(3):
-            t = time.perf_counter()
+
+        def read_zarr():
             dask.compute(*arrays)
-            best_z = min(best_z, time.perf_counter() - t)
-            t = time.perf_counter()
+
+        def read_raw():
             [np.fromfile(f, dtype=np.float32) for f in raw_files]
-            best_r = min(best_r, time.perf_counter() - t)
+
+        def warm_code():
+            # dropping the page cache also evicts the pages of loaded libraries; page the code
+            # back in on data the timed reads do not touch, so only the tensor bytes come cold
+            dask.compute(tree["accuracy"].data, tree[paistats.layers(tree)[0]]["init"].data)
+            np.fromfile(ckpt_dir / next(iter(payloads)).__add__(".pt"), dtype=np.uint8)
+
+        stream = {}
+        for cache in ("cold", "warm"):
+            if cache == "cold" and not drop_page_cache():
+                continue
+            best_z = best_r = float("inf")
+            for _ in range(3):
+                for fn, which in ((read_zarr, "z"), (read_raw, "r")):
+                    if cache == "cold":
+                        drop_page_cache()
+                        warm_code()
+                    else:
+                        fn()
+                    t = time.perf_counter()
+                    fn()
+                    dt = time.perf_counter() - t
+                    if which == "z":
+                        best_z = min(best_z, dt)
+                    else:
+                        best_r = min(best_r, dt)
+            stream[cache] = (best_z, best_r)
 
         # --- grow 10× along seed and load again
         big = specs(range(args.seeds * args.grow))
@@ -134,9 +169,11 @@ def main():
     print(f"load() cached entry: {load_small * 1000:.0f} ms ({len(small)} runs) -> {load_big * 1000:.0f} ms "
           f"after growing {args.grow}x; target < 500 ms and flat: ratio big/small = {load_big / load_small:.2f}")
     print(f"bytes on disk / torch.save per run = {disk_ratio:.3f} (target <= 0.5)")
-    print(f"streaming read of trained weights: {nbytes / best_z / 1e6:.0f} MB/s vs raw files "
-          f"{nbytes / best_r / 1e6:.0f} MB/s: ratio {best_r / best_z:.2f} (target >= 0.5)")
-
+    for cache, (best_z, best_r) in stream.items():
+        print(f"streaming read of trained weights ({cache} page cache): {nbytes / best_z / 1e6:.0f} MB/s vs "
+              f"raw files {nbytes / best_r / 1e6:.0f} MB/s: ratio {best_r / best_z:.2f} (target >= 0.5)")
+    if "cold" not in stream:
+        print("(cold-cache read not measured: /proc/sys/vm/drop_caches is not writable; run as root)")
 
 if __name__ == "__main__":
     main()

@@ -271,7 +271,9 @@ def _push(zoo_dir: str, repo: str, entries, revision, *, quiet: bool = False) ->
             raise UsageError(str(e)) from None
     result = hub.publish(zoo_dir, repo, entries=entries, revision=revision, token=None)
     if not quiet:
-        print(f"published {zoo_dir} to {repo}" + (f"@{revision}" if revision else "") + (f": {result}" if result else ""))
+        oid = getattr(result, "oid", None)
+        print(f"published {zoo_dir} to {repo}" + (f"@{revision}" if revision else "")
+              + (f" (commit {oid})" if oid else " (nothing changed)"))
     return 0
 
 
@@ -366,12 +368,14 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         command = argv.pop(0)
     make_parser, fn = COMMANDS[command]
+    from paistats import GridError
+
     from zoo_builder.config import ConfigError
 
     try:
         args = make_parser().parse_args(argv)
         return fn(args)
-    except (UsageError, ConfigError) as e:
+    except (UsageError, ConfigError, GridError) as e:
         print(f"{PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

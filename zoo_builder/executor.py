@@ -128,8 +128,8 @@ def cluster_spec(opts: ClusterOptions) -> tuple[dict, dict]:
     if opts.in_process and opts.gpus:
         raise ValueError("--in-process works with --workers only (one CUDA device per process)")
     threads = worker_torch_threads(opts) or 1
-    scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0" if opts.dashboard else None,
-                                               "dashboard": opts.dashboard}}
+    # ":0": a free port for the scheduler's HTTP endpoints (serves the dashboard with --dashboard)
+    scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0", "dashboard": opts.dashboard}}
     workers = {}
     if opts.gpus:
         visible = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
@@ -491,6 +491,8 @@ def _submit_and_wait(todo_tasks, opts: TaskOptions, cluster_opts: ClusterOptions
     cluster = make_cluster(cluster_opts)
     try:
         with Client(cluster if cluster is not None else cluster_opts.scheduler, set_as_default=False) as client:
+            if cluster_opts.dashboard:
+                print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr, flush=True)
             client.subscribe_topic(TOPIC, lambda event: record(event[1]))
             futures = {}
             for task, todo in todo_tasks:

@@ -8,6 +8,7 @@ one-line :class:`~paistats.errors.CorruptChunkError` / :class:`~paistats.errors.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -83,21 +84,59 @@ class _SafeArray:
         except ZooError:
             raise
         except Exception as e:  # zarr/numcodecs decode errors have many types
-            starts = tuple((k.start or 0) if isinstance(k, slice) else int(k) for k in
-                           (key if isinstance(key, tuple) else (key,)))
-            starts = starts + (0,) * (self.ndim - len(starts))
-            where = layout.shard_key(self.rel, starts, self.shard)
-            first = (str(e).splitlines() or [""])[0][:160]
-            raise CorruptChunkError(
-                f"cannot read {Path(self.entry_path).name}/{where} ({type(e).__name__}: {first}): the file is "
-                f"corrupt or truncated; run `python -m paistats verify {self.entry_path}` or re-download the entry"
-            ) from None
+            raise self._locate(key, e) from None
+
+    def _locate(self, key, error: Exception) -> CorruptChunkError:
+        """Name the shard that fails: a dask chunk can span several shards, so retry shard by shard."""
+        key = key if isinstance(key, tuple) else (key,)
+        ranges = [range(*k.indices(n)) if isinstance(k, slice) else range(int(k), int(k) + 1)
+                  for k, n in zip(key, self.shape)]
+        ranges += [range(n) for n in self.shape[len(ranges):]]
+        starts = tuple(r.start if len(r) else 0 for r in ranges)
+        lead = [range(r.start, r.stop, s) if s == 1 else range(r.start, r.stop, s)
+                for r, s in zip(ranges, self.shard)]
+        for start in itertools.product(*lead):
+            try:
+                self.array[tuple(slice(a, min(a + s, n)) for a, s, n in zip(start, self.shard, self.shape))]
+            except Exception as e:  # noqa: BLE001
+                starts, error = start, e
+                break
+        where = layout.shard_key(self.rel, starts, self.shard)
+        first = (str(error).splitlines() or [""])[0][:160]
+        return CorruptChunkError(
+            f"cannot read {Path(self.entry_path).name}/{where} ({type(error).__name__}: {first}): the file is "
+            f"corrupt or truncated; run `python -m paistats verify {self.entry_path}` or re-download the entry"
+        )
+
+
+#: Dask chunks of per-run arrays group several runs up to about this many bytes: one task then
+#: reads many shards through one Zarr call, which fetches and decodes them concurrently (per-run
+#: tasks spent most of their time in per-call overhead: 0.41 of raw-file speed from disk vs 0.74).
+DASK_CHUNK_BYTES = 64 << 20
+
+
+def dask_chunks(shape: tuple[int, ...], shard: tuple[int, ...], itemsize: int, n_lead: int) -> tuple[int, ...]:
+    """Dask chunks: the shard, grown along the leading (grid) dims, last first, while the chunk
+    stays within :data:`DASK_CHUNK_BYTES` (always at least one shard)."""
+    chunks = list(max(1, c) for c in shard)
+    for axis in reversed(range(n_lead)):
+        cell = itemsize * int(np.prod(chunks))
+        grow = max(1, DASK_CHUNK_BYTES // max(cell, 1))
+        chunks[axis] = int(min(shape[axis], chunks[axis] * grow)) or 1
+        if grow == 1 or chunks[axis] < shape[axis]:
+            break
+    return tuple(chunks)
 
 
 def _lazy(array: zarr.Array, entry_path: str, rel: str, whole: bool) -> da.Array:
     safe = _SafeArray(array, entry_path, rel)
-    chunks = safe.shape if whole else safe.shard
-    chunks = tuple(max(1, c) for c in chunks) if safe.ndim else ()
+    if not safe.ndim:
+        chunks = ()
+    elif whole:
+        chunks = tuple(max(1, c) for c in safe.shape)
+    else:
+        n_lead = sum(1 for d in (array.metadata.dimension_names or ()) if d in layout.GRID_DIMS)
+        chunks = dask_chunks(safe.shape, safe.shard, safe.dtype.itemsize, n_lead)
     name = "paistats-" + tokenize(entry_path, rel, safe.shape, str(safe.dtype))
     return da.from_array(safe, chunks=chunks, name=name, lock=False, asarray=False, fancy=False,
                          meta=np.empty((0,) * safe.ndim, dtype=safe.dtype))
