@@ -93,3 +93,21 @@ def test_paistats_load_reads_an_hf_url(hub_env, store_zoo):
     hub.publish(store_zoo, REPO)
     remote = load(ENTRY, zoo=f"hf://datasets/{REPO}")
     assert remote["accuracy"].shape == load(ENTRY, zoo=store_zoo)["accuracy"].shape
+
+
+def test_paistats_load_downloads_only_the_requested_entry(hub_env, tmp_path):
+    zoo = tmp_path / "two"
+    for entry in (ENTRY, "tiny-digits-magnitude"):
+        plan = EntryPlan(entry=entry, arch="tiny", dataset="digits", method=entry.rsplit("-", 1)[1],
+                         default_dataset="digits", epochs=2, tensors=TENSORS, score_dtype="float32",
+                         runs={_hash(c): c for c in CELLS},
+                         config={"recipe": {"name": "smoke"}, "per_class": 10, "iterations": None})
+        writer.plan_entry(zoo, plan)
+        writer.write_run(zoo, entry, _payload(CELLS[0]))
+        manifest.finalize(zoo, entry)
+    hub.publish(zoo, REPO)
+    tree = paistats.load("tiny-snip", zoo=REPO)  # the alias resolves through the pulled index
+    assert tree.attrs["entry"] == ENTRY
+    snapshot = hub.resolve(REPO, entries=[])
+    assert (snapshot / ENTRY).is_dir() and not (snapshot / "tiny-digits-magnitude").exists()
+    assert bool(tree["complete"].sel(variant="original", sparsity=0.0, seed=0))
