@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 
 from zoo_builder import seeding
-from zoo_builder.models import lenet, resnet, small, vgg  # noqa: F401  (register the families)
+from zoo_builder.models import mlp, resnet, small, vgg  # noqa: F401  (register the families)
 from zoo_builder.models.init import PRUNABLE_TYPES, initialize
 from zoo_builder.models.registry import ARCHITECTURES, Architecture
 

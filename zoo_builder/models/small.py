@@ -2,8 +2,6 @@
 (scikit-learn's 8×8 digits and mnist1d's 40-sample signals)."""
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 
@@ -26,22 +24,6 @@ class DigitsCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(torch.relu(self.fc1(self.features(x).flatten(1))))
-
-
-class MLP(nn.Module):
-    """Fully connected ``in → 100 → 100 → classes`` with ReLU."""
-
-    def __init__(self, input_shape: tuple[int, ...], num_classes: int, hidden=(100, 100)) -> None:
-        super().__init__()
-        sizes = [math.prod(input_shape), *hidden]
-        self.fc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.out = nn.Linear(sizes[-1], num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.flatten(1)
-        for layer in self.fc:
-            x = torch.relu(layer(x))
-        return self.out(x)
 
 
 class CNN1d(nn.Module):
@@ -67,11 +49,6 @@ class CNN1d(nn.Module):
 @register("digits_cnn", default_dataset="digits")
 def digits_cnn(input_shape, num_classes):
     return DigitsCNN(input_shape, num_classes)
-
-
-@register("mnist1d_mlp", default_dataset="mnist1d")
-def mnist1d_mlp(input_shape, num_classes):
-    return MLP(input_shape, num_classes)
 
 
 @register("mnist1d_cnn", default_dataset="mnist1d")
