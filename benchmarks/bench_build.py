@@ -1,6 +1,6 @@
 """Build throughput: Dask workers vs a plain sequential loop over the same specs.
 
-    python benchmarks/bench_build.py                     # representative subset of `mini` (16 runs)
+    python benchmarks/bench_build.py                     # representative subset of `mini` (24 runs)
     python benchmarks/bench_build.py --only seed=0       # a bigger subset
     python benchmarks/bench_build.py --full              # also time the whole `mini` build (≈ 10-25 min)
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_ONLY = ["seed=0", "sparsity=0.9", "method=random,magnitude,snip,synflow"]
+DEFAULT_ONLY = ["seed=0", "sparsity=0.9"]  # 6 methods × 4 variants = 24 runs, 6 tasks
 
 
 def main() -> None:
@@ -33,6 +33,8 @@ def main() -> None:
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--full", action="store_true", help="also time the complete preset with --workers")
     ap.add_argument("--keep", action="store_true", help="keep the zoo folders")
+    ap.add_argument("--single-thread-baseline", action="store_true",
+                    help="also time the loop with 1 torch thread (parallel efficiency of the workers)")
     args = ap.parse_args()
 
     import torch
@@ -55,7 +57,12 @@ def main() -> None:
         datasets.load(name, train=True, root=args.data_root)
     seq = executor.run_sequential(sub.specs, tmp / "sequential", data_root=args.data_root, torch_threads=cores)
     seq_rate = len(sub) / seq * 3600
-    print(f"sequential loop ({cores} torch threads): {seq:7.1f} s  {seq_rate:7.0f} runs/h")
+    print(f"sequential loop ({cores} torch threads, torch's default): {seq:7.1f} s  {seq_rate:7.0f} runs/h")
+    seq1_rate = None
+    if args.single_thread_baseline:
+        seq1 = executor.run_sequential(sub.specs, tmp / "sequential1", data_root=args.data_root, torch_threads=1)
+        seq1_rate = len(sub) / seq1 * 3600
+        print(f"sequential loop (1 torch thread):    {seq1:7.1f} s  {seq1_rate:7.0f} runs/h")
 
     summary = executor.build(sub, tmp / "dask", ClusterOptions(workers=args.workers), data_root=args.data_root,
                              progress=Progress(quiet=True))
@@ -64,6 +71,9 @@ def main() -> None:
     print(f"dask --workers {args.workers} ({max(1, cores // args.workers)} thread(s) each): "
           f"{summary.seconds:7.1f} s  {par_rate:7.0f} runs/h")
     print(f"ratio (dask / sequential runs per hour): {par_rate / seq_rate:.2f}x")
+    if seq1_rate:
+        print(f"ratio (dask / 1-thread sequential):      {par_rate / seq1_rate:.2f}x  (parallel efficiency "
+              f"{par_rate / seq1_rate / args.workers:.0%})")
 
     if args.full:
         t0 = time.perf_counter()

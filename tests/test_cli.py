@@ -106,6 +106,7 @@ BAD_CONFIGS = {
     ["--no-such-option"],
     ["--preset", "smoke", "--in-process", "--scheduler", "tcp://127.0.0.1:1"],
     ["--preset", "smoke", "--data-root", "{tmp}/no-data"],
+    ["--preset", "smoke", "--push-to-hub", "not a repo"],
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(capsys, tmp_path, argv):
     for name, text in BAD_CONFIGS.items():

@@ -16,7 +16,10 @@ import pytest
 from zoo_builder import executor, plan, presets, store
 from zoo_builder.executor import ClusterOptions
 
-from test_executor import assert_same_entries, paistats_ok
+try:
+    from test_executor import assert_same_entries, paistats_ok
+except ImportError:  # tests/ imported as a package
+    from tests.test_executor import assert_same_entries, paistats_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 ONLY = ["method=snip,synflow,random", "sparsity=0,0.9"]  # 3 dense + 3 × 4 variants = 15 runs
@@ -91,6 +94,8 @@ def test_sigkill_at_random_points_then_resume_is_bit_identical(tmp_path, referen
         finished = proc.poll() is not None
         kill(proc)
         killed += not finished
+        n_done = sum(len(store.completed(zoo, e)) for e in the_plan().entries()) if zoo.exists() else 0
+        print(f"kill at {point}: {'already finished' if finished else 'killed'}, {n_done} runs complete")
     assert killed >= 5
     final = subprocess.run(BUILD + ["--out", str(zoo)], capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)

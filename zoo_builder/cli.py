@@ -238,6 +238,13 @@ def cmd_build(args) -> int:
         print(plan_mod.describe(plan, done=done, failed=failed, workers=cluster.n_workers(),
                                 gpu=bool(args.gpus) or device == "cuda", cores=executor.available_cores()))
         return 0
+    if args.push_to_hub:
+        from paistats import hub
+
+        try:
+            hub.validate_repo_id(args.push_to_hub)
+        except ValueError as e:
+            raise UsageError(f"--push-to-hub: {e}") from None
     if args.gpus:
         _check_gpus(args.gpus)
     if args.data_root and not Path(args.data_root).is_dir():
@@ -266,9 +273,8 @@ def _push(zoo_dir: str, repo: str, entries, revision, *, quiet: bool = False) ->
 
     try:
         hub.validate_repo_id(repo)
-    except (ValueError, AttributeError) as e:
-        if isinstance(e, ValueError):
-            raise UsageError(str(e)) from None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     result = hub.publish(zoo_dir, repo, entries=entries, revision=revision, token=None)
     if not quiet:
         oid = getattr(result, "oid", None)
