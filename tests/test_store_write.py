@@ -175,3 +175,42 @@ def test_synflow_scores_keep_float64(tmp_path, tiny_recipe, spec_factory):
     tree = paistats.load(spec.entry, zoo=tmp_path)
     assert tree["fc.0.weight"]["score"].dtype == np.float64
     assert tree["fc.0.weight"]["trained"].dtype == np.float32
+
+
+@pytest.mark.parametrize("arch", ["lenet300", "vgg16", "resnet20", "digits_cnn", "mnist1d_cnn"])
+def test_inner_chunks_divide_every_tensor_of_every_architecture(arch):
+    from paistats.store import layout
+    from zoo_builder import models
+
+    for name, t in models.build(arch).state_dict().items():
+        shape = tuple(t.shape)
+        chunks = layout.inner_chunks(shape, t.element_size())
+        assert all(n % c == 0 for n, c in zip(shape, chunks)), (name, shape, chunks)
+        chunk_bytes = t.element_size() * int(np.prod(chunks))
+        assert chunks == shape or chunk_bytes >= layout.INNER_CHUNK_BYTES, (name, chunks)
+
+
+def test_lenet300_runs_plan_write_and_load(tmp_path):
+    """LeNet's 300×784 weight is split into inner chunks inside one shard per run."""
+    import torch
+
+    from zoo_builder import RunSpec, store
+    from zoo_builder.run import RunResult
+
+    spec = RunSpec("lenet300", "mnist", "magnitude", "original", 0.5, 0, "smoke")
+    (entry,) = store.plan_entries(tmp_path, [spec])
+    from zoo_builder import models, pruning
+
+    model = models.build("lenet300", "mnist", seed=0)
+    pruned = pruning.prune(model, "magnitude", 0.5)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    result = RunResult(spec, state, state, pruned.scores, pruned.masks, state,
+                       {"epoch": [1, 2], "train_loss": [1.0, 0.5], "test_loss": [1.0, 0.5],
+                        "test_accuracy": [0.5, 0.6], "seconds": [1.0, 1.0]}, 0.6, pruned.density, 2.0)
+    store.write_run(tmp_path, result)
+    tree = paistats.load(entry, zoo=tmp_path)
+    trained = tree["fc.0.weight"]["trained"].sel(variant="original", sparsity=0.5, seed=0).values
+    assert np.array_equal(trained, state["fc.0.weight"].numpy())
+    assert bool(tree["complete"].sel(variant="original", sparsity=0.5, seed=0))
+    assert torch.equal(torch.from_numpy(tree["fc.0.weight"]["mask"].sel(variant="original", sparsity=0.5, seed=0).values),
+                       pruned.masks["fc.0.weight"])

@@ -75,7 +75,7 @@ def tensor_dims(shape: tuple[int, ...], prunable: bool) -> tuple[str, ...]:
 
 
 def inner_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
-    """Inner chunk of one tensor: whole tensor, split along its first dim into pieces of at
+    """Inner chunk of one tensor: whole tensor, split along its first dim into equal pieces of at
     least :data:`INNER_CHUNK_BYTES` when it is larger than that."""
     if not shape:
         return ()
@@ -83,7 +83,10 @@ def inner_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
     if nbytes <= INNER_CHUNK_BYTES or shape[0] <= 1:
         return tuple(shape)
     row = max(1, nbytes // shape[0])
-    rows = min(shape[0], math.ceil(INNER_CHUNK_BYTES / row))
+    target = min(shape[0], math.ceil(INNER_CHUNK_BYTES / row))
+    # Zarr needs inner chunks that divide the shard (the whole tensor): the smallest divisor of
+    # the first dim at or above the target (the whole tensor when that dim is prime)
+    rows = next(d for d in range(target, shape[0] + 1) if shape[0] % d == 0)
     return (rows, *shape[1:])
 
 
