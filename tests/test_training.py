@@ -86,3 +86,15 @@ def test_mnist1d_nets_learn():
 def test_dense_lenet300_reaches_97_5_percent_on_real_mnist(mnist_root):
     r = run(RunSpec("lenet300", "mnist", "magnitude", "original", 0.0, 0, "lenet_mnist_cpu"), data_root=mnist_root)
     assert r.accuracy >= 0.975, r.history
+
+
+def test_amp_and_channels_last_train_masked_and_return_a_contiguous_model():
+    spec = RunSpec("digits_cnn", "digits", "magnitude", "original", 0.8, 0, RECIPES.get("digits_cpu").with_(epochs=2))
+    plain = run(spec)
+    fast = run(spec, amp=True, channels_last=True)
+    assert fast.extra == {"amp": True, "channels_last": True}
+    assert fast.accuracy > 0.8
+    assert not torch.equal(fast.trained["fc1.weight"], plain.trained["fc1.weight"])  # bf16 forward really ran
+    for name, m in fast.masks.items():
+        assert torch.all(fast.trained[name][~m] == 0)
+    assert all(v.is_contiguous() for v in fast.trained.values())

@@ -27,7 +27,6 @@ the others go on; failed runs are retried by the next build unless ``skip_failed
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import socket
@@ -164,70 +163,6 @@ def make_cluster(opts: ClusterOptions):
 
 # ----------------------------------------------------------------------------- worker side
 
-_TRAIN_OPTS = threading.local()
-_DATA_LOCK = threading.Lock()
-
-
-def _preload(specs: list[RunSpec], data_root) -> None:
-    """Load the task's datasets under a process-wide lock before any run starts.
-
-    ``zoo_builder.datasets.load`` caches per process, but two threads of one process (the
-    ``--in-process`` workers) filling the cache at once can race: ``mnist1d`` generation reseeds
-    NumPy's *global* RNG, so concurrent first loads produced different data. Loading once under
-    a lock keeps in-process builds bit-identical to process builds.
-    """
-    from zoo_builder import datasets
-
-    with _DATA_LOCK:
-        for name in dict.fromkeys(s.dataset for s in specs):
-            datasets.load(name, train=True, root=data_root)
-            datasets.load(name, train=False, root=data_root)
-
-
-def _install_training_options() -> None:
-    """Wrap ``zoo_builder.training.train`` (once per process) to honour ``amp``/``channels_last``.
-
-    ``zoo_builder.run.run`` calls ``training.train`` through the module attribute, so the wrapper
-    applies to training only (scoring and evaluation outside training stay float32 / NCHW).
-    Options are per thread (:data:`_TRAIN_OPTS`); without them the wrapper is a pass-through.
-    """
-    import torch
-
-    import zoo_builder.training as training
-
-    if getattr(training.train, "_zoo_builder_wrapped", False):
-        return
-    original = training.train
-
-    @functools.wraps(original)
-    def train(model, masks, recipe, train_split, test_split, **kwargs):
-        amp = getattr(_TRAIN_OPTS, "amp", False)
-        channels_last = getattr(_TRAIN_OPTS, "channels_last", False)
-        if not (amp or channels_last):
-            return original(model, masks, recipe, train_split, test_split, **kwargs)
-        device = next(model.parameters()).device
-        if channels_last:
-            from zoo_builder.datasets import Split
-
-            model.to(memory_format=torch.channels_last)
-
-            def cl(split):
-                x = split.x.contiguous(memory_format=torch.channels_last) if split.x.dim() == 4 else split.x
-                return Split(x, split.y)
-
-            train_split, test_split = cl(train_split), cl(test_split)
-        ctx = torch.autocast(device_type=device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
-        try:
-            with ctx:
-                return original(model, masks, recipe, train_split, test_split, **kwargs)
-        finally:
-            if channels_last:
-                model.to(memory_format=torch.contiguous_format)
-
-    train._zoo_builder_wrapped = True  # type: ignore[attr-defined]
-    training.train = train
-
-
 def _resolve_device(device: str) -> str:
     import torch
 
@@ -325,13 +260,9 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
 
     if opts.torch_threads:
         torch.set_num_threads(opts.torch_threads)
-    if opts.amp or opts.channels_last:
-        _install_training_options()
-    _TRAIN_OPTS.amp, _TRAIN_OPTS.channels_last = opts.amp, opts.channels_last
     device = _resolve_device(opts.device)
     task_id = task_id or "-".join(sorted(s.hash for s in specs))[:64]
     out: list[dict] = []
-    _preload(specs, opts.data_root)
     with _task_lock(opts.zoo_dir, task_id, opts.lock):
         complete: dict[str, set] = {}
         for entry in dict.fromkeys(s.entry for s in specs):
@@ -351,7 +282,8 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
                 if shared is not None and spec.sparsity == 0.0:
                     result = _reuse_dense(shared, spec, device, opts.data_root)
                 if result is None:
-                    result = run(spec, device=device, data_root=opts.data_root)
+                    result = run(spec, device=device, data_root=opts.data_root, amp=opts.amp,
+                                 channels_last=opts.channels_last)
                     result.extra.setdefault("build", _build_info(opts, device))
                     if spec.sparsity == 0.0 and spec.variant == "original":
                         shared = result

@@ -96,10 +96,13 @@ def prepare(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None
 
 
 def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
-        on_epoch: Callable[[int, training.History], None] | None = None) -> RunResult:
+        on_epoch: Callable[[int, training.History], None] | None = None, amp: bool = False,
+        channels_last: bool = False) -> RunResult:
     """Run one complete spec in-process and return every tensor and the metrics history.
 
     Deterministic on the CPU: the same spec gives bit-identical masks, initial and trained weights.
+    ``amp`` (bf16 autocast) and ``channels_last`` are speed options for training only (scoring
+    and evaluation stay float32 / contiguous); see :func:`zoo_builder.training.train`.
 
     Raises
     ------
@@ -118,7 +121,7 @@ def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
     reinit_model = start_model if spec.variant == "reinit" else variants.redraw(model, spec.seed)
     initial, reinit = _cpu_state(model), _cpu_state(reinit_model)
     history = training.train(start_model, masks, spec.recipe, train_split, test_split, seed=spec.seed,
-                             augment=info.augment, on_epoch=on_epoch)
+                             augment=info.augment, on_epoch=on_epoch, amp=amp, channels_last=channels_last)
     if history.test_accuracy:
         accuracy = history.test_accuracy[-1]
     else:
@@ -137,4 +140,5 @@ def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
         density=kept / sum(m.numel() for m in cpu_masks.values()),
         seconds=time.perf_counter() - start,
         device=str(device),
+        extra={"amp": bool(amp), "channels_last": bool(channels_last)},
     )

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else Path.home() / ".cache" / "zoo_builder" / "data"
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=8)
 def _load_cached(name: str, root: Path, train: bool, download: bool) -> Split:
     return DATASETS.get(name).loader(root, train, download)
@@ -42,7 +46,10 @@ def load(name: str, *, train: bool = True, root: str | os.PathLike | None = None
          download: bool = True) -> Split:
     """Load split ``train``/test of dataset ``name`` into memory (cached per process)."""
     DATASETS.get(name)  # validate before touching the file system
-    return _load_cached(name, data_root(root), bool(train), bool(download))
+    # one loader at a time per process: lru_cache does not serialize first fills, mnist1d's
+    # generator reseeds NumPy's global RNG, and two MNIST downloads would race on one folder
+    with _LOAD_LOCK:
+        return _load_cached(name, data_root(root), bool(train), bool(download))
 
 
 def per_class_subset(split: Split, per_class: int, generator: torch.Generator) -> Split:

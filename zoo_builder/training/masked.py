@@ -7,6 +7,7 @@ weights stay exactly zero without a second multiply per step (tests check it eve
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -89,11 +90,17 @@ def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> tuple[fl
 
 def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Recipe, train_split: Split,
           test_split: Split, *, seed: int, augment: Callable | None = None,
-          on_epoch: Callable[[int, History], None] | None = None) -> History:
+          on_epoch: Callable[[int, History], None] | None = None, amp: bool = False,
+          channels_last: bool = False) -> History:
     """Train ``model`` in place with ``masks`` applied; evaluate on ``test_split`` after each epoch.
 
     Data order and augmentation draw from their own streams of replicate ``seed``, so the same
     inputs give bit-identical weights on the CPU. Both splits must already be on the model's device.
+
+    ``amp`` runs forward and loss under ``torch.autocast`` in bfloat16 (weights, optimizer state
+    and evaluation stay float32; no loss scaling is needed for bf16). ``channels_last`` stores 4-D
+    activations and conv weights NHWC (faster convolutions on GPUs and recent CPUs); the model is
+    returned in the default memory format.
 
     Raises
     ------
@@ -101,6 +108,11 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
         If a training loss is NaN/inf (the run should be recorded as failed).
     """
     device = next(model.parameters()).device
+    if channels_last and train_split.x.dim() == 4:
+        model.to(memory_format=torch.channels_last)
+        train_split = Split(train_split.x.contiguous(memory_format=torch.channels_last), train_split.y)
+        test_split = Split(test_split.x.contiguous(memory_format=torch.channels_last), test_split.y)
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if amp else contextlib.nullcontext
     masker = Masker(model, masks)
     masker.apply_to_weights()
     optimizer, scheduler = make_optimizer(model, recipe)
@@ -119,7 +131,8 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
             x, y = train_split.x[idx], train_split.y[idx]
             if use_augment:
                 x = augment(x, aug_gen)
-            loss = F.cross_entropy(model(x), y)
+            with autocast():
+                loss = F.cross_entropy(model(x), y)
             optimizer.zero_grad(set_to_none=False)
             loss.backward()
             masker.apply_to_grads()
@@ -138,4 +151,6 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
         history.seconds.append(time.perf_counter() - start)
         if on_epoch is not None:
             on_epoch(epoch, history)
+    if channels_last:
+        model.to(memory_format=torch.contiguous_format)
     return history
