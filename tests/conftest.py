@@ -51,3 +51,14 @@ def small_zoo(tmp_path, small_results):
         store.write_run(zoo, r)
     store.finalize(zoo, entry)
     return zoo, entry
+
+
+@pytest.fixture
+def hub_env(tmp_path, monkeypatch):
+    """A running local test Hub (``tests/hub_server.py``); HF_ENDPOINT / HF_HOME point at it and a temp dir."""
+    from hub_server import HubServer, configure_client_env
+
+    server = HubServer().start()
+    configure_client_env(monkeypatch, server, tmp_path / "hf-home")
+    yield server
+    server.stop()

@@ -5,21 +5,11 @@ import pytest
 
 from zoo_builder import cli, config
 
-try:
-    from hub_server import HubServer, configure_client_env
-except ImportError:  # tests/ imported as a package
-    from tests.hub_server import HubServer, configure_client_env
 
 TINY = ["--preset", "smoke", "--only", "method=magnitude,snip", "--only", "sparsity=0,0.5",
         "--workers", "2", "--in-process"]  # 2 dense + 2 × 4 = 10 runs
 
 
-@pytest.fixture
-def hub_env(tmp_path, monkeypatch):
-    server = HubServer().start()
-    configure_client_env(monkeypatch, server, tmp_path / "hf-home")
-    yield server
-    server.stop()
 
 
 def test_build_ls_verify_push(tmp_path, capsys, hub_env):

@@ -15,10 +15,7 @@ import pytest
 import yaml
 import zarr
 
-try:
-    from hub_server import HubServer, configure_client_env, git_blob_sha1
-except ImportError:  # tests/ imported as a package
-    from tests.hub_server import HubServer, configure_client_env, git_blob_sha1
+from hub_server import HubServer, configure_client_env, git_blob_sha1
 
 from paistats import hub, hub_card
 
@@ -74,13 +71,6 @@ def assert_same_arrays(a: dict, b: dict) -> None:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
-@pytest.fixture
-def hub_env(tmp_path, monkeypatch):
-    """A running test Hub; HF_ENDPOINT / HF_HOME point at it and a temp dir."""
-    server = HubServer().start()
-    configure_client_env(monkeypatch, server, tmp_path / "hf-home")
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -9,10 +9,6 @@ import pandas as pd
 import pytest
 import zarr
 
-try:
-    from hub_server import HubServer, configure_client_env
-except ImportError:  # tests/ imported as a package
-    from tests.hub_server import HubServer, configure_client_env
 
 import paistats
 from paistats import hub
@@ -54,12 +50,6 @@ def store_zoo(tmp_path):
     return zoo
 
 
-@pytest.fixture
-def hub_env(tmp_path, monkeypatch):
-    server = HubServer().start()
-    configure_client_env(monkeypatch, server, tmp_path / "hf-home")
-    yield server
-    server.stop()
 
 
 def test_pulled_store_entry_matches_its_manifest_and_runs_table(hub_env, store_zoo):
