@@ -16,6 +16,8 @@ to_model(tree, *, variant, sparsity, seed, stage="trained")
 verify(entry, *, zoo=None) -> VerifyReport
     Files whose bytes changed since the entry was finalized.
 resolve_zoo(zoo=None, *, revision=None) -> pathlib.Path
+accuracy_summary(tree) -> pandas.DataFrame
+    Mean / std over seeds of the final accuracy per (method, sparsity, variant).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from paistats.errors import (
 )
 from paistats.store.layout import FORMAT_VERSION
 from paistats.store.manifest import VerifyReport, verify_path
+from paistats.summary import accuracy_summary, format_accuracy_summary
 from paistats.views import layers, unpruned
 from paistats.zoo import list_zoo, load, resolve_zoo
 
@@ -72,7 +75,7 @@ def verify(entry: str | os.PathLike, *, zoo: str | os.PathLike | None = None) ->
 
 
 __all__ = [
-    "FORMAT_VERSION", "VerifyReport", "layers", "list_zoo", "load", "resolve_zoo", "state_dict", "to_model",
+    "FORMAT_VERSION", "VerifyReport", "accuracy_summary", "format_accuracy_summary", "layers", "list_zoo", "load", "resolve_zoo", "state_dict", "to_model",
     "unpruned", "verify",
     "CorruptChunkError", "GridError", "IncompleteRunError", "InvalidNameError", "ManifestError",
     "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError", "UnsupportedFormatError",

@@ -17,6 +17,7 @@ def test_build_ls_verify_push(tmp_path, capsys, hub_env):
     assert cli.main([*TINY, "--out", str(zoo), "--push-to-hub", "lab/zoo"]) == 0
     out, err = capsys.readouterr()
     assert "10 runs (10 run now, 0 already complete, 0 failed)" in out
+    assert "test accuracy % (mean ± std over seeds)" in out and "mnist1d_mlp-mnist1d" in out
     assert "published" in out and "lab/zoo" in out
     assert "[10/10]" in err  # per-run log lines (stderr is not a terminal: no bar)
 

@@ -256,6 +256,7 @@ def cmd_build(args) -> int:
     text = summary.text()
     if not args.quiet:
         print(text)
+        print(_accuracy_tables(zoo_dir, summary.entries))
     elif not summary.ok:
         print(text, file=sys.stderr)
     if not summary.ok:
@@ -266,6 +267,22 @@ def cmd_build(args) -> int:
     if args.push_to_hub:
         return _push(str(zoo_dir), args.push_to_hub, None, args.revision, quiet=args.quiet)
     return 0
+
+
+def _accuracy_tables(zoo_dir: Path, entries: list[str]) -> str:
+    """Mean ± std accuracy tables of the built entries, one per (arch, dataset)."""
+    import pandas as pd
+
+    import paistats
+
+    by_arch: dict[str, list[str]] = {}
+    for entry in entries:
+        by_arch.setdefault(entry.rsplit("-", 1)[0], []).append(entry)
+    out = []
+    for arch_dataset, names in by_arch.items():
+        tables = [paistats.accuracy_summary(paistats.load(e, zoo=zoo_dir)) for e in names]
+        out.append(paistats.format_accuracy_summary(pd.concat(tables), title=arch_dataset))
+    return "\n\n".join(out)
 
 
 def _push(zoo_dir: str, repo: str, entries, revision, *, quiet: bool = False) -> int:

@@ -1,0 +1,54 @@
+"""Accuracy summaries of an entry: mean and spread over seeds of the completed runs."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+
+def accuracy_summary(tree: xr.DataTree) -> pd.DataFrame:
+    """Final test accuracy per (method, sparsity, variant), summarized over seeds.
+
+    Only completed runs count. Works on one entry or on an architecture's stack of methods
+    (``paistats.load("lenet300")``).
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        From :func:`paistats.load`; uses the root variables ``accuracy`` and ``complete``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (``method``, ``sparsity``, ``variant``); columns ``mean`` and ``std`` (fractions,
+        std with ddof = 1, NaN for one seed) and ``n`` (completed seeds). Cells with no completed
+        run are dropped.
+    """
+    root = tree.to_dataset(inherit=True) if isinstance(tree, xr.DataTree) else tree
+    acc = root["accuracy"].where(root["complete"].astype(bool)).load()  # one small root array
+    if "method" not in acc.dims:
+        acc = acc.expand_dims(method=[tree.attrs.get("method", "?")])
+    n = acc.notnull().sum("seed")
+    with warnings.catch_warnings():  # all-NaN cells and single seeds are expected here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = xr.Dataset({
+            "mean": acc.mean("seed", skipna=True),
+            "std": acc.std("seed", skipna=True, ddof=1).where(n > 1),
+            "n": n,
+        }).to_dataframe()
+    table = table[table["n"] > 0]
+    table["n"] = table["n"].astype(int)
+    return table.reorder_levels(["method", "sparsity", "variant"]).sort_index()[["mean", "std", "n"]]
+
+
+def format_accuracy_summary(table: pd.DataFrame, *, title: str = "") -> str:
+    """Text table: one row per (method, sparsity), one column per variant, ``mean ± std`` in %."""
+    cells = table.apply(lambda r: f"{100 * r['mean']:.2f}" + (f" ± {100 * r['std']:.2f}" if np.isfinite(r["std"]) else ""),
+                        axis=1)
+    wide = cells.unstack("variant")
+    order = [v for v in ("original", "shuffle", "reinit", "invert") if v in wide.columns]
+    wide = wide[order + [c for c in wide.columns if c not in order]].fillna("")
+    head = f"{title}\n" if title else ""
+    return head + "test accuracy % (mean ± std over seeds)\n" + wide.to_string()
