@@ -6,8 +6,7 @@ import xarray as xr
 
 from paistats.errors import IncompleteRunError
 from paistats.store import layout
-
-STAGES = ("init", "trained")
+from paistats.views import STAGES, stage_source
 
 
 def _cell(tree: xr.DataTree, variant, sparsity, seed, method) -> dict:
@@ -26,6 +25,23 @@ def _cell(tree: xr.DataTree, variant, sparsity, seed, method) -> dict:
     return sel
 
 
+def _run_arrays(tree: xr.DataTree, sel: dict, stage: str) -> tuple[dict, dict]:
+    """(state dict with masks applied, masks) of the run at grid cell ``sel``; each array read once."""
+    if not bool(tree["complete"].sel(sel).values):
+        raise IncompleteRunError(f"run {sel} of {tree.name!r} is not complete; rebuild it or pick another")
+    source = stage_source(stage, sel["variant"])
+    values, masks = {}, {}
+    for t in tree.attrs["tensors"]:
+        node = tree[t["name"] if t["prunable"] else f"{layout.STATE_GROUP}/{t['name']}"]
+        arr = node[source]
+        v = np.asarray(arr.sel({d: x for d, x in sel.items() if d in arr.dims}).values)
+        if t["prunable"]:
+            masks[t["name"]] = np.asarray(node["mask"].sel(sel).values)
+            v = np.where(masks[t["name"]], v, np.zeros((), v.dtype))
+        values[t["name"]] = v
+    return values, masks
+
+
 def state_dict(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, stage: str = "trained",
                method: str | None = None) -> dict[str, np.ndarray]:
     """NumPy state dict (every parameter and buffer) of one run, mask applied to prunable weights.
@@ -39,20 +55,7 @@ def state_dict(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, s
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
-    sel = _cell(tree, variant, sparsity, seed, method)
-    if not bool(tree["complete"].sel(sel).values):
-        raise IncompleteRunError(f"run {sel} of {tree.name!r} is not complete; rebuild it or pick another")
-    source = "trained" if stage == "trained" else ("reinit" if sel["variant"] == "reinit" else "init")
-    out = {}
-    for t in tree.attrs["tensors"]:
-        node = tree[t["name"] if t["prunable"] else f"{layout.STATE_GROUP}/{t['name']}"]
-        arr = node[source]
-        values = np.asarray(arr.sel({d: v for d, v in sel.items() if d in arr.dims}).values)
-        if t["prunable"]:
-            mask = np.asarray(node["mask"].sel(sel).values)
-            values = np.where(mask, values, np.zeros((), values.dtype))
-        out[t["name"]] = values
-    return out
+    return _run_arrays(tree, _cell(tree, variant, sparsity, seed, method), stage)[0]
 
 
 def to_model(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, stage: str = "trained",
@@ -82,12 +85,10 @@ def to_model(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, sta
 
     from zoo_builder import models
 
-    states = state_dict(tree, variant=variant, sparsity=sparsity, seed=seed, stage=stage, method=method)
-    arch = tree.attrs.get("arch")
-    dataset = tree.attrs.get("dataset")
-    model = models.build(arch, dataset, seed=0)
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
+    states, masks = _run_arrays(tree, _cell(tree, variant, sparsity, seed, method), stage)
+    model = models.build(tree.attrs.get("arch"), tree.attrs.get("dataset"), seed=0)
     model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in states.items()}, strict=True)
-    sel = _cell(tree, variant, sparsity, seed, method)
-    model.masks = {name: torch.from_numpy(np.asarray(tree[name]["mask"].sel(sel).values))
-                   for name in (t["name"] for t in tree.attrs["tensors"] if t["prunable"])}
+    model.masks = {name: torch.from_numpy(m) for name, m in masks.items()}
     return model.eval()

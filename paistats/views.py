@@ -8,6 +8,13 @@ from paistats.store import layout
 STAGES = ("init", "trained")
 
 
+def stage_source(stage: str, variant: str) -> str:
+    """Stored array holding a run's weights at ``stage``: the reinit variant starts from ``reinit``."""
+    if stage == "trained":
+        return "trained"
+    return "reinit" if variant == "reinit" else "init"
+
+
 def layers(tree: xr.DataTree) -> list[str]:
     """Names of the prunable tensors of an entry (its root-level nodes with a ``mask``), in
     model order when the entry records it."""

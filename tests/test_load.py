@@ -84,7 +84,7 @@ def test_corrupt_chunk_names_the_file(small_zoo):
     with pytest.raises(paistats.CorruptChunkError, match=r"fc\.1\.weight/trained/c/0/1/0/0/0.*verify") as e:
         tree["fc.1.weight"]["trained"].sel(variant="original", sparsity=0.5, seed=0).values
     assert isinstance(e.value, OSError) and "\n" not in str(e.value)
-    # other arrays still read (runs of the same array share dask chunks of up to 64 MiB, so a
+    # other arrays still read (runs of the same array share dask chunks of up to 4 MiB, so a
     # corrupt shard makes its whole dask chunk unreadable until it is re-downloaded)
     tree["fc.1.weight"]["mask"].sel(variant="original", sparsity=0.5, seed=0).values
     tree["fc.0.weight"]["trained"].sel(variant="original", sparsity=0.5, seed=0).values

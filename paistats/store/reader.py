@@ -110,9 +110,11 @@ class _SafeArray:
 
 
 #: Dask chunks of per-run arrays group several runs up to about this many bytes: one task then
-#: reads many shards through one Zarr call, which fetches and decodes them concurrently (per-run
-#: tasks spent most of their time in per-call overhead: 0.41 of raw-file speed from disk vs 0.74).
-DASK_CHUNK_BYTES = 64 << 20
+#: reads several shards through one Zarr call, which fetches and decodes them concurrently (per-run
+#: tasks spent most of their time in per-call overhead: 0.41 of raw-file speed from disk; 4 MiB
+#: groups 0.63, no better at 64 MiB). Kept small because dask reads a whole chunk even when one
+#: run is selected.
+DASK_CHUNK_BYTES = 4 << 20
 
 
 def dask_chunks(shape: tuple[int, ...], shard: tuple[int, ...], itemsize: int, n_lead: int) -> tuple[int, ...]:
