@@ -214,3 +214,22 @@ def test_lenet300_runs_plan_write_and_load(tmp_path):
     assert bool(tree["complete"].sel(variant="original", sparsity=0.5, seed=0))
     assert torch.equal(torch.from_numpy(tree["fc.0.weight"]["mask"].sel(variant="original", sparsity=0.5, seed=0).values),
                        pruned.masks["fc.0.weight"])
+
+
+def test_finalize_rehashes_only_changed_files(small_zoo, monkeypatch):
+    from paistats.store import manifest
+
+    zoo, entry = small_zoo
+    hashed = []
+    real = manifest.sha256_file
+    monkeypatch.setattr(manifest, "sha256_file", lambda p: hashed.append(p) or real(p))
+    manifest.finalize(zoo, entry)
+    assert hashed == [] or all(p.name == "zarr.json" for p in hashed)  # only re-consolidated metadata
+    target = next(p for p in (zoo / entry / "fc.0.weight" / "trained").rglob("*") if p.is_file() and p.name != "zarr.json")
+    data = target.read_bytes()
+    target.unlink()
+    target.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # replaced file: new mtime, new bytes
+    hashed.clear()
+    doc = json.loads(manifest.finalize(zoo, entry).read_text())
+    assert target in hashed
+    assert doc["files"][target.relative_to(zoo / entry).as_posix()]["sha256"] == real(target)

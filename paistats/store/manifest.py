@@ -37,6 +37,28 @@ def entry_files(path: Path) -> list[str]:
     return sorted(out)
 
 
+def _hash_files(zoo_dir, entry: str, path: Path) -> dict[str, dict]:
+    """Size and sha256 of every file of the entry, reusing the hashes of files whose size and
+    mtime are unchanged since the last finalize (files are only ever replaced by rename, which
+    changes the mtime), so finalizing a resumed build of a large zoo hashes only the new files.
+    The cache lives in ``<zoo>/.builder/hashes/`` (never published); ``verify`` always rehashes."""
+    cache_path = Path(zoo_dir) / layout.BUILDER_DIR / "hashes" / f"{entry}.json"
+    try:
+        cache = json.loads(cache_path.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    files, fresh = {}, {}
+    for rel in entry_files(path):
+        st = (path / rel).stat()
+        hit = cache.get(rel)
+        digest = hit[2] if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else sha256_file(path / rel)
+        files[rel] = {"size": st.st_size, "sha256": digest}
+        fresh[rel] = [st.st_size, st.st_mtime_ns, digest]
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    durable_write(cache_path, json.dumps(fresh).encode())
+    return files
+
+
 def finalize(zoo_dir, entry: str) -> Path:
     """Remove ``*.partial`` leftovers, re-consolidate metadata and write ``manifest.json``.
 
@@ -53,8 +75,7 @@ def finalize(zoo_dir, entry: str) -> Path:
                 if f.endswith(PARTIAL_SUFFIX):
                     Path(dirpath, f).unlink(missing_ok=True)
         consolidate(path)
-        files = {rel: {"size": (path / rel).stat().st_size, "sha256": sha256_file(path / rel)}
-                 for rel in entry_files(path)}
+        files = _hash_files(zoo_dir, entry, path)
         meta = json.loads((path / "zarr.json").read_text())["attributes"]
         doc = {
             "format_version": layout.FORMAT_VERSION, "entry": entry, "algorithm": "sha256",
