@@ -1,4 +1,4 @@
-"""Turn a stored run back into a runnable torch model (imports torch and zoo_builder when called)."""
+"""One stored run as a NumPy state dict (no torch). Runnable torch models: ``zoo_builder.checkpoint.to_model``."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,26 +6,37 @@ import xarray as xr
 
 from paistats.errors import IncompleteRunError
 from paistats.store import layout
+from paistats.store.grid import sparsity_position
+from paistats.store.layout import PRUNER_DIM
 from paistats.views import STAGES, stage_source
 
 
-def _cell(tree: xr.DataTree, variant, sparsity, seed, method) -> dict:
+def cell(tree: xr.DataTree, variant, sparsity, seed, pruner=None) -> dict:
+    """The ``.sel`` labels of one run (sparsity matched by its canonical label).
+
+    Raises
+    ------
+    ValueError
+        If a label is not in the tree, or ``pruner`` is missing for an architecture-level tree.
+    """
     sel: dict = {}
-    if "method" in tree.dims:
-        if method is None:
-            raise ValueError(f"this tree stacks methods {list(tree['method'].values)}: pass method=")
-        sel["method"] = method
+    if PRUNER_DIM in tree.dims:
+        if pruner is None:
+            raise ValueError(f"this tree stacks pruners {list(tree[PRUNER_DIM].values)}: pass pruner=")
+        if pruner not in list(tree[PRUNER_DIM].values):
+            raise ValueError(f"pruner={pruner!r} is not in this tree; available: {list(tree[PRUNER_DIM].values)}")
+        sel[PRUNER_DIM] = pruner
     for dim, value in (("variant", variant), ("sparsity", sparsity), ("seed", seed)):
         labels = tree[dim].values
-        hit = (np.isclose(labels.astype(float), float(value), rtol=0, atol=1e-9) if dim == "sparsity"
-               else labels == value)
-        if not hit.any():
-            raise ValueError(f"{dim}={value!r} is not in this entry; available: {list(labels)}")
-        sel[dim] = labels[np.argmax(hit)]
+        try:
+            pos = sparsity_position(labels, value) if dim == "sparsity" else list(labels).index(value)
+        except (KeyError, ValueError):
+            raise ValueError(f"{dim}={value!r} is not in this entry; available: {list(labels)}") from None
+        sel[dim] = labels[pos]
     return sel
 
 
-def _run_arrays(tree: xr.DataTree, sel: dict, stage: str) -> tuple[dict, dict]:
+def run_arrays(tree: xr.DataTree, sel: dict, stage: str) -> tuple[dict, dict]:
     """(state dict with masks applied, masks) of the run at grid cell ``sel``; each array read once."""
     if not bool(tree["complete"].sel(sel).values):
         raise IncompleteRunError(f"run {sel} of {tree.name!r} is not complete; rebuild it or pick another")
@@ -43,10 +54,11 @@ def _run_arrays(tree: xr.DataTree, sel: dict, stage: str) -> tuple[dict, dict]:
 
 
 def state_dict(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, stage: str = "trained",
-               method: str | None = None) -> dict[str, np.ndarray]:
+               pruner: str | None = None) -> dict[str, np.ndarray]:
     """NumPy state dict (every parameter and buffer) of one run, mask applied to prunable weights.
 
     ``stage="init"`` gives the weights the run started from (``reinit`` variant: the redrawn ones).
+    ``pruner`` picks the method of an architecture-level tree.
 
     Raises
     ------
@@ -55,40 +67,16 @@ def state_dict(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, s
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
-    return _run_arrays(tree, _cell(tree, variant, sparsity, seed, method), stage)[0]
+    return run_arrays(tree, cell(tree, variant, sparsity, seed, pruner), stage)[0]
 
 
-def to_model(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, stage: str = "trained",
-             method: str | None = None):
-    """Rebuild a runnable ``torch.nn.Module`` of one stored run.
+def to_model(tree: xr.DataTree, **kwargs):
+    """Runnable torch model of one stored run: see :func:`zoo_builder.checkpoint.to_model`.
 
-    Parameters
-    ----------
-    tree : xarray.DataTree
-        An entry from :func:`paistats.load` (``method=`` needed for an architecture-level tree).
-    variant, sparsity, seed :
-        The run's grid cell.
-    stage : {"trained", "init"}
-        Final weights, or the weights the run started training from.
-
-    Returns
-    -------
-    torch.nn.Module
-        CPU, float32, in eval mode, pruned weights set to exact zeros; its masks (True = kept)
-        are attached as ``model.masks`` (dict name → bool tensor).
-
-    Raises
-    ------
-    IncompleteRunError, ValueError
+    Needs the builder (torch and the model definitions): ``pip install 'paistats[builder]'``.
     """
-    import torch
-
-    from zoo_builder import models
-
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
-    states, masks = _run_arrays(tree, _cell(tree, variant, sparsity, seed, method), stage)
-    model = models.build(tree.attrs.get("arch"), tree.attrs.get("dataset"), seed=0)
-    model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in states.items()}, strict=True)
-    model.masks = {name: torch.from_numpy(m) for name, m in masks.items()}
-    return model.eval()
+    try:
+        from zoo_builder.checkpoint import to_model as _to_model
+    except ImportError as e:
+        raise ImportError(f"to_model needs torch and zoo_builder ({e}): pip install 'paistats[builder]'") from None
+    return _to_model(tree, **kwargs)

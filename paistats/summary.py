@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from paistats.store.layout import PRUNER_DIM
+
 
 def accuracy_summary(tree: xr.DataTree) -> pd.DataFrame:
-    """Final test accuracy per (method, sparsity, variant), summarized over seeds.
+    """Final test accuracy per (pruner, sparsity, variant), summarized over seeds.
 
     Only completed runs count. Works on one entry or on an architecture's stack of methods
     (``paistats.load("lenet300")``).
@@ -22,14 +24,14 @@ def accuracy_summary(tree: xr.DataTree) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index (``method``, ``sparsity``, ``variant``); columns ``mean`` and ``std`` (fractions,
+        Index (``pruner``, ``sparsity``, ``variant``); columns ``mean`` and ``std`` (fractions,
         std with ddof = 1, NaN for one seed) and ``n`` (completed seeds). Cells with no completed
         run are dropped.
     """
     root = tree.to_dataset(inherit=True) if isinstance(tree, xr.DataTree) else tree
     acc = root["accuracy"].where(root["complete"].astype(bool)).load()  # one small root array
-    if "method" not in acc.dims:
-        acc = acc.expand_dims(method=[tree.attrs.get("method", "?")])
+    if PRUNER_DIM not in acc.dims:
+        acc = acc.expand_dims({PRUNER_DIM: [tree.attrs.get("method", "?")]})
     n = acc.notnull().sum("seed")
     with warnings.catch_warnings():  # all-NaN cells and single seeds are expected here
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -40,7 +42,7 @@ def accuracy_summary(tree: xr.DataTree) -> pd.DataFrame:
         }).to_dataframe()
     table = table[table["n"] > 0]
     table["n"] = table["n"].astype(int)
-    return table.reorder_levels(["method", "sparsity", "variant"]).sort_index()[["mean", "std", "n"]]
+    return table.reorder_levels([PRUNER_DIM, "sparsity", "variant"]).sort_index()[["mean", "std", "n"]]
 
 
 def format_accuracy_summary(table: pd.DataFrame, *, title: str = "") -> str:

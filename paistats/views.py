@@ -36,8 +36,8 @@ def _unpruned_node(node: xr.DataTree, stage: str) -> xr.DataArray:
     else:
         weights = xr.where(ds["variant"] == "reinit", ds["reinit"], ds["init"])
     out = weights.where(ds["mask"])
-    tensor_dims = [d for d in ds["mask"].dims if d not in ("method", *layout.GRID_DIMS)]
-    lead = [d for d in ("method", *layout.GRID_DIMS) if d in out.dims]
+    tensor_dims = [d for d in ds["mask"].dims if d not in layout.RUN_DIMS]
+    lead = [d for d in layout.RUN_DIMS if d in out.dims]
     out = out.transpose(*lead, *tensor_dims)
     out.name = node.name
     out.attrs = {"long_name": f"unpruned {stage} weights of {node.name} (NaN where pruned)", "stage": stage}
@@ -58,14 +58,14 @@ def unpruned(obj: xr.DataTree, stage: str = "trained") -> xr.DataArray | dict[st
     Returns
     -------
     xarray.DataArray or dict of str → DataArray
-        For a layer node, a lazy DataArray with dims ``(variant, sparsity, seed, out, in, …)``
-        (``method`` first for an architecture-level tree); for an entry, one per layer in model
+        For a layer node, a lazy DataArray with dims ``(variant, sparsity, seed, <tensor dims>)``
+        (``pruner`` first for an architecture-level tree); for an entry, one per layer in model
         order.
 
     Examples
     --------
     >>> w = paistats.unpruned(tree, stage="init")["fc.0.weight"]       # doctest: +SKIP
-    >>> w.sel(variant="original").std(["out", "in"])                    # doctest: +SKIP
+    >>> w.sel(variant="original").std(["out_features", "in_features"])  # doctest: +SKIP
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")

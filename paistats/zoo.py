@@ -54,7 +54,7 @@ def _is_hub(zoo) -> bool:
 
 
 def resolve_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = None,
-                entries: list[str] | None = None) -> Path:
+                entries: list[str] | None = None, tensors: bool = True) -> Path:
     """Local directory of a zoo.
 
     Parameters
@@ -77,7 +77,10 @@ def resolve_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = 
     if _is_hub(zoo):
         from paistats import hub
 
-        return Path(hub.resolve(zoo, entries=entries, revision=revision))
+        try:
+            return Path(hub.resolve(zoo, entries=entries, revision=revision, tensors=tensors))
+        except TypeError:  # a hub module without tensor-free pulls: download everything
+            return Path(hub.resolve(zoo, entries=entries, revision=revision))
     path = Path(zoo).expanduser()
     if not path.is_dir():
         raise ZooNotFoundError(f"zoo directory {path} does not exist (a Hub zoo is 'org/name' or "
@@ -93,7 +96,8 @@ def _entry_path(zoo_dir: Path, entry: str) -> Path:
     return path
 
 
-def load(name: str, *, zoo: str | os.PathLike | None = None, revision: str | None = None) -> xr.DataTree:
+def load(name: str, *, zoo: str | os.PathLike | None = None, revision: str | None = None,
+         tensors: bool = True) -> xr.DataTree:
     """Lazily load an entry (or every method of an architecture) as an :class:`xarray.DataTree`.
 
     Reads metadata only (no tensor data, no torch import); data are dask arrays.
@@ -103,12 +107,16 @@ def load(name: str, *, zoo: str | os.PathLike | None = None, revision: str | Non
     name : str
         An entry ``{arch}-{dataset}-{method}`` (``"vgg16-cifar10-snip"``), its alias
         ``{arch}-{method}`` for the arch's default dataset (``"vgg16-snip"``), or an arch
-        (``"vgg16"``): every method on the default dataset, stacked along a new ``method`` dim
-        (outer join of the grids: NaN / False / -1 where a method lacks a cell).
+        (``"vgg16"``): every method on the default dataset, stacked along a new ``pruner`` dim
+        (outer join of the grids: NaN / False / -1 where a method lacks a cell). The dim is not
+        called ``method``: that is a keyword of ``.sel``.
     zoo : str or path-like, optional
         See :func:`resolve_zoo`.
     revision : str, optional
         Hub revision.
+    tensors : bool
+        False: open only the root variables (accuracy, density, histories, flags) and the derived
+        statistics group; a Hub zoo then downloads neither tensor arrays nor their chunks.
 
     Returns
     -------
@@ -135,8 +143,8 @@ def load(name: str, *, zoo: str | os.PathLike | None = None, revision: str | Non
     zoo_dir = resolve_zoo(zoo, revision=revision, entries=[] if _is_hub(zoo) else None)
     entries, is_arch = names.resolve(name, read_index(zoo_dir))
     if _is_hub(zoo):
-        zoo_dir = resolve_zoo(zoo, revision=revision, entries=entries)
-    trees = [open_entry(_entry_path(zoo_dir, e)) for e in entries]
+        zoo_dir = resolve_zoo(zoo, revision=revision, entries=entries, tensors=tensors)
+    trees = [open_entry(_entry_path(zoo_dir, e), tensors=tensors) for e in entries]
     if not is_arch:
         return trees[0]
     return _stack_methods(trees, name)
@@ -154,13 +162,13 @@ def _fill_values(ds: xr.Dataset) -> dict:
 
 def _stack_methods(trees: list[xr.DataTree], arch: str) -> xr.DataTree:
     methods = [t.attrs["method"] for t in trees]
-    index = pd.Index(np.array(methods, dtype=object), name="method")
+    index = pd.Index(np.array(methods, dtype=object), name=layout.PRUNER_DIM)
     paths = []
     for t in trees:
         for node in t.subtree:
             if node.path not in paths:
                 paths.append(node.path)
-    root_coords = ("method", *layout.GRID_DIMS, "epoch")
+    root_coords = (layout.PRUNER_DIM, *layout.GRID_DIMS, "epoch")
     out = {}
     for p in paths:
         dsets = [t[p].to_dataset(inherit=True) for t in trees if p in {n.path for n in t.subtree}]

@@ -30,13 +30,14 @@ def test_entry_alias_and_arch_names(small_zoo):
     alias = paistats.load("mnist1d_mlp-magnitude", zoo=zoo)
     assert full.identical(alias)
     arch = paistats.load("mnist1d_mlp", zoo=zoo)
-    assert list(arch["method"].values) == ["magnitude"]
-    assert arch["fc.0.weight"]["mask"].dims[0] == "method"
+    assert list(arch["pruner"].values) == ["magnitude"]
+    assert arch["fc.0.weight"]["mask"].dims[0] == "pruner"
+    assert arch["accuracy"].sel(pruner="magnitude").dims == ("variant", "sparsity", "seed")
     assert set(full.coords) == {"variant", "sparsity", "seed", "epoch"}
-    assert full["fc.0.weight"]["trained"].dims == ("variant", "sparsity", "seed", "out", "in")
-    assert full["fc.0.weight"]["init"].dims == ("seed", "out", "in")
-    assert full["fc.0.weight"]["score"].dims == ("sparsity", "seed", "out", "in")
-    assert full["state/fc.0.bias"]["trained"].dims == ("variant", "sparsity", "seed", "out")
+    assert full["fc.0.weight"]["trained"].dims == ("variant", "sparsity", "seed", "out_features", "in_features")
+    assert full["fc.0.weight"]["init"].dims == ("seed", "out_features", "in_features")
+    assert full["fc.0.weight"]["score"].dims == ("seed", "out_features", "in_features")
+    assert full["state/fc.0.bias"]["trained"].dims == ("variant", "sparsity", "seed", "out_features")
     assert paistats.layers(full) == ["fc.0.weight", "fc.1.weight", "out.weight"]
 
 
@@ -103,7 +104,7 @@ def test_unpruned_views(small_zoo, small_results):
     tree = paistats.load(entry, zoo=zoo)
     views = paistats.unpruned(tree, stage="init")
     w = views["fc.1.weight"]
-    assert w.dims == ("variant", "sparsity", "seed", "out", "in")
+    assert w.dims == ("variant", "sparsity", "seed", "out_features", "in_features")
     orig, rein = small_results[1], small_results[3]  # (original, 0.5, 0) and (reinit, 0.5, 0)
     got = w.sel(variant="original", sparsity=0.5, seed=0).values
     mask = orig.masks["fc.1.weight"].numpy()
@@ -183,3 +184,34 @@ def test_default_zoo_comes_from_the_environment(small_zoo, monkeypatch, tmp_path
     assert paistats.load(entry).name == entry
     with pytest.raises(paistats.ZooNotFoundError):
         paistats.resolve_zoo(tmp_path / "does-not-exist")
+
+
+def test_sparsity_labels_select_exactly_and_nearest(small_zoo):
+    zoo, entry = small_zoo
+    tree = paistats.load(entry, zoo=zoo)
+    assert tree["accuracy"].sel(sparsity=0.5).dims == ("variant", "seed")
+    assert float(tree["accuracy"].sel(sparsity=0.47, method="nearest")["sparsity"]) == 0.5
+    assert float(tree["fc.0.weight"]["mask"].sel(sparsity=1 - 0.5000000000001, method="nearest")["sparsity"]) == 0.5
+    # one rounding rule: a spec's sparsity is the label the store writes
+    from paistats.store.grid import canonical_sparsity
+    from zoo_builder import RunSpec
+
+    assert RunSpec("mnist1d_mlp", "mnist1d", "magnitude", sparsity=1 - 0.8 ** 3).sparsity == canonical_sparsity(0.488)
+
+
+def test_no_dimension_name_shadows_a_sel_or_python_keyword():
+    import keyword
+
+    from paistats.store import layout
+    from zoo_builder import models, store
+
+    names = set(layout.RUN_DIMS) | {"epoch"}
+    for arch in models.names():
+        for t in store._tensors(arch, models.ARCHITECTURES.get(arch).default_dataset):
+            names |= set(t.dims)
+            if t.prunable:
+                assert t.dims[:2] in (("out_features", "in_features"), ("out_channels", "in_channels")), (arch, t)
+    assert not names & {"method", "tolerance", "drop", "indexers", "in"}
+    assert not any(keyword.iskeyword(n) for n in names)
+    with pytest.raises(ValueError, match="keyword"):
+        layout.check_dim_name("method")

@@ -52,14 +52,17 @@ def test_written_run_loads_back_bit_identical(small_zoo, small_results):
             np.testing.assert_array_equal(node["reinit"].sel(seed=r.spec.seed).values, r.reinit[name].numpy())
         for name, m in r.masks.items():
             np.testing.assert_array_equal(tree[name]["mask"].sel(cell).values, m.numpy())
-            np.testing.assert_array_equal(tree[name]["score"].sel(sparsity=r.spec.sparsity, seed=r.spec.seed).values,
-                                          r.scores[name].numpy())
+            np.testing.assert_array_equal(tree[name]["score"].sel(seed=r.spec.seed).values, r.scores[name].numpy())
         assert tree["accuracy"].sel(cell).values.item() == r.accuracy
         assert tree["density"].sel(cell).values.item() == r.density
         np.testing.assert_array_equal(tree["test_loss"].sel(cell).values, r.history["test_loss"])
+        assert tree["device"].sel(cell).values.item() == "cpu" and not tree["amp"].sel(cell).values.item()
+        assert not tree["disconnected"].sel(cell).values.item()
     assert tree["complete"].values.all()
     assert tree.attrs["runs"].keys() == {r.spec.hash for r in small_results[:4]}
-    assert tree.attrs["format_version"] == 1 and tree.attrs["recipe"]["epochs"] == 1
+    assert tree.attrs["format_version"] == 2 and tree.attrs["recipe"]["epochs"] == 1
+    assert tree["fc.0.weight"]["trained"].dims == ("variant", "sparsity", "seed", "out_features", "in_features")
+    assert "score_final" not in tree["fc.0.weight"].data_vars  # one-shot method
     assert {"numpy", "zarr", "torch"} <= set(tree.attrs["versions"]) and "created" in tree.attrs
 
 

@@ -15,16 +15,13 @@ A configuration is a mapping with these top-level keys::
         dense: true                   # add one dense baseline (sparsity 0, variant original) per method
         per_class: 10                 # scoring examples per class (data-dependent methods)
         iterations: {synflow: 100}    # pruning rounds: an int, or per-method overrides
-    inject_failure: []                # TEST ONLY: predicates of runs made to fail (see below)
 
 Every preset of :mod:`zoo_builder.presets` is such a mapping, so a file can describe any grid a
 preset does. Validation happens here, at the boundary: an unknown key, a bad value or a grid
 without runs raises :class:`ConfigError` with a one-line message that names the key, the value
 and the valid choices.
 
-``inject_failure`` (test-only) is a list whose items are spec hashes or mappings of
-``RunSpec`` fields (``{method: snip, variant: invert}``); matching runs raise
-``TrainingDiverged`` before training, so the failure path can be exercised end to end.
+Test-only failure injection is not part of a configuration: see :mod:`zoo_builder.testing`.
 """
 from __future__ import annotations
 
@@ -37,13 +34,12 @@ from typing import Any
 
 from zoo_builder.registry import unknown_choice_message
 
-TOP_KEYS = ("name", "description", "grids", "inject_failure")
+TOP_KEYS = ("name", "description", "grids")
 GRID_KEYS = ("arch", "dataset", "recipe", "methods", "variants", "sparsities", "seeds", "dense",
              "per_class", "iterations")
 GRID_REQUIRED = ("arch", "recipe", "sparsities")
-SPEC_FIELDS = ("arch", "dataset", "method", "variant", "sparsity", "seed", "per_class", "iterations")
-# 10 decimals: 1 - 0.8**k is not exact in binary; rounding keeps the hash stable across platforms.
-SPARSITY_DECIMALS = 10
+# one rounding rule for sparsity labels (paistats.store.grid): keeps hashes and labels stable
+from paistats.store.grid import SPARSITY_DECIMALS  # noqa: E402
 
 
 class ConfigError(ValueError):
@@ -73,11 +69,13 @@ class BuildConfig:
     name: str
     description: str
     grids: tuple[Grid, ...]
-    inject_failure: tuple = ()
     source: str = "<dict>"
 
 
 # ----------------------------------------------------------------------------- loading
+
+_FORMATS = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
+
 
 def load_file(path: str | os.PathLike) -> dict:
     """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file into a mapping.
@@ -86,14 +84,17 @@ def load_file(path: str | os.PathLike) -> dict:
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix not in (".toml", ".yaml", ".yml", ".json"):
-        raise ConfigError(f"config file {str(p)!r} must end in .toml, .yaml, .yml or .json")
+    if suffix not in _FORMATS:
+        raise ConfigError(f"config file {str(p)!r} must end in .toml, .yaml, .yml or .json; "
+                          "rename it or give a grid file in one of those formats")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file {str(p)!r} does not exist") from None
+        raise ConfigError(f"config file {str(p)!r} does not exist; check the path "
+                          "(`python -m zoo_builder presets --show mini` prints an example)") from None
     except OSError as e:
-        raise ConfigError(f"cannot read config file {str(p)!r}: {e.strerror or e}") from None
+        raise ConfigError(f"cannot read config file {str(p)!r}: {e.strerror or e}; check the path and its "
+                          "permissions") from None
     try:
         if suffix == ".toml":
             import tomllib
@@ -107,10 +108,11 @@ def load_file(path: str | os.PathLike) -> dict:
             data = yaml.safe_load(text)
     except Exception as e:  # noqa: BLE001 - any parser error becomes one clear line
         msg = " ".join(str(e).split())
-        raise ConfigError(f"config file {str(p)!r} does not parse: {msg}") from None
+        raise ConfigError(f"config file {str(p)!r} does not parse: {msg}; fix the {_FORMATS[suffix]} "
+                          "syntax there") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(p)!r} must hold a mapping with a 'grids' list, "
-                          f"got {type(data).__name__}")
+                          f"got {type(data).__name__}; see docs/cli.md for the schema")
     return data
 
 
@@ -308,24 +310,6 @@ def parse_grid(d: Any, where: str = "grid") -> Grid:
     )
 
 
-def _inject(value) -> tuple:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise _err("inject_failure", f"expected a list of spec hashes or field mappings, got {value!r}")
-    out = []
-    for i, item in enumerate(value):
-        where = f"inject_failure[{i}]"
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, dict) and item:
-            _check_keys(item, SPEC_FIELDS, where, "run-spec field")
-            out.append(tuple(sorted(item.items())))
-        else:
-            raise _err(where, f"expected a spec hash or a mapping of run-spec fields, got {item!r}")
-    return tuple(out)
-
-
 def parse(d: Any, *, source: str = "<dict>") -> BuildConfig:
     """Validate a configuration mapping (see the module docstring for the schema).
 
@@ -348,55 +332,4 @@ def parse(d: Any, *, source: str = "<dict>") -> BuildConfig:
     if not isinstance(description, str):
         raise _err("description", f"expected a string, got {description!r}")
     parsed = tuple(parse_grid(g, f"grids[{i}]") for i, g in enumerate(grids))
-    return BuildConfig(name=name, description=description, grids=parsed,
-                       inject_failure=_inject(d.get("inject_failure")), source=source)
-
-
-# ----------------------------------------------------------------------------- failure injection
-
-FAIL_ENV = "ZOO_BUILDER_FAIL_SPEC"
-
-
-def parse_fail_env(value: str | None) -> tuple:
-    """Parse ``ZOO_BUILDER_FAIL_SPEC`` (TEST ONLY) into injection predicates.
-
-    Alternatives are separated by ``;``; each is a 16-hex spec hash or comma-separated
-    ``field=value`` pairs, e.g. ``method=snip,variant=invert;0123456789abcdef``.
-    """
-    if not value:
-        return ()
-    out = []
-    for alt in value.split(";"):
-        alt = alt.strip()
-        if not alt:
-            continue
-        if "=" not in alt:
-            out.append(alt)
-            continue
-        pairs = []
-        for kv in alt.split(","):
-            k, _, v = kv.partition("=")
-            k, v = k.strip(), v.strip()
-            if k not in SPEC_FIELDS:
-                raise ConfigError(f"{FAIL_ENV}: " + unknown_choice_message("run-spec field", k, list(SPEC_FIELDS)))
-            pairs.append((k, v))
-        out.append(tuple(sorted(pairs)))
-    return tuple(out)
-
-
-def matches_injection(spec, predicates) -> bool:
-    """Whether ``spec`` matches one of the injection predicates (hash or field values)."""
-    for p in predicates:
-        if isinstance(p, str):
-            if p == spec.hash:
-                return True
-        elif all(str(getattr(spec, k)) == str(v) or _num_eq(getattr(spec, k), v) for k, v in p):
-            return True
-    return False
-
-
-def _num_eq(a, b) -> bool:
-    try:
-        return float(a) == float(b)
-    except (TypeError, ValueError):
-        return False
+    return BuildConfig(name=name, description=description, grids=parsed, source=source)

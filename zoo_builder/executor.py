@@ -71,7 +71,7 @@ class TaskOptions:
     data_root : str or None
         Dataset folder (default ``$ZOO_DATA`` or ``~/.cache/zoo_builder/data`` on the worker).
     inject_failure : tuple
-        TEST ONLY: predicates (see :func:`zoo_builder.config.matches_injection`) of runs to fail.
+        TEST ONLY: predicates (see :mod:`zoo_builder.testing`) of runs made to fail.
     lock : bool
         Take the per-task file lock in ``<zoo>/.builder/tasks/``.
     """
@@ -253,8 +253,7 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
     """
     import torch
 
-    from zoo_builder import store
-    from zoo_builder.config import matches_injection
+    from zoo_builder import store, testing
     from zoo_builder.run import run
     from zoo_builder.training import TrainingDiverged
 
@@ -276,13 +275,13 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
                 continue
             start = time.perf_counter()
             try:
-                if matches_injection(spec, opts.inject_failure):
-                    raise TrainingDiverged("injected failure (test hook: inject_failure / ZOO_BUILDER_FAIL_SPEC)")
+                if opts.inject_failure and testing.matches(spec, opts.inject_failure):
+                    raise TrainingDiverged(testing.INJECTED)
                 result = None
                 if shared is not None and spec.sparsity == 0.0:
                     result = _reuse_dense(shared, spec, device, opts.data_root)
                 if result is None:
-                    result = run(spec, device=device, data_root=opts.data_root, amp=opts.amp,
+                    result = run(spec, device=device, data_root=opts.data_root,
                                  channels_last=opts.channels_last)
                     result.extra.setdefault("build", _build_info(opts, device))
                     if spec.sparsity == 0.0 and spec.variant == "original":
@@ -364,6 +363,8 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
     from zoo_builder import store
 
     t0 = time.perf_counter()
+    if amp and not all(s.amp for s in plan.specs):
+        plan = plan.with_amp()  # bf16 runs are other runs (own spec hashes), never mixed with float32 ones
     zoo_dir = str(Path(zoo_dir).resolve())
     Path(zoo_dir).mkdir(parents=True, exist_ok=True)
     entries = list(store.plan_entries(zoo_dir, plan.specs))
@@ -404,7 +405,7 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
         opts = TaskOptions(zoo_dir=zoo_dir, device=device, torch_threads=worker_torch_threads(cluster),
                            amp=amp, channels_last=channels_last,
                            data_root=str(Path(data_root).resolve()) if data_root else None,
-                           inject_failure=tuple(inject_failure) + tuple(plan.inject_failure), lock=lock)
+                           inject_failure=tuple(inject_failure), lock=lock)
         _submit_and_wait(todo_tasks, opts, cluster, record)
     for e in entries:
         store.finalize(zoo_dir, e)

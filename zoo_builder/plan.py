@@ -64,7 +64,6 @@ class Plan:
     specs: list[RunSpec]
     tasks: list[Task]
     description: str = ""
-    inject_failure: tuple = ()
     filters: dict = field(default_factory=dict)
 
     def entries(self) -> "OrderedDict[str, list[RunSpec]]":
@@ -76,6 +75,13 @@ class Plan:
     def __len__(self) -> int:
         return len(self.specs)
 
+    def with_amp(self, amp: bool = True) -> "Plan":
+        """The same plan with every run trained under bf16 autocast (AMP is part of a run's identity)."""
+        import dataclasses
+
+        specs = [dataclasses.replace(s, amp=bool(amp)) for s in self.specs]
+        return dataclasses.replace(self, specs=specs, tasks=group_tasks(specs))
+
     def select(self, filters: dict[str, list[str]]) -> "Plan":
         """The sub-plan whose specs match every ``key → allowed values`` filter."""
         if not filters:
@@ -84,8 +90,7 @@ class Plan:
         if not keep:
             raise ConfigError(f"--only {format_filters(filters)} selects none of the {len(self.specs)} runs "
                               f"of plan {self.name!r}")
-        return make_plan(self.name, keep, description=self.description,
-                         inject_failure=self.inject_failure, filters=filters)
+        return make_plan(self.name, keep, description=self.description, filters=filters)
 
     def estimate_seconds(self, specs=None, *, gpu: bool = False) -> float:
         """Rough compute time of ``specs`` (default all): CPU core-seconds, or GPU-seconds."""
@@ -204,10 +209,9 @@ def check_entries(specs: list[RunSpec]) -> None:
                               f"per_class={cfg[1]} iterations={cfg[2]}); build them into separate zoos (--out)")
 
 
-def make_plan(name: str, specs: list[RunSpec], *, description: str = "", inject_failure: tuple = (),
-              filters: dict | None = None) -> Plan:
+def make_plan(name: str, specs: list[RunSpec], *, description: str = "", filters: dict | None = None) -> Plan:
     return Plan(name=name, specs=list(specs), tasks=group_tasks(list(specs)), description=description,
-                inject_failure=inject_failure, filters=dict(filters or {}))
+                filters=dict(filters or {}))
 
 
 def from_config(config: BuildConfig) -> Plan:
@@ -219,8 +223,7 @@ def from_config(config: BuildConfig) -> Plan:
     if not specs:
         raise ConfigError(f"plan {config.name!r} holds no run: give sparsities or set dense: true")
     check_entries(specs)
-    return make_plan(config.name, specs, description=config.description,
-                     inject_failure=config.inject_failure)
+    return make_plan(config.name, specs, description=config.description)
 
 
 # ----------------------------------------------------------------------------- description

@@ -5,6 +5,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from paistats.store.grid import canonical_sparsity
 from zoo_builder.registry import unknown_choice_message
 from zoo_builder.training.recipes import Recipe, get as get_recipe
 
@@ -30,6 +31,9 @@ class RunSpec:
         Scoring examples per class for data-dependent methods.
     iterations : int or None
         Pruning rounds; None = the method's default (SynFlow 100, others 1).
+    amp : bool
+        Train under bf16 autocast. Part of the identity (and hash): a zoo never mixes bf16 and
+        float32 runs under one spec.
     """
 
     arch: str
@@ -41,6 +45,7 @@ class RunSpec:
     recipe: Recipe = field(default="smoke")  # type: ignore[assignment]
     per_class: int = 10
     iterations: int | None = None
+    amp: bool = False
 
     def __post_init__(self):
         from zoo_builder.datasets import DATASETS
@@ -52,7 +57,7 @@ class RunSpec:
         DATASETS.get(self.dataset)
         METHODS.get(self.method)
         check_variant(self.variant)
-        object.__setattr__(self, "sparsity", masks.check_sparsity(self.sparsity))
+        object.__setattr__(self, "sparsity", canonical_sparsity(masks.check_sparsity(self.sparsity)))
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         object.__setattr__(self, "recipe", get_recipe(self.recipe))
@@ -60,6 +65,8 @@ class RunSpec:
             raise ValueError(f"per_class must be ≥ 1, got {self.per_class!r}")
         if self.iterations is not None and self.iterations < 1:
             raise ValueError(f"iterations must be ≥ 1 or None, got {self.iterations!r}")
+        if not isinstance(self.amp, bool):
+            raise ValueError(f"amp must be True or False, got {self.amp!r}")
 
     @property
     def entry(self) -> str:

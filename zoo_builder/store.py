@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -22,14 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
+from paistats.names import check_name
+from paistats.store import layout
 from paistats.store import manifest as _manifest
 from paistats.store import writer as _writer
+from paistats.store.durable import durable_write
 from paistats.store.plan import EntryPlan, RunPayload, TensorSpec
 from zoo_builder.run import RunResult
 from zoo_builder.spec import RunSpec
 
-#: dtype of stored scores by method (default float32). SynFlow scores are products over the
-#: whole network computed in float64; in float32 the smallest ones underflow to 0.
+#: dtype of stored scores by method (default float32). SynFlow is scored in float64 (products of
+#: |θ| over the whole depth); its scores are stored as computed.
 SCORE_DTYPES = {"synflow": "float64"}
 
 _PACKAGES = ("numpy", "zarr", "xarray", "torch", "torchvision", "paistats", "numcodecs")
@@ -62,14 +66,34 @@ def provenance() -> dict:
     return {"versions": versions, "git_revision": rev}
 
 
+def torch_dims(module, attr: str, ndim: int) -> tuple[str, ...] | None:
+    """Dimension names of ``module.<attr>`` with torch's own names (None: use the rank rule)."""
+    import torch.nn as nn
+
+    if ndim == 0:
+        return ()
+    if isinstance(module, nn.Linear):
+        return layout.TORCH_DIMS["linear"] if ndim == 2 else ("out_features",)
+    for kind, cls in (("conv1d", nn.Conv1d), ("conv2d", nn.Conv2d), ("conv3d", nn.Conv3d)):
+        if isinstance(module, cls):
+            return layout.TORCH_DIMS[kind] if ndim > 1 else ("out_channels",)
+    if isinstance(module, nn.modules.batchnorm._NormBase) and ndim == 1:
+        return ("num_features",)
+    return None
+
+
 @functools.lru_cache(maxsize=32)
 def _tensors(arch: str, dataset: str) -> tuple[TensorSpec, ...]:
     from zoo_builder import models
 
     model = models.build(arch, dataset, seed=0)
     prunable = set(models.prunable_names(model))
-    return tuple(TensorSpec(k, tuple(v.shape), str(v.dtype).removeprefix("torch."), k in prunable)
-                 for k, v in model.state_dict().items())
+    out = []
+    for k, v in model.state_dict().items():
+        owner, _, attr = k.rpartition(".")
+        dims = torch_dims(model.get_submodule(owner) if owner else model, attr, v.ndim)
+        out.append(TensorSpec(k, tuple(v.shape), str(v.dtype).removeprefix("torch."), k in prunable, dims))
+    return tuple(out)
 
 
 def _config(spec: RunSpec) -> dict:
@@ -94,8 +118,22 @@ def entry_plan(specs: list[RunSpec]) -> EntryPlan:
         epochs=first.recipe.epochs, tensors=_tensors(first.arch, first.dataset),
         score_dtype=SCORE_DTYPES.get(first.method, "float32"),
         runs={s.hash: (s.variant, float(s.sparsity), int(s.seed)) for s in specs},
-        config=config, provenance=provenance(),
+        config=config, provenance=provenance(), iterative=_iterative(first),
+        random_streams=_streams_doc(),
     )
+
+
+def _iterative(spec: RunSpec) -> bool:
+    from zoo_builder import pruning
+
+    rounds = spec.iterations if spec.iterations is not None else pruning.method(spec.method).iterations
+    return rounds > 1
+
+
+def _streams_doc() -> str:
+    from zoo_builder import seeding
+
+    return getattr(seeding, "STREAMS_DOC", "")
 
 
 def plan_entries(zoo_dir: str | os.PathLike, specs: list[RunSpec]) -> list[str]:
@@ -129,12 +167,19 @@ def _numpy(d) -> dict:
 def payload(result: RunResult) -> RunPayload:
     """The NumPy :class:`~paistats.store.plan.RunPayload` of a run result."""
     s = result.spec
+    final = getattr(result, "final_scores", None)
+    extra = dict(getattr(result, "extra", {}) or {})
     return RunPayload(
         hash=s.hash, variant=s.variant, sparsity=float(s.sparsity), seed=int(s.seed),
         initial=_numpy(result.initial), reinit=_numpy(result.reinit), trained=_numpy(result.trained),
         scores=_numpy(result.scores), masks={k: v.detach().cpu().numpy().astype(bool) for k, v in result.masks.items()},
         history={k: list(map(float, v)) for k, v in result.history.items()},
         accuracy=float(result.accuracy), density=float(result.density), seconds=float(result.seconds),
+        final_scores=_numpy(final) if final is not None else None,
+        disconnected=bool(getattr(result, "disconnected", False)),
+        device=str(extra.get("device", getattr(result, "device", "cpu"))),
+        amp=bool(extra.get("amp", s.amp)), channels_last=bool(extra.get("channels_last", False)),
+        extra=extra,
     )
 
 
@@ -144,6 +189,7 @@ def write_run(zoo_dir: str | os.PathLike, result: RunResult) -> None:
     A process killed at any point leaves the entry loadable with this run incomplete.
     """
     _writer.write_run(zoo_dir, result.spec.entry, payload(result))
+    clear_failure(zoo_dir, result.spec.entry, result.spec.hash)
 
 
 def completed(zoo_dir: str | os.PathLike, entry: str) -> set[str]:
@@ -151,14 +197,36 @@ def completed(zoo_dir: str | os.PathLike, entry: str) -> set[str]:
     return _writer.completed(zoo_dir, entry)
 
 
+# --- failures: builder bookkeeping under <zoo>/.builder/failures/<entry>/<hash>.json (never published)
+
+def _failure_dir(zoo_dir, entry: str) -> Path:
+    return Path(zoo_dir) / layout.BUILDER_DIR / "failures" / check_name(entry)
+
+
 def record_failure(zoo_dir: str | os.PathLike, spec: RunSpec, error: str) -> None:
     """Note that ``spec`` failed with ``error`` (kept outside the entry; cleared when it succeeds)."""
-    _writer.record_failure(zoo_dir, spec.entry, spec.hash, error, spec.to_dict())
+    import datetime as dt
+
+    blob = json.dumps({"hash": spec.hash, "error": str(error), "spec": spec.to_dict(),
+                       "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}, indent=1)
+    durable_write(_failure_dir(zoo_dir, spec.entry) / f"{check_name(spec.hash, 'spec hash')}.json", blob.encode())
+
+
+def clear_failure(zoo_dir: str | os.PathLike, entry: str, spec_hash: str) -> None:
+    """Forget the failure note of run ``spec_hash`` (it has now succeeded)."""
+    (_failure_dir(zoo_dir, entry) / f"{spec_hash}.json").unlink(missing_ok=True)
 
 
 def failures(zoo_dir: str | os.PathLike, entry: str) -> dict[str, str]:
     """Spec hash → error message of the failed runs of ``entry``."""
-    return _writer.failures(zoo_dir, entry)
+    folder = _failure_dir(zoo_dir, entry)
+    out = {}
+    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            out[f.stem] = json.loads(f.read_text())["error"]
+        except (ValueError, KeyError):
+            out[f.stem] = "unreadable failure note"
+    return out
 
 
 def finalize(zoo_dir: str | os.PathLike, entry: str) -> Path:

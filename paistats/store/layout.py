@@ -1,22 +1,59 @@
-"""Zoo format version 1: where everything lives and how each array is encoded.
+"""Zoo format version 2: where everything lives and how each array is encoded.
 
 One module holds every layout decision (paths, dims, dtypes, chunking, codecs) so that the
 writer and the reader cannot disagree. See ``docs/zoo-format.md`` for the prose version.
 """
 from __future__ import annotations
 
+import keyword
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-FORMAT_VERSION = 1
-SUPPORTED_FORMAT_VERSIONS = (1,)
+FORMAT_VERSION = 2
+SUPPORTED_FORMAT_VERSIONS = (2,)
+
+def check_format(attrs: dict, where) -> None:
+    """Raise :class:`~paistats.errors.UnsupportedFormatError` unless ``attrs`` (an entry's root
+    attributes) carry a format version this paistats reads."""
+    from paistats.errors import UnsupportedFormatError
+
+    version = attrs.get("format_version")
+    if version in SUPPORTED_FORMAT_VERSIONS:
+        return
+    if version == 1:
+        raise UnsupportedFormatError(
+            f"{where} is in zoo format 1 (dims 'method', 'out', 'in'; per-sparsity scores), which this paistats no "
+            f"longer reads: rebuild it with `python -m zoo_builder` (format 1 zoos were never published)")
+    raise UnsupportedFormatError(
+        f"{where} has zoo format_version {version!r}; this paistats reads "
+        f"{', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))}: upgrade paistats")
+
 
 #: Grid dimensions of an entry, in storage order.
 GRID_DIMS = ("variant", "sparsity", "seed")
+#: Dimension along which ``paistats.load(arch)`` stacks the entries of several pruning methods.
+#: (Not ``method``: that is a keyword of xarray's ``.sel``, so ``.sel(method="snip")`` would be
+#: silently taken as the selection method.)
+PRUNER_DIM = "pruner"
+#: Every dimension that labels a run (the stacked pruner first, then the entry's grid).
+RUN_DIMS = (PRUNER_DIM,) + GRID_DIMS
 #: Canonical variant order (new variants of a growing entry are appended in this order).
 VARIANT_ORDER = ("original", "shuffle", "reinit", "invert")
+
+#: Names no dimension or coordinate may take: keywords of ``.sel`` / ``.isel`` (xarray would take
+#: them as options, not labels) and Python keywords (``.sel(in=0)`` is a syntax error).
+RESERVED_DIM_NAMES = frozenset({"method", "tolerance", "drop", "indexers", "indexers_kwargs", "missing_dims"})
+
+
+def check_dim_name(name: str) -> str:
+    """Return ``name`` if it can be used as a dimension/coordinate name with ``.sel``, else raise
+    ``ValueError``."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name in RESERVED_DIM_NAMES:
+        raise ValueError(f"{name!r} cannot be a dimension name: it must be a Python identifier that is neither a "
+                         f"Python keyword nor a keyword of xarray's .sel ({', '.join(sorted(RESERVED_DIM_NAMES))})")
+    return name
 
 # --- paths -------------------------------------------------------------------------------
 INDEX_FILE = "index.json"          # zoo level: entries, their arch/dataset/method/default dataset
@@ -30,6 +67,12 @@ ROOT_VARS = {
     "accuracy": (GRID_DIMS, "float64", np.nan, "final test accuracy", "fraction"),
     "density": (GRID_DIMS, "float64", np.nan, "fraction of prunable weights kept", "fraction"),
     "seconds": (GRID_DIMS, "float64", np.nan, "wall time of the whole run", "s"),
+    "disconnected": (GRID_DIMS, "bool", False,
+                     "the pruned network carries no signal (a prunable layer at density 0, or SynFlow's R = 0)", ""),
+    "amp": (GRID_DIMS, "bool", False, "trained with bf16 autocast", ""),
+    "channels_last": (GRID_DIMS, "bool", False, "trained in channels_last memory format", ""),
+    "device": (GRID_DIMS, "str", "", "device the run was trained on", ""),
+    "extra": (GRID_DIMS, "str", "", "run provenance as JSON (e.g. the dense run it shared, build options)", ""),
     "test_accuracy": (GRID_DIMS + ("epoch",), "float64", np.nan, "test accuracy after each epoch", "fraction"),
     "test_loss": (GRID_DIMS + ("epoch",), "float64", np.nan, "mean test cross-entropy after each epoch", "nat"),
     "train_loss": (GRID_DIMS + ("epoch",), "float64", np.nan, "mean training cross-entropy of each epoch", "nat"),
@@ -40,10 +83,13 @@ HISTORY_VARS = ("test_accuracy", "test_loss", "train_loss")
 PRUNABLE_ARRAYS = {
     "init": (("seed",), "original initial weights (the ones that were scored)"),
     "reinit": (("seed",), "redrawn initial weights (the reinit variant's starting point)"),
-    "score": (("sparsity", "seed"), "pruning scores of the original pruning (method's convention)"),
+    "score": (("seed",), "the method's scores of the dense initial network (round 1; method's convention)"),
+    "score_final": (("sparsity", "seed"), "scores of the last pruning round (iterative methods only)"),
     "mask": (GRID_DIMS, "mask trained with (True = kept)"),
     "trained": (GRID_DIMS, "final weights (exact zeros where pruned)"),
 }
+#: Arrays only iterative methods have.
+ITERATIVE_ONLY = ("score_final",)
 #: Arrays of a non-prunable tensor's group (under ``state/``).
 STATE_ARRAYS = {
     "init": (("seed",), "original initial value"),
@@ -55,22 +101,36 @@ STATE_ARRAYS = {
 INNER_CHUNK_BYTES = 1 << 20
 
 
-def tensor_dims(shape: tuple[int, ...], prunable: bool) -> tuple[str, ...]:
-    """Dimension names of a tensor by role.
+#: torch's names for the dims of a weight, by module kind.
+TORCH_DIMS = {
+    "linear": ("out_features", "in_features"),
+    "conv1d": ("out_channels", "in_channels", "kw"),
+    "conv2d": ("out_channels", "in_channels", "kh", "kw"),
+    "conv3d": ("out_channels", "in_channels", "kd", "kh", "kw"),
+}
+_BY_RANK = {2: TORCH_DIMS["linear"], 3: TORCH_DIMS["conv1d"], 4: TORCH_DIMS["conv2d"], 5: TORCH_DIMS["conv3d"]}
 
-    Linear ``(out, in)``; Conv1d ``(out, in, k)``; Conv2d ``(out, in, kh, kw)``;
-    Conv3d ``(out, in, kd, kh, kw)``; vectors (biases, BatchNorm) ``(out,)``; scalars ``()``.
-    Anything else gets ``dim_0, dim_1, ...``.
+
+def tensor_dims(shape: tuple[int, ...], prunable: bool, dims: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Dimension names of a tensor.
+
+    ``dims`` (recorded by the builder from the module that owns the tensor, e.g. ``num_features``
+    for BatchNorm) wins when given. Otherwise by rank, with torch's names: Linear
+    ``(out_features, in_features)``; Conv1d ``(out_channels, in_channels, kw)``; Conv2d
+    ``(out_channels, in_channels, kh, kw)``; Conv3d ``(out_channels, in_channels, kd, kh, kw)``;
+    vectors ``(size,)``; scalars ``()``; anything else ``dim_0, dim_1, ...``.
     """
     n = len(shape)
+    if dims is not None:
+        if len(dims) != n:
+            raise ValueError(f"dims {dims} do not match a tensor of shape {tuple(shape)}")
+        return tuple(check_dim_name(d) for d in dims)
     if n == 0:
         return ()
     if n == 1:
-        return ("out",)
-    by_rank = {2: ("out", "in"), 3: ("out", "in", "k"), 4: ("out", "in", "kh", "kw"),
-               5: ("out", "in", "kd", "kh", "kw")}
-    if n in by_rank:
-        return by_rank[n]
+        return ("size",)
+    if prunable and n in _BY_RANK:
+        return _BY_RANK[n]
     return tuple(f"dim_{i}" for i in range(n))
 
 
@@ -97,6 +157,8 @@ def fill_value(dtype: str):
         return np.nan
     if kind == "b":
         return False
+    if kind in "OUT" or dtype == "str":
+        return ""
     return -1
 
 
@@ -138,10 +200,11 @@ class ArrayLayout:
 
 
 def tensor_array(group: str, name: str, lead_dims: tuple[str, ...], sizes: dict[str, int],
-                 shape: tuple[int, ...], dtype: str, prunable: bool, long_name: str) -> ArrayLayout:
+                 shape: tuple[int, ...], dtype: str, prunable: bool, long_name: str,
+                 dims: tuple[str, ...] | None = None) -> ArrayLayout:
     """Layout of one per-tensor array: one shard per grid cell (1 along every leading dim, the
     whole tensor along the tensor dims), inner chunks of ≥ 1 MiB where the tensor allows."""
-    tdims = tensor_dims(tuple(shape), prunable)
+    tdims = tensor_dims(tuple(shape), prunable, dims)
     lead_shape = tuple(sizes[d] for d in lead_dims)
     inner = inner_chunks(tuple(shape), np.dtype(dtype).itemsize)
     shard = (1,) * len(lead_dims) + tuple(shape)

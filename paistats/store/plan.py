@@ -7,6 +7,7 @@ from typing import Mapping
 
 import numpy as np
 
+from paistats.store.grid import canonical_sparsity
 from paistats.store.layout import VARIANT_ORDER
 
 
@@ -23,19 +24,32 @@ class TensorSpec:
         NumPy dtype name (``"float32"``, ``"int64"``).
     prunable : bool
         Conv/Linear weight (gets ``score``/``mask`` arrays and its own root-level group).
+    dims : tuple of str, optional
+        Dimension names with torch's names for the owning module (``("out_channels",
+        "in_channels", "kh", "kw")`` for a Conv2d weight, ``("num_features",)`` for BatchNorm);
+        None: by rank (:func:`paistats.store.layout.tensor_dims`).
     """
 
     name: str
     shape: tuple[int, ...]
     dtype: str
     prunable: bool
+    dims: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        from paistats.store.layout import tensor_dims
+
+        object.__setattr__(self, "dims", tensor_dims(tuple(self.shape), self.prunable, self.dims))
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "prunable": self.prunable}
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "prunable": self.prunable,
+                "dims": list(self.dims)}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "TensorSpec":
-        return cls(str(d["name"]), tuple(int(n) for n in d["shape"]), str(d["dtype"]), bool(d["prunable"]))
+        dims = d.get("dims")
+        return cls(str(d["name"]), tuple(int(n) for n in d["shape"]), str(d["dtype"]), bool(d["prunable"]),
+                   tuple(dims) if dims is not None else None)
 
 
 @dataclass
@@ -52,7 +66,9 @@ class EntryPlan:
     tensors : tuple of TensorSpec
         Every tensor of the state dict, in state-dict order.
     score_dtype : str
-        dtype of the ``score`` arrays (``float64`` for SynFlow, whose scores underflow float32).
+        dtype of the ``score`` arrays (``float64`` for SynFlow, scored in float64).
+    iterative : bool
+        The method prunes in several rounds (its entry gets ``score_final`` arrays).
     runs : dict
         spec hash → ``(variant, sparsity, seed)``.
     config : dict
@@ -72,13 +88,15 @@ class EntryPlan:
     runs: dict[str, tuple[str, float, int]]
     config: dict
     provenance: dict = field(default_factory=dict)
+    iterative: bool = False
+    random_streams: str = ""
 
     def grid(self) -> dict[str, list]:
         """Sorted labels of each grid dim covered by :attr:`runs` (variants in canonical order)."""
         variants = {r[0] for r in self.runs.values()}
         return {
             "variant": sorted(variants, key=lambda v: (VARIANT_ORDER.index(v) if v in VARIANT_ORDER else 99, v)),
-            "sparsity": sorted({float(r[1]) for r in self.runs.values()}),
+            "sparsity": sorted({canonical_sparsity(r[1]) for r in self.runs.values()}),
             "seed": sorted({int(r[2]) for r in self.runs.values()}),
         }
 
@@ -99,6 +117,14 @@ class RunPayload:
     history : dict of lists
         ``train_loss``, ``test_loss``, ``test_accuracy`` per epoch.
     accuracy, density : float (fractions); seconds : float (wall time, s).
+    final_scores : dict prunable name → ndarray, optional
+        Last pruning round's scores (iterative methods at sparsity > 0).
+    disconnected : bool
+        The pruned network carries no signal.
+    device : str; amp, channels_last : bool
+        Where and how the run was trained.
+    extra : dict
+        JSON-serialisable provenance of the run (e.g. which dense run it shared).
     """
 
     hash: str
@@ -114,7 +140,15 @@ class RunPayload:
     accuracy: float
     density: float
     seconds: float = float("nan")
+    final_scores: dict | None = None
+    disconnected: bool = False
+    device: str = "cpu"
+    amp: bool = False
+    channels_last: bool = False
+    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        for attr in ("initial", "reinit", "trained", "scores", "masks"):
-            setattr(self, attr, {k: np.asarray(v) for k, v in getattr(self, attr).items()})
+        for attr in ("initial", "reinit", "trained", "scores", "masks", "final_scores"):
+            value = getattr(self, attr)
+            if value is not None:
+                setattr(self, attr, {k: np.asarray(v) for k, v in value.items()})

@@ -24,10 +24,10 @@ from zarr.storage import LocalStore, WrapperStore
 
 from paistats.errors import CorruptChunkError, MissingChunkError, TruncatedStoreError, ZooError
 from paistats.store import layout
-from paistats.store.writer import check_format
+from paistats.store.layout import check_format
 
-#: Dask chunks of root variables span the whole array (one task reads every run's value).
-_ALLOWED_KINDS = "biufc"
+#: Dtype kinds an entry may hold (numbers, bools, strings); anything else is refused.
+_ALLOWED_KINDS = "biufcOUT"
 
 
 class CheckedStore(WrapperStore):
@@ -138,10 +138,13 @@ def _lazy(array: zarr.Array, entry_path: str, rel: str, whole: bool) -> da.Array
         chunks = tuple(max(1, c) for c in safe.shape)
     else:
         n_lead = sum(1 for d in (array.metadata.dimension_names or ()) if d in layout.GRID_DIMS)
-        chunks = dask_chunks(safe.shape, safe.shard, safe.dtype.itemsize, n_lead)
+        # one run's whole tensor, grown over runs: the same dask chunks for the per-run build
+        # layout and the compacted (many runs per shard) published one
+        run_cell = (1,) * n_lead + safe.shape[n_lead:]
+        chunks = dask_chunks(safe.shape, run_cell, safe.dtype.itemsize, n_lead)
     name = "paistats-" + tokenize(entry_path, rel, safe.shape, str(safe.dtype))
     return da.from_array(safe, chunks=chunks, name=name, lock=False, asarray=False, fancy=False,
-                         meta=np.empty((0,) * safe.ndim, dtype=safe.dtype))
+                         meta=np.empty((0,) * safe.ndim, dtype=safe.dtype if safe.dtype.kind != "T" else object))
 
 
 def read_root_attrs(path: Path) -> dict:
@@ -170,8 +173,16 @@ def open_group(path: Path) -> zarr.Group:
         raise TruncatedStoreError(f"cannot open {path} as a zoo entry ({type(e).__name__}): re-download it") from None
 
 
-def open_entry(path: str | os.PathLike) -> xr.DataTree:
+def open_entry(path: str | os.PathLike, *, tensors: bool = True) -> xr.DataTree:
     """Lazily open the entry at ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+        The entry's folder (build or compacted layout).
+    tensors : bool
+        False: only the root variables and the derived statistics (no per-tensor nodes), e.g. for
+        a Hub entry whose tensors were not downloaded.
 
     Returns
     -------
@@ -201,7 +212,10 @@ def open_entry(path: str | os.PathLike) -> xr.DataTree:
     coords["variant"] = np.array([str(v) for v in coords["variant"]], dtype=object)
     datasets: dict[str, dict] = {"/": {}}
     group_attrs: dict[str, dict] = {"/": attrs}
+    tensor_groups = {t["name"] if t["prunable"] else layout.STATE_GROUP for t in attrs["tensors"]}
     for rel, node in members.items():
+        if not tensors and rel.split("/", 1)[0] in tensor_groups:
+            continue
         if isinstance(node, zarr.Group):
             datasets.setdefault("/" + rel, {})
             group_attrs["/" + rel] = dict(node.attrs)
@@ -217,7 +231,7 @@ def open_entry(path: str | os.PathLike) -> xr.DataTree:
         data = _lazy(node, entry_path, rel, whole=not parent)
         datasets.setdefault("/" + parent if parent else "/", {})[var] = xr.Variable(dims, data, dict(node.attrs))
     expected = {t["name"] if t["prunable"] else f"{layout.STATE_GROUP}/{t['name']}" for t in attrs["tensors"]}
-    missing = sorted(g for g in expected if "/" + g not in datasets)
+    missing = sorted(g for g in expected if "/" + g not in datasets) if tensors else []
     if missing or set(layout.ROOT_VARS) - set(datasets["/"]):
         raise TruncatedStoreError(f"{path} is incomplete (missing {', '.join(missing[:3]) or 'root variables'}): "
                                   "re-download the entry")

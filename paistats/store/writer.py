@@ -1,4 +1,4 @@
-"""Writing entries: create or grow from a plan, write one run, mark it complete, note failures.
+"""Writing entries: create or grow from a plan, write one run, mark it complete.
 
 Concurrency and crash safety
 ----------------------------
@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from paistats.errors import GridError, TruncatedStoreError, UnsupportedFormatError
+from paistats.errors import GridError, TruncatedStoreError
 from paistats.names import check_name
 from paistats.store import layout
-from paistats.store.durable import DurableLocalStore, durable_write
+from paistats.store.layout import check_format
+from paistats.store.durable import DurableLocalStore
+from paistats.store.grid import canonical_sparsity, sparsity_position
 from paistats.store.index import add_to_index
 from paistats.store.locks import locked
 from paistats.store.plan import EntryPlan, RunPayload, TensorSpec
@@ -57,14 +59,6 @@ def consolidate(path: Path) -> None:
         zarr.consolidate_metadata(DurableLocalStore(path))
 
 
-def check_format(attrs: dict, where) -> None:
-    version = attrs.get("format_version")
-    if version not in layout.SUPPORTED_FORMAT_VERSIONS:
-        raise UnsupportedFormatError(
-            f"{where} has zoo format_version {version!r}; this paistats reads "
-            f"{', '.join(map(str, layout.SUPPORTED_FORMAT_VERSIONS))}: upgrade paistats")
-
-
 def _coords(root: zarr.Group) -> dict[str, list]:
     return {
         "variant": [str(v) for v in root["variant"][...]],
@@ -75,21 +69,26 @@ def _coords(root: zarr.Group) -> dict[str, list]:
 
 
 def _index_of(labels: list, value, dim: str, entry: str) -> int:
-    for i, lab in enumerate(labels):
-        if (lab == value) if dim != "sparsity" else abs(lab - float(value)) <= 1e-12:
-            return i
-    raise GridError(f"{dim}={value!r} is not in the grid of entry {entry!r} ({labels}); run plan_entries first")
+    try:
+        if dim == "sparsity":
+            return sparsity_position(labels, value)
+        return labels.index(value)
+    except (KeyError, ValueError):
+        raise GridError(f"{dim}={value!r} is not in the grid of entry {entry!r} ({labels}); "
+                        "run plan_entries first") from None
 
 
-def _layouts(tensors: list[TensorSpec], sizes: dict[str, int], score_dtype: str):
+def _layouts(tensors: list[TensorSpec], sizes: dict[str, int], score_dtype: str, iterative: bool):
     for t in tensors:
         if t.prunable:
             arrays, group = layout.PRUNABLE_ARRAYS, t.name
         else:
             arrays, group = layout.STATE_ARRAYS, f"{layout.STATE_GROUP}/{t.name}"
         for name, (lead, long_name) in arrays.items():
-            dtype = score_dtype if name == "score" else ("bool" if name == "mask" else t.dtype)
-            yield layout.tensor_array(group, name, lead, sizes, t.shape, dtype, t.prunable, long_name)
+            if name in layout.ITERATIVE_ONLY and not iterative:
+                continue
+            dtype = score_dtype if name.startswith("score") else ("bool" if name == "mask" else t.dtype)
+            yield layout.tensor_array(group, name, lead, sizes, t.shape, dtype, t.prunable, long_name, t.dims)
     for name in layout.ROOT_VARS:
         yield layout.root_var(name, sizes)
 
@@ -135,9 +134,11 @@ def _create(path: Path, plan: EntryPlan) -> None:
         "entry": plan.entry, "arch": plan.arch, "dataset": plan.dataset, "method": plan.method,
         "default_dataset": plan.default_dataset,
         **{k: plan.config.get(k) for k in _CONFIG_KEYS},
-        "score_dtype": plan.score_dtype,
+        "score_dtype": plan.score_dtype, "iterative": bool(plan.iterative),
+        "random_streams": plan.random_streams,
         "tensors": [t.to_dict() for t in plan.tensors],
-        "runs": {h: {"variant": v, "sparsity": float(s), "seed": int(k)} for h, (v, s, k) in sorted(plan.runs.items())},
+        "runs": {h: {"variant": v, "sparsity": canonical_sparsity(s), "seed": int(k)}
+                 for h, (v, s, k) in sorted(plan.runs.items())},
         "versions": plan.provenance.get("versions", {}),
         "git_revision": plan.provenance.get("git_revision"),
         "created": now, "updated": now, "plan_history": [],
@@ -152,7 +153,7 @@ def _create(path: Path, plan: EntryPlan) -> None:
                                 attributes={"units": "fraction"} if dim == "sparsity" else {})
         if values:
             arr[:] = np.asarray(values, dtype=object if dtype == "str" else dtype)
-    for lay in _layouts(list(plan.tensors), sizes, plan.score_dtype):
+    for lay in _layouts(list(plan.tensors), sizes, plan.score_dtype, plan.iterative):
         group = lay.path.rsplit("/", 1)[0] if "/" in lay.path else ""
         if group:
             _ensure_groups(root, group)
@@ -185,7 +186,7 @@ def _grow(path: Path, plan: EntryPlan) -> None:
     runs = dict(attrs["runs"])
     new_runs = {}
     for h, (v, s, k) in plan.runs.items():
-        cell = {"variant": v, "sparsity": float(s), "seed": int(k)}
+        cell = {"variant": v, "sparsity": canonical_sparsity(s), "seed": int(k)}
         if h in runs:
             continue
         clash = [oh for oh, oc in runs.items() if oc == cell]
@@ -206,7 +207,8 @@ def _grow(path: Path, plan: EntryPlan) -> None:
             added[dim] = extra
             coords[dim] = have + extra
     sizes = {d: len(coords[d]) for d in coords}
-    for lay in _layouts([TensorSpec.from_dict(t) for t in attrs["tensors"]], sizes, attrs["score_dtype"]):
+    for lay in _layouts([TensorSpec.from_dict(t) for t in attrs["tensors"]], sizes, attrs["score_dtype"],
+                        bool(attrs.get("iterative"))):
         arr = root[lay.path]
         if arr.shape != lay.shape:
             arr.resize(lay.shape)
@@ -242,7 +244,8 @@ def write_run(zoo_dir, entry: str, run: RunPayload) -> None:
         cell = attrs["runs"].get(run.hash)
         if cell is None:
             raise GridError(f"run {run.hash} is not planned in entry {entry!r}; call plan_entries first")
-        if (cell["variant"], cell["sparsity"], cell["seed"]) != (run.variant, float(run.sparsity), int(run.seed)):
+        if (cell["variant"], cell["sparsity"], cell["seed"]) != (run.variant, canonical_sparsity(run.sparsity),
+                                                                 int(run.seed)):
             raise GridError(f"run {run.hash} is planned at {cell}, not at variant={run.variant}, "
                             f"sparsity={run.sparsity}, seed={run.seed}")
         coords = _coords(root)
@@ -253,6 +256,7 @@ def write_run(zoo_dir, entry: str, run: RunPayload) -> None:
         complete_key = layout.shard_key("complete", (i, j, k), (1, 1, 1))
         store.delete_sync(complete_key)  # incomplete while its data is being (re)written
         tensors = [TensorSpec.from_dict(t) for t in attrs["tensors"]]
+        iterative = bool(attrs.get("iterative"))
         _check_payload(run, tensors, entry)
 
         def put(array_path, index, value, *, shared=False):
@@ -268,7 +272,9 @@ def write_run(zoo_dir, entry: str, run: RunPayload) -> None:
             put(f"{group}/init", (k,), run.initial[t.name], shared=True)
             put(f"{group}/reinit", (k,), run.reinit[t.name], shared=True)
             if t.prunable:
-                put(f"{group}/score", (j, k), run.scores[t.name], shared=True)
+                put(f"{group}/score", (k,), run.scores[t.name], shared=True)
+                if iterative and run.final_scores is not None:
+                    put(f"{group}/score_final", (j, k), run.final_scores[t.name], shared=True)
                 put(f"{group}/mask", (i, j, k), run.masks[t.name])
             put(f"{group}/trained", (i, j, k), run.trained[t.name])
         epochs = len(coords["epoch"])
@@ -283,10 +289,14 @@ def write_run(zoo_dir, entry: str, run: RunPayload) -> None:
         put("accuracy", (i, j, k), run.accuracy)
         put("density", (i, j, k), run.density)
         put("seconds", (i, j, k), run.seconds)
+        put("disconnected", (i, j, k), bool(run.disconnected))
+        put("amp", (i, j, k), bool(run.amp))
+        put("channels_last", (i, j, k), bool(run.channels_last))
+        root["device"][i, j, k] = str(run.device)
+        root["extra"][i, j, k] = json.dumps(run.extra, sort_keys=True, default=str)
         # every file above is fsync-ed and renamed into place: the data is durable; now mark it
         root["complete"][i, j, k] = True
         (path / layout.MANIFEST_FILE).unlink(missing_ok=True)
-    clear_failure(zoo_dir, entry, run.hash)
 
 
 def _check_payload(run: RunPayload, tensors: list[TensorSpec], entry: str) -> None:
@@ -312,39 +322,9 @@ def completed(zoo_dir, entry: str) -> set[str]:
     coords = _coords(root)
     out = set()
     for h, cell in root.attrs["runs"].items():
-        i = coords["variant"].index(cell["variant"])
+        i = _index_of(coords["variant"], cell["variant"], "variant", entry)
         j = _index_of(coords["sparsity"], cell["sparsity"], "sparsity", entry)
-        k = coords["seed"].index(cell["seed"])
+        k = _index_of(coords["seed"], cell["seed"], "seed", entry)
         if flags[i, j, k]:
             out.add(h)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
-# failures (builder bookkeeping, outside the entry: never published)
-# ----------------------------------------------------------------------------------------------
-
-def _failure_dir(zoo_dir, entry: str) -> Path:
-    return Path(zoo_dir) / layout.BUILDER_DIR / "failures" / check_name(entry)
-
-
-def record_failure(zoo_dir, entry: str, spec_hash: str, error: str, spec: dict | None = None) -> None:
-    """Note that run ``spec_hash`` of ``entry`` failed with ``error`` (one JSON file per run)."""
-    blob = json.dumps({"hash": spec_hash, "error": str(error), "time": _now(), "spec": spec}, indent=1)
-    durable_write(_failure_dir(zoo_dir, entry) / f"{check_name(spec_hash, 'spec hash')}.json", blob.encode())
-
-
-def clear_failure(zoo_dir, entry: str, spec_hash: str) -> None:
-    (_failure_dir(zoo_dir, entry) / f"{spec_hash}.json").unlink(missing_ok=True)
-
-
-def failures(zoo_dir, entry: str) -> dict[str, str]:
-    """Spec hash → error message of the recorded failures of ``entry``."""
-    folder = _failure_dir(zoo_dir, entry)
-    out = {}
-    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            out[f.stem] = json.loads(f.read_text())["error"]
-        except (ValueError, KeyError):
-            out[f.stem] = "unreadable failure note"
     return out
