@@ -1,0 +1,289 @@
+"""Altair charts of the tidy statistics tables, in the paper theme (:mod:`paistats.plot.theme`).
+
+Every function takes a long ("tidy") :class:`pandas.DataFrame` with the column names of the
+statistics schema (``pruner``, ``variant``, ``sparsity``, ``seed``, ``layer``, ``stage`` and a value
+column) — what ``Dataset.to_dataframe()`` of :func:`paistats.layer_stats` / :func:`paistats.distances`
+gives after a ``reset_index()`` — and returns an :class:`altair.Chart` (or a layered / faceted
+chart) that a script can show, compose or export with :func:`paistats.plot.save`.
+Intervals are computed here in Python (Student-t over seeds), never by Vega's random bootstrap,
+so a figure is reproducible.
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from paistats.plot import theme
+from paistats.plot._frames import PRUNER_ORDER, STAGE_ORDER, VARIANT_ORDER, ordered, require, seed_interval
+
+
+def _panel_width(columns: int, total: int = theme.DOUBLE_COLUMN) -> int:
+    return max(60, int((total - 60) / max(columns, 1)) - 12)
+
+
+def accuracy_vs_sparsity(runs: pd.DataFrame, *, value: str = "accuracy", confidence: float = 0.95,
+                         columns: int = 3) -> alt.FacetChart:
+    """Test accuracy against sparsity per pruning method (panels) and variant (colour).
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        One row per completed run: ``pruner``, ``variant``, ``sparsity`` (fraction removed),
+        ``seed`` and ``value`` (accuracy as a fraction).
+    confidence : float
+        Level of the Student-t interval of the mean over seeds drawn as error bars (none for one seed).
+    columns : int
+        Panels per row.
+
+    Returns
+    -------
+    altair.FacetChart
+        Mean over seeds (points and lines, in %) with the seed interval; tooltips give n and std.
+    """
+    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "accuracy_vs_sparsity")
+    summary = seed_interval(runs, value, ["pruner", "variant", "sparsity"], confidence=confidence)
+    for c in ("mean", "lower", "upper", "std"):
+        summary[c] = 100 * summary[c]
+    variants = ordered(summary["variant"], VARIANT_ORDER)
+    pruners = ordered(summary["pruner"], PRUNER_ORDER)
+    sparsities = sorted(summary["sparsity"].unique())
+    x = alt.X("sparsity:O", title="sparsity (fraction removed)", sort=sparsities)
+    color = alt.Color("variant:N", scale=theme.scale_for(variants, theme.VARIANT_COLORS), sort=variants)
+    tooltip = ["pruner:N", "variant:N", "sparsity:Q", alt.Tooltip("mean:Q", format=".2f", title="accuracy %"),
+               alt.Tooltip("std:Q", format=".2f", title="std %"), "n:Q"]
+    base = alt.Chart().encode(x=x, color=color)
+    line = base.mark_line(point=True).encode(y=alt.Y("mean:Q", title="test accuracy (%)", scale=alt.Scale(zero=False)),
+                                             tooltip=tooltip)
+    bars = base.mark_rule().encode(y="lower:Q", y2="upper:Q")
+    n = min(columns, len(pruners))
+    return alt.layer(bars, line, data=summary).properties(width=_panel_width(n), height=110).facet(
+        facet=alt.Facet("pruner:N", sort=pruners, title=None), columns=n)
+
+
+def distance_by_layer(df: pd.DataFrame, *, value: str = "value", metric: str = "distance",
+                      layer_order: list[str] | None = None, log: bool = False) -> alt.FacetChart:
+    """Per-layer distance of each comparison (shuffle / reinit vs original, random pruning, noise floor).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns ``pruner``, ``layer``, ``stage`` (``init`` / ``trained``), ``comparison`` (e.g.
+        ``"shuffle"``, ``"reinit"``, ``"random"``, ``"noise floor"``) and ``value``: one row per
+        seed (or seed pair for the noise floor).
+    metric : str
+        Axis title (the distance's name and unit).
+    layer_order : list of str, optional
+        Model order of the layers (default: first appearance).
+    log : bool
+        Logarithmic y axis (zeros are dropped from the drawing).
+
+    Returns
+    -------
+    altair.FacetChart
+        Rows = stage, columns = pruning method; points = mean over seeds, rules = min to max.
+    """
+    df = require(df, ["pruner", "layer", "stage", "comparison", value], "distance_by_layer")
+    d = df[np.isfinite(df[value])]
+    if log:
+        d = d[d[value] > 0]
+    g = d.groupby(["pruner", "layer", "stage", "comparison"], sort=False, observed=True)[value]
+    summary = g.agg(["mean", "min", "max", "count"]).reset_index()
+    layers = layer_order or ordered(summary["layer"])
+    comparisons = ordered(summary["comparison"], ("shuffle", "reinit", "invert", "random", "noise floor"))
+    pruners = ordered(summary["pruner"], PRUNER_ORDER)
+    stages = ordered(summary["stage"], STAGE_ORDER)
+    scale = alt.Scale(type="log") if log else alt.Scale(zero=True)
+    x = alt.X("layer:N", sort=layers, title="layer", axis=alt.Axis(labelAngle=-45, labelLimit=80))
+    color = alt.Color("comparison:N", scale=theme.scale_for(comparisons, theme.VARIANT_COLORS), sort=comparisons,
+                      title="vs original")
+    xo = alt.XOffset("comparison:N", sort=comparisons)
+    base = alt.Chart().encode(x=x, xOffset=xo, color=color)
+    pts = base.mark_point(filled=True).encode(
+        y=alt.Y("mean:Q", title=metric, scale=scale),
+        tooltip=["pruner:N", "stage:N", "layer:N", "comparison:N", alt.Tooltip("mean:Q", format=".4g"),
+                 alt.Tooltip("min:Q", format=".4g"), alt.Tooltip("max:Q", format=".4g"), alt.Tooltip("count:Q", title="n")])
+    rng = base.mark_rule().encode(y="min:Q", y2="max:Q")
+    width = _panel_width(len(pruners)) if len(pruners) > 1 else theme.SINGLE_COLUMN
+    return alt.layer(rng, pts, data=summary).properties(width=width, height=110).facet(
+        row=alt.Row("stage:N", sort=stages, title=None), column=alt.Column("pruner:N", sort=pruners, title=None))
+
+
+def weight_ecdf(df: pd.DataFrame, *, layer_order: list[str] | None = None, value: str = "value",
+                probability: str = "probability") -> alt.FacetChart:
+    """Empirical CDFs of the unpruned weights per layer (columns) and stage (rows), one line per variant.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns ``layer``, ``stage``, ``variant``, ``probability`` (in [0, 1]) and ``value`` (the
+        weight at that quantile): a quantile grid per (layer, stage, variant), pooled over seeds.
+
+    Returns
+    -------
+    altair.FacetChart
+    """
+    df = require(df, ["layer", "stage", "variant", probability, value], "weight_ecdf")
+    layers = layer_order or ordered(df["layer"])
+    variants = ordered(df["variant"], VARIANT_ORDER)
+    stages = ordered(df["stage"], STAGE_ORDER)
+    color = alt.Color("variant:N", scale=theme.scale_for(variants, theme.VARIANT_COLORS), sort=variants)
+    chart = alt.Chart(df).mark_line(strokeWidth=1.2, interpolate="step-after").encode(
+        x=alt.X(f"{value}:Q", title="weight"), y=alt.Y(f"{probability}:Q", title="ECDF"), color=color,
+        strokeDash=alt.StrokeDash("variant:N", sort=variants, legend=None),
+        tooltip=["layer:N", "stage:N", "variant:N", alt.Tooltip(f"{value}:Q", format=".4g"), f"{probability}:Q"])
+    return chart.properties(width=_panel_width(len(layers)), height=90).facet(
+        row=alt.Row("stage:N", sort=stages, title=None), column=alt.Column("layer:N", sort=layers, title=None)
+    ).resolve_scale(x="independent")
+
+
+def stat_change_heatmap(df: pd.DataFrame, *, value: str = "change", layer_order: list[str] | None = None,
+                        title: str = "change vs original") -> alt.FacetChart:
+    """Heatmap of changes of layer statistics (rows) per layer (columns), one panel per pruner × variant · stage.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns ``pruner``, ``layer``, ``statistic`` (e.g. ``"std"``), ``panel`` (e.g.
+        ``"shuffle · init"``) and ``change`` (signed, e.g. variant − original, averaged over seeds).
+
+    Returns
+    -------
+    altair.FacetChart
+        Diverging colour centred on 0 (:data:`paistats.plot.theme.DIVERGING_SCHEME`).
+    """
+    df = require(df, ["pruner", "layer", "statistic", "panel", value], "stat_change_heatmap")
+    layers = layer_order or ordered(df["layer"])
+    pruners = ordered(df["pruner"], PRUNER_ORDER)
+    panels = ordered(df["panel"])
+    lim = float(np.nanmax(np.abs(df[value]))) if len(df) and np.isfinite(df[value]).any() else 1.0
+    chart = alt.Chart(df).mark_rect().encode(
+        x=alt.X("layer:N", sort=layers, title=None, axis=alt.Axis(labelAngle=-45, labelLimit=80)),
+        y=alt.Y("statistic:N", title=None, sort=ordered(df["statistic"])),
+        color=alt.Color(f"{value}:Q", title=title,
+                        scale=alt.Scale(scheme=theme.DIVERGING_SCHEME, domain=[-lim or -1, lim or 1], domainMid=0)),
+        tooltip=["pruner:N", "panel:N", "layer:N", "statistic:N", alt.Tooltip(f"{value}:Q", format=".3g")])
+    return chart.properties(width=max(60, 22 * len(layers)), height=alt.Step(12)).facet(
+        row=alt.Row("pruner:N", sort=pruners, title=None), column=alt.Column("panel:N", sort=panels, title=None))
+
+
+def layer_density(df: pd.DataFrame, *, layer_order: list[str] | None = None) -> alt.FacetChart:
+    """Fraction of weights kept per layer for each pruning method: layer collapse shows as density 0.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns ``pruner``, ``layer``, ``sparsity`` and ``density`` (fraction kept; rows per seed or
+        already averaged — the mean over rows is drawn). Collapsed layers (density 0 in any row)
+        get a cross.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per sparsity.
+    """
+    df = require(df, ["pruner", "layer", "sparsity", "density"], "layer_density")
+    g = df.groupby(["pruner", "layer", "sparsity"], sort=False, observed=True)["density"]
+    summary = g.agg(density="mean", lowest="min").reset_index()
+    summary["collapsed"] = summary["lowest"] <= 0
+    layers = layer_order or ordered(summary["layer"])
+    pruners = ordered(summary["pruner"], PRUNER_ORDER)
+    sparsities = sorted(summary["sparsity"].unique())
+    color = alt.Color("pruner:N", scale=theme.scale_for(pruners, theme.PRUNER_COLORS), sort=pruners)
+    x = alt.X("layer:N", sort=layers, title="layer", axis=alt.Axis(labelAngle=-45, labelLimit=80))
+    base = alt.Chart().encode(x=x, color=color)
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("density:Q", title="density (fraction kept)", scale=alt.Scale(domain=[0, 1])),
+        tooltip=["pruner:N", "layer:N", "sparsity:Q", alt.Tooltip("density:Q", format=".4f"),
+                 alt.Tooltip("lowest:Q", format=".4f", title="lowest over seeds")])
+    cross = base.mark_point(shape="cross", size=90, filled=True).encode(y="lowest:Q").transform_filter("datum.collapsed")
+    n = len(sparsities)
+    return alt.layer(line, cross, data=summary).properties(width=_panel_width(min(n, 4)), height=110).facet(
+        facet=alt.Facet("sparsity:O", sort=sparsities, title="sparsity"), columns=min(n, 4))
+
+
+def shift_vs_accuracy(points: pd.DataFrame, fit: pd.DataFrame | None = None, *, shift: str = "shift",
+                      delta: str = "delta_accuracy", shift_title: str = "distribution shift") -> alt.LayerChart:
+    """Δaccuracy (percentage points) against a shift metric, one point per run, with the fitted line.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        Columns ``pruner``, ``variant``, ``shift`` and ``delta_accuracy`` (a fraction; drawn ×100).
+    fit : pandas.DataFrame, optional
+        Columns ``shift``, ``fitted`` and optionally ``lower`` / ``upper`` (fractions): the
+        regression's prediction and its confidence band over a grid of ``shift``.
+
+    Returns
+    -------
+    altair.LayerChart
+    """
+    points = require(points, ["pruner", "variant", shift, delta], "shift_vs_accuracy").copy()
+    points["delta_pp"] = 100 * points[delta]
+    pruners = ordered(points["pruner"], PRUNER_ORDER)
+    variants = ordered(points["variant"], VARIANT_ORDER)
+    pts = alt.Chart(points).mark_point(filled=True, opacity=0.8).encode(
+        x=alt.X(f"{shift}:Q", title=shift_title), y=alt.Y("delta_pp:Q", title="Δ accuracy vs original (pp)"),
+        color=alt.Color("pruner:N", scale=theme.scale_for(pruners, theme.PRUNER_COLORS), sort=pruners),
+        shape=alt.Shape("variant:N", sort=variants),
+        tooltip=[c for c in ("pruner:N", "variant:N", "sparsity:Q", "seed:Q") if c.split(":")[0] in points]
+        + [alt.Tooltip(f"{shift}:Q", format=".4g"), alt.Tooltip("delta_pp:Q", format=".2f", title="Δ pp")])
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#777777", strokeDash=[2, 2]).encode(y="y:Q")
+    layers = [zero, pts]
+    if fit is not None and len(fit):
+        fit = require(fit, [shift, "fitted"], "shift_vs_accuracy(fit=)").copy()
+        for c in ("fitted", "lower", "upper"):
+            if c in fit:
+                fit[c] = 100 * fit[c]
+        if {"lower", "upper"} <= set(fit.columns):
+            layers.insert(0, alt.Chart(fit).mark_area(opacity=0.2, color="#555555").encode(
+                x=f"{shift}:Q", y="lower:Q", y2="upper:Q"))
+        layers.append(alt.Chart(fit).mark_line(color="#000000").encode(x=f"{shift}:Q", y="fitted:Q"))
+    return alt.layer(*layers).properties(width=theme.SINGLE_COLUMN + 60, height=200)
+
+
+def verdict_forest(df: pd.DataFrame, *, margin: float | None = None, estimate: str = "estimate",
+                   title: str = "difference vs original (pp)", scale: float = 100.0) -> alt.FacetChart:
+    """Forest plot of seed-level differences with their confidence intervals, coloured by verdict.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns ``pruner``, ``sparsity``, ``comparison`` (e.g. ``"shuffle − original"``),
+        ``estimate``, ``ci_low``, ``ci_high`` (same unit as ``estimate``), ``verdict``; optional
+        ``pvalue_adjusted``, ``n``.
+    margin : float, optional
+        Equivalence / non-inferiority margin in the unit of ``estimate``: dashed rules at ± margin.
+    scale : float
+        Factor applied to ``estimate``, the interval and the margin for display (100: fractions → pp).
+
+    Returns
+    -------
+    altair.FacetChart
+        Rows = comparison, columns = sparsity; one line per pruning method.
+    """
+    df = require(df, ["pruner", "sparsity", "comparison", estimate, "ci_low", "ci_high", "verdict"],
+                 "verdict_forest").copy()
+    for c in (estimate, "ci_low", "ci_high"):
+        df[c] = scale * df[c]
+    pruners = ordered(df["pruner"], PRUNER_ORDER)
+    verdicts = ordered(df["verdict"])
+    sparsities = sorted(df["sparsity"].unique())
+    color = alt.Color("verdict:N", scale=theme.scale_for(verdicts, theme.VERDICT_COLORS), sort=verdicts)
+    tips = ["pruner:N", "comparison:N", "sparsity:Q", alt.Tooltip(f"{estimate}:Q", format=".3g"),
+            alt.Tooltip("ci_low:Q", format=".3g"), alt.Tooltip("ci_high:Q", format=".3g"), "verdict:N"]
+    tips += [alt.Tooltip(c, format=".3g") for c in ("pvalue_adjusted:Q",) if c.split(":")[0] in df]
+    tips += [c for c in ("n:Q",) if c.split(":")[0] in df]
+    y = alt.Y("pruner:N", sort=pruners, title=None)
+    base = alt.Chart().encode(y=y, color=color)
+    layers = [alt.Chart().mark_rule(color="#777777").encode(x=alt.datum(0))]
+    if margin is not None:
+        for m in (-margin * scale, margin * scale):
+            layers.append(alt.Chart().mark_rule(color="#777777", strokeDash=[3, 3]).encode(x=alt.datum(m)))
+    layers += [base.mark_rule().encode(x=alt.X("ci_low:Q", title=title), x2="ci_high:Q"),
+               base.mark_point(filled=True).encode(x=f"{estimate}:Q", tooltip=tips)]
+    n = len(sparsities)
+    return alt.layer(*layers, data=df).properties(width=_panel_width(min(n, 4)), height=alt.Step(12)).facet(
+        row=alt.Row("comparison:N", title=None, sort=ordered(df["comparison"]),
+                    header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top", labelAnchor="start")),
+        column=alt.Column("sparsity:O", sort=sparsities, title="sparsity"))

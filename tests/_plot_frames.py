@@ -1,0 +1,84 @@
+"""Synthetic tidy tables shaped like the statistics schema, for chart and report tests."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+PRUNERS = ["random", "snip", "synflow"]
+VARIANTS = ["original", "shuffle", "reinit", "invert"]
+SPARSITIES = [0.5, 0.9]
+SEEDS = [0, 1, 2]
+LAYERS = ["fc.0.weight", "fc.1.weight", "fc.2.weight"]
+STAGES = ["init", "trained"]
+
+
+def runs(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = [dict(pruner=p, variant=v, sparsity=s, seed=k, accuracy=0.9 - 0.1 * s - 0.05 * (v == "invert")
+                 + rng.normal(0, 0.005))
+            for p in PRUNERS for v in VARIANTS for s in SPARSITIES for k in SEEDS]
+    return pd.DataFrame(rows)
+
+
+def distances(seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in PRUNERS:
+        for layer in LAYERS:
+            for st in STAGES:
+                for comp, level in (("shuffle", 0.05), ("reinit", 0.06), ("random", 0.3), ("noise floor", 0.04)):
+                    for k in SEEDS:
+                        rows.append(dict(pruner=p, layer=layer, stage=st, comparison=comp,
+                                         value=abs(rng.normal(level, 0.01))))
+    return pd.DataFrame(rows)
+
+
+def ecdf() -> pd.DataFrame:
+    from scipy import stats
+
+    probs = np.linspace(0.01, 0.99, 25)
+    rows = []
+    for layer in LAYERS[:2]:
+        for st in STAGES:
+            for v, sd in (("original", 1.2), ("shuffle", 1.0), ("reinit", 1.0)):
+                for q, x in zip(probs, stats.norm.ppf(probs, scale=sd)):
+                    rows.append(dict(layer=layer, stage=st, variant=v, probability=q, value=x))
+    return pd.DataFrame(rows)
+
+
+def heatmap() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    return pd.DataFrame([dict(pruner=p, layer=layer, statistic=s, panel=f"{v} · {st}", change=rng.normal())
+                         for p in PRUNERS for layer in LAYERS for s in ("std", "kurtosis", "mean_abs")
+                         for v in ("shuffle", "reinit") for st in STAGES])
+
+
+def densities() -> pd.DataFrame:
+    return pd.DataFrame([dict(pruner=p, layer=layer, sparsity=s, seed=k,
+                              density=0.0 if (p == "synflow" and s == 0.9 and layer == LAYERS[1]) else 1 - s)
+                         for p in PRUNERS for layer in LAYERS for s in SPARSITIES for k in SEEDS])
+
+
+def shift() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(3)
+    pts = pd.DataFrame([dict(pruner=p, variant=v, sparsity=s, seed=k, shift=x, delta_accuracy=-0.02 * x
+                             + rng.normal(0, 0.002))
+                        for p in PRUNERS for v in ("shuffle", "reinit") for s in SPARSITIES for k in SEEDS
+                        for x in [abs(rng.normal(0.3, 0.1))]])
+    grid = np.linspace(0, 0.6, 20)
+    fit = pd.DataFrame({"shift": grid, "fitted": -0.02 * grid, "lower": -0.02 * grid - 0.003,
+                        "upper": -0.02 * grid + 0.003})
+    return pts, fit
+
+
+def verdicts() -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    rows = []
+    for p in PRUNERS:
+        for s in SPARSITIES:
+            for c in ("shuffle − original", "reinit − original"):
+                e = rng.normal(0, 0.003)
+                rows.append(dict(pruner=p, sparsity=s, comparison=c, estimate=e, ci_low=e - 0.004,
+                                 ci_high=e + 0.004, verdict=["equivalent", "inconclusive"][int(abs(e) > 0.003)],
+                                 pvalue_adjusted=0.01, n=3))
+    return pd.DataFrame(rows)

@@ -1,0 +1,155 @@
+"""paistats.plot: charts over tidy tables, the paper theme, and PNG/SVG/PDF export."""
+from __future__ import annotations
+
+import json
+import struct
+import xml.etree.ElementTree as ET
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import _plot_frames as F
+from paistats import plot
+from paistats.plot import theme
+from paistats.plot._frames import seed_interval
+
+
+def _layers(spec: dict):
+    """Every unit spec (with a mark) inside a Vega-Lite spec."""
+    if "mark" in spec:
+        yield spec
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        for sub in spec.get(key, []):
+            yield from _layers(sub)
+    if "spec" in spec:
+        yield from _layers(spec["spec"])
+
+
+def _data(spec: dict) -> list:
+    return spec["datasets"][spec["data"]["name"]] if "datasets" in spec else []
+
+
+ALL_CHARTS = {
+    "accuracy": lambda: plot.accuracy_vs_sparsity(F.runs()),
+    "distance": lambda: plot.distance_by_layer(F.distances()),
+    "ecdf": lambda: plot.weight_ecdf(F.ecdf()),
+    "heatmap": lambda: plot.stat_change_heatmap(F.heatmap()),
+    "density": lambda: plot.layer_density(F.densities()),
+    "shift": lambda: plot.shift_vs_accuracy(*F.shift()),
+    "forest": lambda: plot.verdict_forest(F.verdicts(), margin=0.01),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CHARTS))
+def test_every_chart_is_valid_vega_lite_in_the_paper_theme(name):
+    spec = plot.spec(ALL_CHARTS[name]())           # altair validates against the Vega-Lite schema
+    assert spec["config"]["font"] == theme.FONT
+    assert spec["config"]["range"]["category"] == theme.PALETTE
+    assert list(_layers(spec)), "no mark"
+
+
+def test_seed_interval_is_the_student_t_interval():
+    from scipy import stats
+
+    x = np.array([0.91, 0.93, 0.92, 0.95, 0.90])
+    df = pd.DataFrame({"g": "a", "v": x})
+    row = seed_interval(df, "v", ["g"]).iloc[0]
+    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    assert row["mean"] == pytest.approx(x.mean(), rel=1e-12)
+    assert (row["lower"], row["upper"]) == pytest.approx((lo, hi), rel=1e-12)
+    assert row["n"] == 5
+    one = seed_interval(df.head(1), "v", ["g"]).iloc[0]
+    assert np.isnan(one["lower"]) and one["n"] == 1
+
+
+def test_accuracy_chart_draws_mean_over_seeds_in_percent():
+    runs = F.runs()
+    spec = plot.spec(plot.accuracy_vs_sparsity(runs))
+    rows = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    cell = rows[(rows.pruner == "snip") & (rows.variant == "shuffle") & (rows.sparsity == 0.9)].iloc[0]
+    want = runs[(runs.pruner == "snip") & (runs.variant == "shuffle") & (runs.sparsity == 0.9)].accuracy.mean()
+    assert cell["mean"] == pytest.approx(100 * want)
+    assert cell["n"] == 3
+
+
+def test_variant_colours_are_the_same_in_every_figure():
+    acc = json.dumps(plot.spec(plot.accuracy_vs_sparsity(F.runs())))
+    ecdf = json.dumps(plot.spec(plot.weight_ecdf(F.ecdf())))
+    shuffle = theme.VARIANT_COLORS["shuffle"]
+    assert shuffle in acc and shuffle in ecdf
+    scale = theme.scale_for(["shuffle", "mystery", "original"], theme.VARIANT_COLORS).to_dict()
+    assert scale["domain"] == ["shuffle", "mystery", "original"]
+    assert scale["range"][0] == shuffle and scale["range"][2] == theme.VARIANT_COLORS["original"]
+    assert scale["range"][1] not in theme.VARIANT_COLORS.values()
+
+
+def test_palette_is_okabe_ito():
+    assert set(theme.PALETTE) == set(theme.OKABE_ITO.values())
+    assert theme.SINGLE_COLUMN == 240 and theme.DOUBLE_COLUMN == 504     # 3.33 in and 7 in at 72 px/in
+
+
+def test_layer_density_marks_collapsed_layers():
+    spec = plot.spec(plot.layer_density(F.densities()))
+    rows = pd.DataFrame(_data(spec))
+    collapsed = rows[rows.collapsed]
+    assert list(collapsed[["pruner", "sparsity", "layer"]].itertuples(index=False, name=None)) == [
+        ("synflow", 0.9, F.LAYERS[1])]
+
+
+def test_missing_columns_name_what_is_missing():
+    with pytest.raises(ValueError, match="missing accuracy"):
+        plot.accuracy_vs_sparsity(F.runs().drop(columns="accuracy"))
+    with pytest.raises(TypeError, match="DataFrame"):
+        plot.distance_by_layer([1, 2])
+
+
+def test_index_levels_count_as_columns():
+    runs = F.runs().set_index(["pruner", "variant", "sparsity", "seed"])
+    plot.spec(plot.accuracy_vs_sparsity(runs))
+
+
+def _check_png(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks, idat = 8, [], b""
+    while pos < len(data):
+        (length,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
+        chunks.append(kind)
+        if kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    assert chunks[0] == b"IHDR" and chunks[-1] == b"IEND"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width > 100 and height > 50
+    raw = zlib.decompress(idat)
+    assert len(set(raw)) > 2, "a blank image"
+
+
+def _check_svg(path):
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    marks = [e for e in root.iter() if e.tag.endswith(("path", "line", "rect", "text"))]
+    assert len(marks) > 10
+
+
+def _check_pdf(path):
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert b"/Type /Page" in data or b"/Type/Page" in data
+    assert len(data) > 2000
+
+
+def test_exported_png_svg_pdf_are_valid_and_not_empty(tmp_path):
+    out = plot.save(ALL_CHARTS["accuracy"](), tmp_path / "figs" / "accuracy", formats=("png", "svg", "pdf", "json"))
+    assert set(out) == {"png", "svg", "pdf", "json"}
+    _check_png(out["png"])
+    _check_svg(out["svg"])
+    _check_pdf(out["pdf"])
+    assert json.loads(out["json"].read_text())["config"]["font"] == theme.FONT
+    with pytest.raises(ValueError, match="unknown export format"):
+        plot.save(ALL_CHARTS["accuracy"](), tmp_path / "x", formats=("gif",))
