@@ -7,8 +7,8 @@
                    1 seed, all 6 methods × 4 variants + dense: 54 runs, seconds on a laptop.
                    The CI and test preset. SynFlow keeps its default 100 rounds (cheap here).
 ``mini``           (default) LeNet-300-100 on real MNIST, recipe ``lenet_mnist_cpu`` (3 epochs),
-                   6 methods × 4 variants × sparsities 0.5 / 0.75 / 0.9 / 0.98 × 3 seeds + dense
-                   baselines: 306 runs (288 pruned); the CPU zoo of the README.
+                   6 methods × 4 variants × sparsities 0.5 / 0.75 / 0.9 / 0.98 × 5 seeds + dense
+                   baselines: 510 runs (480 pruned); the CPU zoo of the README.
 ``cpu-extra``      digits_cnn on digits (``digits_cpu``); mnist1d_mlp and mnist1d_cnn on mnist1d
                    (``mnist1d_cpu``) over the mini grid.
 ``singh-liu``      LeNet-300-100 on MNIST (``lenet_mnist``, 16 epochs) and ResNet-20 on CIFAR-10
@@ -39,10 +39,10 @@ PRESETS: dict[str, dict] = {
     },
     "mini": {
         "name": "mini",
-        "description": "LeNet-300-100 on MNIST, every method and variant, 4 sparsities, 3 seeds (CPU)",
+        "description": "LeNet-300-100 on MNIST, every method and variant, 4 sparsities, 5 seeds (CPU)",
         "grids": [{
             "arch": "lenet300", "dataset": "mnist", "recipe": "lenet_mnist_cpu",
-            "methods": ALL, "variants": ALL, "sparsities": MINI_SPARSITIES, "seeds": 3, "dense": True,
+            "methods": ALL, "variants": ALL, "sparsities": MINI_SPARSITIES, "seeds": 5, "dense": True,
         }],
     },
     "cpu-extra": {
