@@ -1,0 +1,75 @@
+"""Boundary checks shared by the tests: one clear line naming the problem and the fix."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+
+from paistats.inference._result import InferenceError
+
+
+def values(x, what: str) -> np.ndarray:
+    """1-D float array from an array-like or a 1-D DataArray."""
+    if isinstance(x, xr.DataArray):
+        if x.ndim != 1:
+            raise InferenceError(f"{what} must have one dim (seed or weights), got dims {x.dims}; select a cell first "
+                                 "or use paistats.inference.compare")
+        x = x.values
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 1:
+        arr = arr.ravel()
+    return arr
+
+
+def paired(variant, reference, *, min_n: int = 2, what: str = "seeds") -> tuple[np.ndarray, np.ndarray]:
+    """Aligned (variant, reference) values with seeds missing from either side dropped."""
+    x, y = values(variant, "variant"), values(reference, "reference")
+    if isinstance(variant, xr.DataArray) and isinstance(reference, xr.DataArray) and variant.dims == reference.dims:
+        variant, reference = xr.align(variant, reference, join="inner")
+        x, y = variant.values.astype(float), reference.values.astype(float)
+    if x.shape != y.shape:
+        raise InferenceError(f"paired test needs one value per seed on both sides, got {x.size} and {y.size}; "
+                             "align the seeds (or pass paired=False)")
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if x.size < min_n:
+        raise InferenceError(f"needs at least {min_n} {what} with both variant and reference, got {x.size}; "
+                             "build more seeds or check the 'complete' flag")
+    return x, y
+
+
+def finite(x, *, min_n: int, what: str) -> np.ndarray:
+    x = values(x, what)
+    x = x[np.isfinite(x)]
+    if x.size < min_n:
+        raise InferenceError(f"{what} needs at least {min_n} finite values, got {x.size}")
+    return x
+
+
+def not_constant(d: np.ndarray, what: str, test: str) -> None:
+    if d.size and np.ptp(d) == 0:
+        raise InferenceError(f"{what} are constant (all {d[0]:.6g}) across {d.size} seeds: {test} is undefined; "
+                             "check that the variant really differs per seed, or use a margin-free description")
+
+
+def check_result(stat: float, p: float, test: str) -> None:
+    if not (math.isfinite(p) and not math.isnan(stat)):
+        raise InferenceError(f"{test} gave statistic {stat} and p-value {p} (constant or degenerate input); "
+                             "check the data for constant values")
+
+
+def margin(m) -> float:
+    if m is None:
+        raise InferenceError("this test needs a margin (the largest difference you call negligible, in the data's "
+                             "units), e.g. margin=0.01 for one accuracy point")
+    m = float(m)
+    if not (m > 0 and math.isfinite(m)):
+        raise InferenceError(f"margin must be a positive finite number, got {m}")
+    return m
+
+
+def alternative(a: str) -> str:
+    if a not in ("two-sided", "less", "greater"):
+        raise InferenceError(f"alternative must be 'two-sided', 'less' or 'greater', got {a!r}")
+    return a

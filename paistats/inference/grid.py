@@ -1,0 +1,147 @@
+"""Seed-level tests over every cell of a zoo-shaped DataArray (pruner × sparsity × layer × stage …)."""
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from paistats.inference._result import InferenceError, InferenceResult
+from paistats.inference.seeds import equivalence_test, noninferiority_test, paired_test, shift_vs_noise
+
+TESTS = ("t", "wilcoxon", "signflip", "tost", "noninferiority")
+
+
+def _item(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def _check_grid(data: xr.DataArray, reference: str, variants, dim: str, what: str) -> list:
+    if not isinstance(data, xr.DataArray):
+        raise InferenceError(f"{what} must be an xarray.DataArray with dims variant and {dim}, got {type(data).__name__}")
+    for need in ("variant", dim):
+        if need not in data.dims:
+            raise InferenceError(f"{what} has no {need!r} dim (dims: {data.dims}); pass data with one value per "
+                                 f"variant and {dim}")
+    names = [str(v) for v in data["variant"].values]
+    if reference not in names:
+        raise InferenceError(f"reference variant {reference!r} is not in {what} (variants: {', '.join(names)}); "
+                             "pass reference=... or build the reference variant")
+    variants = [v for v in names if v != reference] if variants is None else list(variants)
+    missing = [v for v in variants if v not in names]
+    if missing or not variants:
+        raise InferenceError(f"variants {missing or variants} not testable in {what} (variants: {', '.join(names)})")
+    if data.sizes[dim] < 2:
+        raise InferenceError(f"{what} has {data.sizes[dim]} {dim}(s); seed-level tests need at least 2: build more seeds")
+    return variants
+
+
+def _cells(data: xr.DataArray, skip: tuple[str, ...]):
+    other = [d for d in data.dims if d not in skip]
+    for labels in itertools.product(*(range(data.sizes[d]) for d in other)):
+        sel = dict(zip(other, labels))
+        yield {d: _item(data[d].values[i]) for d, i in sel.items()}, sel
+
+
+def _run(cells, errors: str):
+    results, skipped = [], []
+    for coords, fn in cells:
+        try:
+            results.append(fn())
+        except InferenceError as e:
+            if errors == "raise":
+                raise InferenceError(f"at {coords}: {e}") from None
+            skipped.append((coords, str(e)))
+    if skipped:
+        warnings.warn(f"skipped {len(skipped)} untestable cell(s), e.g. {skipped[0][0]}: {skipped[0][1]}",
+                      stacklevel=3)
+    return results
+
+
+def compare(data: xr.DataArray, *, test: str = "t", reference: str = "original", variants=None, dim: str = "seed",
+            margin: float | None = None, alpha: float = 0.05, alternative: str = "two-sided",
+            higher_is_better: bool = True, paired: bool = True, errors: str = "raise") -> list[InferenceResult]:
+    """Seed-level test of each variant against the reference in every cell of ``data``.
+
+    Parameters
+    ----------
+    data : DataArray, dims (variant, seed, …)
+        A per-run quantity: root ``accuracy`` (mask incomplete runs with ``.where(complete)``), a
+        layer statistic from ``paistats.layer_stats`` or a distance; every other dim (pruner,
+        sparsity, layer, stage, …) is a cell. Its ``name`` is recorded as coord ``quantity``.
+    test : {"t", "wilcoxon", "signflip", "tost", "noninferiority"}
+        See :func:`paired_test`, :func:`equivalence_test`, :func:`noninferiority_test`.
+    margin : float
+        Needed by ``tost`` and ``noninferiority`` (data units).
+    errors : {"raise", "skip"}
+        ``skip`` leaves out untestable cells (too few seeds, constant) with one warning naming them.
+
+    Returns
+    -------
+    list of InferenceResult
+        Coords: every cell dim, ``variant`` and ``quantity``; stack with
+        :func:`paistats.inference.stack`.
+    """
+    if test not in TESTS:
+        raise InferenceError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}")
+    variants = _check_grid(data, reference, variants, dim, "data")
+    data = data.transpose(..., "variant", dim).load()
+    name = data.name or "value"
+
+    def fn_for(x, y, coords):
+        if test == "tost":
+            return lambda: equivalence_test(x, y, margin=margin, paired=paired, alpha=alpha, coords=coords)
+        if test == "noninferiority":
+            return lambda: noninferiority_test(x, y, margin=margin, higher_is_better=higher_is_better, paired=paired,
+                                               alpha=alpha, coords=coords)
+        return lambda: paired_test(x, y, test=test, alternative=alternative, alpha=alpha, coords=coords)
+
+    vpos = {str(v): i for i, v in enumerate(data["variant"].values)}
+    cells = []
+    for coords, sel in _cells(data, ("variant", dim)):
+        block = data.isel(sel).values  # (variant, seed)
+        y = block[vpos[reference]]
+        for v in variants:
+            c = {**coords, "variant": v, "quantity": name}
+            cells.append((c, fn_for(block[vpos[v]], y, c)))
+    return _run(cells, errors)
+
+
+def noise_test(distance: xr.DataArray, noise: xr.DataArray, *, reference: str = "original", variants=None,
+               dim: str = "seed", pair_dim: str = "seed_pair", alternative: str = "greater", alpha: float = 0.05,
+               errors: str = "raise") -> list[InferenceResult]:
+    """:func:`shift_vs_noise` in every cell: is each variant's distance to the reference above the seed noise floor?
+
+    Parameters
+    ----------
+    distance : DataArray, dims (variant, seed, …)
+        A metric of ``paistats.distances`` (variant vs reference at the same seed).
+    noise : DataArray, dims (seed_pair, …) with coords ``seed_a``, ``seed_b``
+        The same metric between two seeds of the reference; cells (all other dims) must match
+        ``distance``'s. A ``variant`` dim, if present, is reduced to ``reference``.
+    """
+    variants = _check_grid(distance, reference, variants, dim, "distance")
+    if pair_dim not in noise.dims or "seed_a" not in noise.coords or "seed_b" not in noise.coords:
+        raise InferenceError(f"noise needs a {pair_dim!r} dim with seed_a / seed_b coords (the reference's seed noise "
+                             f"floor from paistats.distances), got dims {noise.dims}")
+    if "variant" in noise.dims:
+        noise = noise.sel(variant=reference)
+    distance = distance.transpose(..., "variant", dim).load()
+    noise = noise.load()
+    seeds = distance[dim].values
+    name = distance.name or "distance"
+    cells = []
+    for coords, sel in _cells(distance, ("variant", dim)):
+        cell_noise = noise.sel({k: v for k, v in coords.items() if k in noise.dims})
+        extra = [d for d in cell_noise.dims if d != pair_dim]
+        if extra:
+            raise InferenceError(f"noise has dims {extra} that distance lacks; select them first")
+        block = distance.isel(sel)
+        for v in variants:
+            c = {**coords, "variant": v, "quantity": name}
+            d = block.sel(variant=v).values
+            cells.append((c, lambda d=d, c=c, n=cell_noise: shift_vs_noise(
+                d, n.values, seeds=seeds, seed_a=n["seed_a"].values, seed_b=n["seed_b"].values,
+                alternative=alternative, alpha=alpha, coords=c)))
+    return _run(cells, errors)
