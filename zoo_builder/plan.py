@@ -121,8 +121,10 @@ def _matches(spec: RunSpec, filters: dict[str, list[str]]) -> bool:
 
 
 def _float_eq(value: float, text: str) -> bool:
+    from paistats.store.grid import same_sparsity
+
     try:
-        return abs(value - float(text)) < 1e-9
+        return same_sparsity(value, text)
     except ValueError:
         return False
 
@@ -227,6 +229,28 @@ def from_config(config: BuildConfig) -> Plan:
 
 
 # ----------------------------------------------------------------------------- description
+
+def file_counts(plan: Plan) -> "list[dict]":
+    """Files each entry of ``plan`` will hold, in the build layout (one shard per run per array)
+    and in the compacted layout that ``push`` publishes (:mod:`paistats.store.compact`).
+
+    Returns
+    -------
+    list of dict
+        One per entry: ``entry``, ``runs``, ``build``, ``compact``, ``compact_max_folder``.
+    """
+    from paistats.store.compact import file_counts as _counts
+    from zoo_builder import store
+
+    rows = []
+    for entry, specs in plan.entries().items():
+        ep = store.entry_plan(specs)
+        grid = ep.grid()
+        sizes = {k: len(v) for k, v in grid.items()} | {"epoch": ep.epochs}
+        counts = _counts(ep.tensors, sizes, runs=len(specs), iterative=ep.iterative, score_dtype=ep.score_dtype)
+        rows.append({"entry": entry, "runs": len(specs), **counts})
+    return rows
+
 
 def _fmt_duration(seconds: float) -> str:
     if seconds < 90:

@@ -13,15 +13,11 @@ from paistats.store import layout
 from paistats.store.durable import PARTIAL_SUFFIX, durable_write
 from paistats.store.locks import locked
 
-_CHUNK = 1 << 20
-
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
+    """Hex sha256 of a file's bytes (streamed by :func:`hashlib.file_digest`)."""
     with open(path, "rb") as f:
-        while block := f.read(_CHUNK):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def entry_files(path: Path) -> list[str]:
@@ -76,15 +72,22 @@ def finalize(zoo_dir, entry: str) -> Path:
                     Path(dirpath, f).unlink(missing_ok=True)
         consolidate(path)
         files = _hash_files(zoo_dir, entry, path)
-        meta = json.loads((path / "zarr.json").read_text())["attributes"]
-        doc = {
-            "format_version": layout.FORMAT_VERSION, "entry": entry, "algorithm": "sha256",
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "planned_runs": len(meta["runs"]), "complete_runs": len(completed(zoo_dir, entry)),
-            "files": files,
-        }
-        out = path / layout.MANIFEST_FILE
-        durable_write(out, json.dumps(doc, indent=0).encode())
+        out = write_manifest(path, entry, files, complete_runs=len(completed(zoo_dir, entry)))
+    return out
+
+
+def write_manifest(path: Path, entry: str, files: dict[str, dict], *, complete_runs: int,
+                   created: str | None = None, layout_name: str = "build") -> Path:
+    """Write ``manifest.json`` of the entry at ``path`` listing ``files`` (rel path → size, sha256)."""
+    meta = json.loads((path / "zarr.json").read_text())["attributes"]
+    doc = {
+        "format_version": layout.FORMAT_VERSION, "entry": entry, "algorithm": "sha256", "layout": layout_name,
+        "created": created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "planned_runs": len(meta["runs"]), "complete_runs": int(complete_runs),
+        "files": files,
+    }
+    out = path / layout.MANIFEST_FILE
+    durable_write(out, json.dumps(doc, indent=0).encode())
     return out
 
 
