@@ -1,0 +1,20 @@
+"""Mask-aware layer statistics and distribution distances over a zoo, streamed over dask chunks.
+
+Public API (also exported as ``paistats.layer_stats`` etc.):
+
+- :func:`layer_stats` – per run, layer and stage: count, density, moments, quantiles, … of the
+  unpruned weights (and of the scores).
+- :func:`distances` – per run, layer and stage: KS, Wasserstein, energy, Jensen-Shannon, Hellinger,
+  moment differences against a reference, with the ratio to random pruning.
+- :func:`noise_floor` – the same distances between two seeds of the reference (every seed pair).
+- :func:`write_derived` / :func:`read_derived` – precomputed results stored in an entry.
+"""
+from __future__ import annotations
+
+from paistats.stats._compute import DIST_STAGES, RATIO_METRICS, STAT_STAGES, StatsWarning
+from paistats.stats._kernels import BINS, QUANTILES
+from paistats.stats.api import distances, layer_stats, noise_floor
+from paistats.stats.derived import read_derived, write_derived
+
+__all__ = ["BINS", "DIST_STAGES", "QUANTILES", "RATIO_METRICS", "STAT_STAGES", "StatsWarning", "distances",
+           "layer_stats", "noise_floor", "read_derived", "write_derived"]

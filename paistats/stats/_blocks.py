@@ -1,0 +1,165 @@
+"""Block functions for :func:`xarray.apply_ufunc` (``dask="parallelized"``): each receives one dask
+block of runs of one layer (tensor dims last) and returns statistics / distance vectors.
+
+Module-level functions of NumPy arrays only, so that a ``distributed`` worker can run them.
+Within a block a run's samples are built and sorted once per stage and shared by every
+statistic and distance they enter.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from paistats.stats._kernels import DIST_NAMES, STAT_NAMES, Sample, describe, distance, spearman
+
+#: Stages of a run's samples inside the kernels (rows of the outputs).
+RUN_STAGES = ("init", "trained", "score")
+_SPEARMAN = STAT_NAMES.index("spearman_abs_score")
+
+
+def _flat(a: np.ndarray, nt: int) -> np.ndarray:
+    """Collapse the last ``nt`` (tensor) axes into one."""
+    return a.reshape(a.shape[: a.ndim - nt] + (-1,))
+
+
+def _samples(m, w0, w1, s, mode: str):
+    """Raw (unsorted) values of the three stages of one run: ``kept`` (unpruned only),
+    ``pruned`` (pruned entries as zeros) or ``dense`` (the whole starting tensor and scores)."""
+    if mode == "kept":
+        return w0[m], w1[m], s[m]
+    if mode == "pruned":
+        return np.where(m, w0, 0), np.where(m, w1, 0), np.where(m, s, 0)
+    return w0, w0, s
+
+
+def _lead(*arrays, core: int) -> tuple[int, ...]:
+    return np.broadcast_shapes(*(a.shape[: a.ndim - core] for a in arrays))
+
+
+def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None, ref_mode: str,
+              dist_mode: str, bins: int, quantiles: tuple, want_stats: bool, want_dist: bool):
+    """Statistics and distances of every run of a block (``variant`` is the last loop axis).
+
+    Shapes: mask/start/trained (..., V, *T); score (..., *T) (broadcast over V); complete (..., V).
+    Returns stats (..., V, 3, S) and distances (..., V, 3, D) (float64).
+    ``ref``: index of the reference variant (``ref_mode="variant"``), else the run's own dense
+    tensor (``ref_mode="dense"``).
+    """
+    mask, start, trained = (_flat(a, nt) for a in (mask, start, trained))
+    score = _flat(score, nt)[..., None, :]
+    lead = _lead(mask, start, trained, score, complete[..., None], core=1)
+    size = lead[-1] if lead else 1
+    n_tensor = mask.shape[-1]
+    q = np.asarray(quantiles, dtype=np.float64)
+    stats = np.full(lead + (3, len(STAT_NAMES) + len(q)), np.nan)
+    dists = np.full(lead + (3, len(DIST_NAMES)), np.nan)
+    arrays = [np.broadcast_to(a, lead + (n_tensor,)) for a in (mask, start, trained, score)]
+    done = np.broadcast_to(complete, lead)
+
+    def run(idx):
+        return [a[idx] for a in arrays]
+
+    for outer in np.ndindex(*lead[:-1]):
+        ref_samples = None
+        if want_dist and ref_mode == "variant" and done[outer + (ref,)]:
+            ref_samples = [Sample(v) for v in _samples(*run(outer + (ref,)), dist_mode)]
+        for v in range(size):
+            idx = outer + (v,)
+            if not done[idx]:
+                continue
+            m, w0, w1, s = run(idx)
+            kept = _samples(m, w0, w1, s, "kept")
+            kept_sorted = None
+            if want_stats:
+                kept_sorted = [Sample(x) for x in kept]
+                for k, smp in enumerate(kept_sorted):
+                    stats[idx + (k,)] = describe(smp, n_tensor, q)
+                for k in (0, 1):
+                    if kept_sorted[k].ok and kept_sorted[2].ok:
+                        stats[idx + (k, _SPEARMAN)] = spearman(np.abs(kept[k]), kept[2])
+            if not want_dist:
+                continue
+            if ref_mode == "dense":
+                ref_samples = [Sample(x) for x in _samples(m, w0, w1, s, "dense")]
+            if ref_samples is None:
+                continue
+            if dist_mode == "kept" and kept_sorted is not None:
+                mine = kept_sorted
+            else:
+                mine = [Sample(x) for x in _samples(m, w0, w1, s, dist_mode)]
+            for k in range(3):
+                dists[idx + (k,)] = distance(mine[k], ref_samples[k], bins)
+    return stats, dists
+
+
+def dense_block(init, reinit, score, *, nt: int, quantiles: tuple):
+    """Statistics of the dense starting tensors: rows ``init``, ``reinit`` (with Spearman's ρ of
+    their |w| with the scores) and ``score``. Shapes (..., *T) → (..., 3, S)."""
+    init, reinit, score = (_flat(a, nt) for a in (init, reinit, score))
+    lead = _lead(init, reinit, score, core=1)
+    n_tensor = init.shape[-1]
+    q = np.asarray(quantiles, dtype=np.float64)
+    out = np.full(lead + (3, len(STAT_NAMES) + len(q)), np.nan)
+    arrays = [np.broadcast_to(a, lead + (n_tensor,)) for a in (init, reinit, score)]
+    for idx in np.ndindex(*lead):
+        w0, w1, s = (a[idx] for a in arrays)
+        samples = [Sample(x) for x in (w0, w1, s)]
+        for k, smp in enumerate(samples):
+            out[idx + (k,)] = describe(smp, n_tensor, q)
+        for k, w in ((0, w0), (1, w1)):
+            if samples[k].ok and samples[2].ok:
+                out[idx + (k, _SPEARMAN)] = spearman(np.abs(w), s)
+    return out
+
+
+def pair_block(mask, start, trained, score, complete, *, nt: int, mode: str, ref_mode: str, bins: int):
+    """Seed noise floor: distances between every pair of seeds (``seed`` is the last loop axis,
+    pairs in ``itertools.combinations`` order, the first seed as the compared sample).
+    Shapes (..., K, *T), complete (..., K) → (..., K(K-1)/2, 3, D)."""
+    mask, start, trained, score = (_flat(a, nt) for a in (mask, start, trained, score))
+    lead = _lead(mask, start, trained, score, complete[..., None], core=1)
+    n_seeds = lead[-1]
+    pairs = list(itertools.combinations(range(n_seeds), 2))
+    out = np.full(lead[:-1] + (len(pairs), 3, len(DIST_NAMES)), np.nan)
+    arrays = [np.broadcast_to(a, lead + (mask.shape[-1],)) for a in (mask, start, trained, score)]
+    done = np.broadcast_to(complete, lead)
+    for outer in np.ndindex(*lead[:-1]):
+        cache: dict[int, tuple] = {}
+
+        def samples(k):
+            if k not in cache:
+                m, w0, w1, s = (a[outer + (k,)] for a in arrays)
+                own = [Sample(x) for x in _samples(m, w0, w1, s, mode)]
+                ref = own if ref_mode == mode else [Sample(x) for x in _samples(m, w0, w1, s, ref_mode)]
+                cache[k] = (own, ref)
+            return cache[k]
+
+        for p, (a, b) in enumerate(pairs):
+            if not (done[outer + (a,)] and done[outer + (b,)]):
+                continue
+            mine, theirs = samples(a)[0], samples(b)[1]
+            for k in range(3):
+                out[outer + (p, k)] = distance(mine[k], theirs[k], bins)
+    return out
+
+
+def cross_block(mask_a, start_a, trained_a, score_a, complete_a, mask_b, start_b, trained_b, score_b,
+                complete_b, *, nt: int, mode: str, ref_mode: str, bins: int):
+    """Distances between run ``a`` (e.g. the random pruner's original) and reference run ``b``
+    (e.g. this pruner's original) of each cell. Shapes (..., *T), complete (...) → (..., 3, D)."""
+    arrays = [_flat(x, nt) for x in (mask_a, start_a, trained_a, score_a, mask_b, start_b, trained_b, score_b)]
+    lead = _lead(*arrays, complete_a[..., None], complete_b[..., None], core=1)
+    arrays = [np.broadcast_to(x, lead + (x.shape[-1],)) for x in arrays]
+    ok = np.broadcast_to(complete_a, lead) & np.broadcast_to(complete_b, lead)
+    out = np.full(lead + (3, len(DIST_NAMES)), np.nan)
+    for idx in np.ndindex(*lead):
+        if not ok[idx]:
+            continue
+        va = [x[idx] for x in arrays[:4]]
+        vb = [x[idx] for x in arrays[4:]]
+        mine = [Sample(x) for x in _samples(*va, mode)]
+        ref = [Sample(x) for x in _samples(*vb, ref_mode)]
+        for k in range(3):
+            out[idx + (k,)] = distance(mine[k], ref[k], bins)
+    return out

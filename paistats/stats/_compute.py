@@ -1,0 +1,366 @@
+"""One pass over an entry: builds the lazy per-layer computations, runs them in a single
+``dask.compute`` (so that each tensor chunk is read once even when several results need it, and so
+that an active ``distributed.Client`` runs them), then shapes tidy Datasets."""
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass
+
+import dask
+import numpy as np
+import xarray as xr
+
+from paistats.store.layout import GRID_DIMS
+
+from paistats.stats import _blocks
+from paistats.stats._inputs import (
+    PRUNER_DIM, RANDOM, SEED, VARIANT, Layer, complete_flags, entry_label, layer_nodes, pruner_dim, read_layer,
+    whole,
+)
+from paistats.stats._kernels import BINS, DIST_NAMES, QUANTILES, STAT_NAMES
+
+#: Stages of ``layer_stats`` (``dense_*``: the whole starting tensor / all scores, as reference).
+STAT_STAGES = ("init", "trained", "dense_init", "score", "dense_score")
+#: Stages of ``distances``.
+DIST_STAGES = _blocks.RUN_STAGES
+#: Distances that get a ratio to random pruning (the signed differences do not).
+RATIO_METRICS = ("ks", "wasserstein", "wasserstein_rel", "energy", "jensen_shannon", "hellinger")
+_NS = len(STAT_NAMES)
+KNOWN_DIMS = (PRUNER_DIM, *GRID_DIMS, "seed_pair", "layer", "stage", "quantile")
+
+
+class StatsWarning(UserWarning):
+    """A layer fully pruned, non-finite stored values, or too few seeds for a noise floor."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to compute (also the key of precomputed results)."""
+
+    stats: bool = True
+    dist: bool = True
+    noise: bool = True
+    random: bool = True
+    reference: str = "original"
+    include_pruned: bool = False
+    bins: int = BINS
+    quantiles: tuple = QUANTILES
+
+    @property
+    def dist_mode(self) -> str:
+        return "pruned" if self.include_pruned else "kept"
+
+
+def _check(req: Request, variants: list[str]) -> None:
+    if req.reference != "dense" and req.reference not in variants:
+        raise ValueError(f"reference={req.reference!r} is neither 'dense' nor a variant of the selection "
+                         f"({', '.join(variants) or 'none'}): select that variant too or pass another reference")
+    if not (isinstance(req.bins, (int, np.integer)) and req.bins >= 1):
+        raise ValueError(f"bins must be a positive integer, got {req.bins!r}")
+    q = np.asarray(req.quantiles, dtype=float)
+    if q.ndim != 1 or np.any((q < 0) | (q > 1)):
+        raise ValueError(f"quantiles must be numbers in [0, 1], got {req.quantiles!r}")
+
+
+def _ensure_variant(layer: Layer) -> tuple[Layer, bool]:
+    """Give a scalar-selected variant back its (length-1) dim; returns whether it was added."""
+    if VARIANT in layer.mask.dims:
+        return layer, False
+    v = layer.complete.coords.get(VARIANT)
+    if v is None or v.ndim:
+        raise ValueError("the selection has no `variant` coordinate: pass an entry from paistats.load")
+    value = v.values.item()
+
+    def ex(da):
+        return da.drop_vars(VARIANT, errors="ignore").expand_dims({VARIANT: [value]})
+
+    return Layer(**{**layer.__dict__, "mask": ex(layer.mask), "start": ex(layer.start),
+                    "trained": ex(layer.trained), "complete": ex(layer.complete)}), True
+
+
+def _lazy_runs(layer: Layer, req: Request, variants: list[str]):
+    T = list(layer.tensor_dims)
+    core = [VARIANT, *T]
+    ref = None
+    if req.dist:
+        ref = variants.index(req.reference) if req.reference != "dense" else None
+    stats, dists = xr.apply_ufunc(
+        _blocks.run_block, whole(layer.mask, core), whole(layer.start, core), whole(layer.trained, core),
+        whole(layer.score, T), layer.complete,
+        input_core_dims=[core, core, core, T, [VARIANT]],
+        output_core_dims=[[VARIANT, "stage", "stat"], [VARIANT, "stage", "metric"]],
+        dask="parallelized", output_dtypes=[np.float64, np.float64],
+        dask_gufunc_kwargs={"output_sizes": {"stage": 3, "stat": _NS + len(req.quantiles),
+                                             "metric": len(DIST_NAMES)}},
+        kwargs=dict(nt=len(T), ref=ref, ref_mode="variant" if ref is not None else "dense", dist_mode=req.dist_mode,
+                    bins=int(req.bins), quantiles=tuple(req.quantiles), want_stats=req.stats, want_dist=req.dist),
+    )
+    return stats, dists
+
+
+def _lazy_dense(layer: Layer, req: Request):
+    T = list(layer.tensor_dims)
+    return xr.apply_ufunc(
+        _blocks.dense_block, whole(layer.init, T), whole(layer.reinit, T), whole(layer.score, T),
+        input_core_dims=[T, T, T], output_core_dims=[["dstage", "stat"]], dask="parallelized",
+        output_dtypes=[np.float64],
+        dask_gufunc_kwargs={"output_sizes": {"dstage": 3, "stat": _NS + len(req.quantiles)}},
+        kwargs=dict(nt=len(T), quantiles=tuple(req.quantiles)),
+    )
+
+
+def _reference_run(layer: Layer, req: Request):
+    """(mask, start, trained, score, complete, mode) of the reference sample of each cell."""
+    if req.reference == "dense":
+        base = layer.init
+        mask = xr.ones_like(base, dtype=bool)
+        comp = layer.complete.any(VARIANT) if VARIANT in layer.complete.dims else layer.complete
+        return mask, base, base, layer.score, comp, "dense"
+    sel = {VARIANT: req.reference}
+    return (layer.mask.sel(sel, drop=True), layer.start.sel(sel, drop=True), layer.trained.sel(sel, drop=True),
+            layer.score, layer.complete.sel(sel, drop=True), req.dist_mode)
+
+
+def _lazy_noise(layer: Layer, req: Request):
+    T = list(layer.tensor_dims)
+    mask, start, trained, score, comp, mode = _reference_run(layer, req)
+    core = [SEED, *T]
+    return xr.apply_ufunc(
+        _blocks.pair_block, whole(mask, core), whole(start, core), whole(trained, core), whole(score, core), comp,
+        input_core_dims=[core, core, core, core, [SEED]], output_core_dims=[["seed_pair", "stage", "metric"]],
+        dask="parallelized", output_dtypes=[np.float64],
+        dask_gufunc_kwargs={"output_sizes": {"seed_pair": layer.mask.sizes[SEED] * (layer.mask.sizes[SEED] - 1) // 2,
+                                             "stage": 3, "metric": len(DIST_NAMES)}},
+        kwargs=dict(nt=len(T), mode=mode, ref_mode=mode, bins=int(req.bins)),
+    )
+
+
+def _lazy_random(layer: Layer, rnd: Layer, req: Request):
+    """d(random pruner's original run, this pruner's reference) per cell."""
+    T = list(layer.tensor_dims)
+    sel = {VARIANT: "original"}
+    a = (rnd.mask.sel(sel, drop=True), rnd.start.sel(sel, drop=True), rnd.trained.sel(sel, drop=True), rnd.score,
+         rnd.complete.sel(sel, drop=True))
+    mask, start, trained, score, comp, ref_mode = _reference_run(layer, req)
+    args = [whole(x, T) for x in (*a[:4],)] + [a[4]] + [whole(x, T) for x in (mask, start, trained, score)] + [comp]
+    return xr.apply_ufunc(
+        _blocks.cross_block, *args, input_core_dims=[T] * 4 + [[]] + [T] * 4 + [[]],
+        output_core_dims=[["stage", "metric"]], dask="parallelized", output_dtypes=[np.float64],
+        dask_gufunc_kwargs={"output_sizes": {"stage": 3, "metric": len(DIST_NAMES)}},
+        kwargs=dict(nt=len(T), mode=req.dist_mode, ref_mode=ref_mode, bins=int(req.bins)),
+    )
+
+
+def _random_layer(obj_layer: Layer, random_tree, name: str, complete: xr.DataArray) -> Layer | None:
+    """The random pruner's layer, aligned to the cells of ``obj_layer`` (pruner dim or ``random=``)."""
+    if random_tree is None:
+        pdim = pruner_dim(obj_layer.complete)
+        if pdim and RANDOM in [str(p) for p in obj_layer.mask[pdim].values]:
+            sel = {pdim: RANDOM}
+            return Layer(**{**obj_layer.__dict__, **{f: getattr(obj_layer, f).sel(sel, drop=True)
+                                                     for f in ("mask", "start", "trained", "score", "complete")}})
+        return None
+    if name not in random_tree.children:
+        return None
+    flags = complete_flags(random_tree)
+    r = read_layer(name, random_tree[name].to_dataset(inherit=True), flags)
+    if "original" not in [str(v) for v in np.atleast_1d(r.mask[VARIANT].values)]:
+        raise ValueError("the random= entry has no 'original' variant")
+    coords = {d: obj_layer.mask[d] for d in ("sparsity", SEED) if d in obj_layer.mask.dims and d in r.mask.dims}
+    fills = {"mask": False, "complete": False}
+    out = {}
+    for field in ("mask", "start", "trained", "score", "complete"):
+        da = getattr(r, field)
+        da = da.reindex({d: c for d, c in coords.items() if d in da.dims}, fill_value=fills.get(field, np.nan))
+        out[field] = da
+    return Layer(**{**r.__dict__, **out})
+
+
+def _runs_label(da: xr.DataArray, limit: int = 4) -> str:
+    """'variant=…, sparsity=…, seed=…; …' of the True cells of a boolean DataArray."""
+    first = [d for d in (pruner_dim(da), VARIANT, "sparsity", SEED) if d in da.dims]
+    da = da.transpose(*first, ...)
+    idx = np.argwhere(np.asarray(da.values))
+    parts = []
+    for row in idx[:limit]:
+        parts.append(", ".join(f"{d}={da[d].values[i]}" for d, i in zip(da.dims, row)))
+    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
+    return "; ".join(parts) + more
+
+
+def _warn(msg: str) -> None:
+    warnings.warn(msg, StatsWarning, stacklevel=4)
+
+
+def _stats_dataset(raw: xr.DataArray, dense: xr.DataArray | None, layer: Layer, q) -> xr.Dataset:
+    """Tidy per-layer statistics with stages :data:`STAT_STAGES`."""
+    raw = raw.assign_coords(stage=list(DIST_STAGES))
+    parts = [raw.sel(stage="init"), raw.sel(stage="trained")]
+    if dense is not None:
+        is_reinit = raw[VARIANT] == "reinit"
+        dense_init = xr.where(is_reinit, dense.isel(dstage=1), dense.isel(dstage=0))
+        dense_score = dense.isel(dstage=2)
+        comp = layer.complete
+        parts += [dense_init.where(comp), None, dense_score.where(comp)]
+    else:
+        parts += [None, None, None]
+    parts[3] = raw.sel(stage="score")
+    like = parts[0]
+    parts = [(p if p is not None else xr.full_like(like, np.nan)).drop_vars("stage", errors="ignore") for p in parts]
+    parts = [xr.broadcast(p, like)[0] for p in parts]
+    arr = xr.concat(parts, dim="stage").assign_coords(stage=list(STAT_STAGES))
+    out = xr.Dataset({name: arr.isel(stat=i, drop=True) for i, name in enumerate(STAT_NAMES)})
+    qv = arr.isel(stat=slice(_NS, None)).rename(stat="quantile").assign_coords(quantile=np.asarray(q, dtype=float))
+    out["quantile_value"] = qv
+    sigma = np.sqrt(2.0 / layer.fan_in) if layer.fan_in else np.nan
+    weight_stage = xr.DataArray([s in ("init", "trained", "dense_init") for s in STAT_STAGES], dims="stage",
+                                coords={"stage": list(STAT_STAGES)})
+    out["std_ratio_init"] = (out["std"] / sigma).where(weight_stage)
+    return out
+
+
+def _dist_dataset(raw: xr.DataArray, stages=DIST_STAGES) -> xr.Dataset:
+    raw = raw.assign_coords(stage=list(stages))
+    return xr.Dataset({name: raw.isel(metric=i, drop=True) for i, name in enumerate(DIST_NAMES)})
+
+
+def _order(ds: xr.Dataset, extra=()) -> xr.Dataset:
+    lead = [d for d in (PRUNER_DIM, *[d for d in ds.dims if d not in KNOWN_DIMS], VARIANT, "sparsity", SEED, "seed_pair", "layer", "stage", "quantile", *extra)
+            if d in ds.dims]
+    rest = [d for d in ds.dims if d not in lead]
+    return ds.transpose(*lead, *rest)
+
+
+def _aggregate(per_layer: xr.Dataset, weight: xr.DataArray, size: xr.DataArray | None) -> xr.Dataset:
+    """``layer="all"``: mean over layers weighted by the kept count (layers with NaN skipped);
+    ``count`` summed; ``density`` = total kept / total size."""
+    w = weight.fillna(0)
+    out = {}
+    for name, da in per_layer.data_vars.items():
+        if name == "count":
+            out[name] = da.sum("layer", min_count=1)
+            continue
+        if name == "density" and size is not None:
+            out[name] = per_layer["count"].sum("layer", min_count=1) / size.sum("layer")
+            continue
+        wv = w.mean([d for d in w.dims if d not in da.dims]) if set(w.dims) - set(da.dims) else w
+        ww = wv.where(da.notnull(), 0)
+        total = ww.sum("layer")
+        out[name] = ((da.fillna(0) * ww).sum("layer") / total).where(total > 0)
+    return xr.Dataset(out).expand_dims(layer=["all"])
+
+
+def compute(obj: xr.DataTree, req: Request, *, random=None) -> dict[str, xr.Dataset]:
+    """Everything ``req`` asks for, in one ``dask.compute``. Keys: ``layer_stats``, ``distances``,
+    ``noise_floor`` (those requested)."""
+    nodes = layer_nodes(obj)
+    flags = complete_flags(obj)
+    label = entry_label(obj)
+    layers: list[Layer] = []
+    squeeze = False
+    for name, ds in nodes:
+        lay = read_layer(name, ds, flags)
+        lay, squeeze = _ensure_variant(lay)
+        layers.append(lay)
+    variants = [str(v) for v in layers[0].mask[VARIANT].values]
+    if req.dist or req.noise or req.random:
+        _check(req, variants)
+    n_seeds = layers[0].mask.sizes.get(SEED, 1)
+    do_noise = req.noise and n_seeds >= 2
+    if req.noise and not do_noise:
+        seeds = np.atleast_1d(layers[0].mask[SEED].values) if SEED in layers[0].mask.coords else []
+        _warn(f"paistats: {label}: the seed noise floor needs at least two seeds of the reference; the selection "
+              f"has {len(seeds)} (seed {', '.join(map(str, seeds))}): noise floor values are NaN")
+
+    lazy = []
+    for lay in layers:
+        item = {}
+        if req.stats or req.dist:
+            item["runs"] = _lazy_runs(lay, req, variants)
+        if req.stats:
+            item["dense"] = _lazy_dense(lay, req)
+        if do_noise:
+            item["noise"] = _lazy_noise(lay, req)
+        if req.random and req.dist:
+            rnd = _random_layer(lay, random, lay.name, flags)
+            if rnd is not None:
+                item["random"] = _lazy_random(lay, rnd, req)
+        lazy.append(item)
+    (computed,) = dask.compute(lazy)
+
+    results: dict[str, xr.Dataset] = {}
+    sizes = xr.DataArray([lay.size for lay in layers], dims="layer", coords={"layer": [lay.name for lay in layers]})
+    if req.stats:
+        per = []
+        for lay, c in zip(layers, computed):
+            ds = _stats_dataset(c["runs"][0], c["dense"], lay, req.quantiles)
+            _report(ds, lay, label)
+            per.append(ds.drop_vars("nonfinite"))
+        st = xr.concat(per, dim=xr.DataArray([lay.name for lay in layers], dims="layer", name="layer"))
+        st = xr.concat([st, _aggregate(st, st["count"], sizes)], dim="layer")
+        results["layer_stats"] = _finish(st, squeeze)
+    if req.dist:
+        per = []
+        for lay, c in zip(layers, computed):
+            ds = _dist_dataset(c["runs"][1])
+            if "random" in c:
+                den = _dist_dataset(c["random"])
+                for m in RATIO_METRICS:
+                    d = den[m].where(den["stage"] != "score")
+                    ds[f"{m}_random"] = d
+                    ds[f"{m}_random_ratio"] = (ds[m] / d).where(d > 0)
+            per.append(ds)
+        dist = xr.concat(per, dim=xr.DataArray([lay.name for lay in layers], dims="layer", name="layer"))
+        dist = xr.concat([dist, _aggregate(dist, dist["count"], None)], dim="layer")
+        results["distances"] = _finish(dist.drop_vars("count"), squeeze)
+    if req.noise:
+        results["noise_floor"] = _noise_dataset(layers, computed, do_noise)
+    for key, ds in results.items():
+        ds.attrs.update({"entry": label, "reference": req.reference, "include_pruned": req.include_pruned,
+                         "bins": int(req.bins)} if key != "layer_stats" else {"entry": label})
+    return results
+
+
+def _noise_dataset(layers: list[Layer], computed, do_noise: bool) -> xr.Dataset:
+    mask = layers[0].mask
+    seeds = np.atleast_1d(mask[SEED].values) if SEED in mask.coords else np.array([-1])
+    if do_noise:
+        pairs = list(itertools.combinations(range(len(seeds)), 2))
+        per = [_dist_dataset(c["noise"]) for c in computed]
+    else:
+        pairs = [(0, None)]
+        keep = (pruner_dim(layers[0].complete), "sparsity")
+        like = mask.isel({d: 0 for d in mask.dims if d not in keep}, drop=True)
+        shape = like.shape + (1, 3, len(DIST_NAMES))
+        raw = xr.DataArray(np.full(shape, np.nan), dims=(*like.dims, "seed_pair", "stage", "metric"),
+                           coords={d: like[d] for d in like.dims if d in like.coords})
+        per = [_dist_dataset(raw) for _ in layers]
+    nf = xr.concat(per, dim=xr.DataArray([lay.name for lay in layers], dims="layer", name="layer"))
+    nf = xr.concat([nf, _aggregate(nf, nf["count"], None)], dim="layer").drop_vars("count")
+    nf = nf.drop_vars([c for c in (VARIANT, SEED) if c in nf.coords and c not in nf.dims])
+    nf = nf.assign_coords(seed_pair=np.arange(len(pairs)),
+                          seed_a=("seed_pair", np.array([seeds[a] for a, _ in pairs])),
+                          seed_b=("seed_pair", np.array([seeds[b] if b is not None else -1 for _, b in pairs])))
+    return _order(nf)
+
+
+def _finish(ds: xr.Dataset, squeeze: bool) -> xr.Dataset:
+    if squeeze:
+        ds = ds.squeeze(VARIANT)
+    return _order(ds)
+
+
+def _report(ds: xr.Dataset, layer: Layer, label: str) -> None:
+    """One warning per layer for fully pruned runs and one for non-finite stored values."""
+    count = ds["count"].sel(stage="init")
+    empty = (count == 0) & layer.complete
+    if bool(empty.any()):
+        _warn(f"paistats: {label}/{layer.name} is fully pruned in {int(empty.sum())} run(s) "
+              f"({_runs_label(empty)}): its statistics there are NaN")
+    bad = ds["nonfinite"].fillna(0) > 0
+    for stage in bad["stage"].values:
+        b = bad.sel(stage=stage)
+        if bool(b.any()):
+            _warn(f"paistats: {label}/{layer.name}: non-finite (NaN or inf) stored values at stage {stage} in "
+                  f"{int(b.sum())} run(s) ({_runs_label(b)}): their statistics are NaN")

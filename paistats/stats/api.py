@@ -1,0 +1,152 @@
+"""The public functions: :func:`layer_stats`, :func:`distances`, :func:`noise_floor`."""
+from __future__ import annotations
+
+import xarray as xr
+
+from paistats.stats import derived
+from paistats.stats._compute import Request, compute
+from paistats.stats._kernels import BINS, QUANTILES
+
+
+def layer_stats(obj: xr.DataTree, *, quantiles=QUANTILES, precomputed: bool = True) -> xr.Dataset:
+    """Statistics of the unpruned weights (and scores) of every run, layer and stage.
+
+    Pruned entries never enter; incomplete runs (root ``complete`` flag False) are NaN. Each run's
+    layer is sorted once per stage and every quantity is derived from that (streamed over dask
+    chunks; an active ``distributed.Client`` runs it).
+
+    Parameters
+    ----------
+    obj : xarray.DataTree
+        What :func:`paistats.load` returns: an entry, an architecture's stack of pruning methods
+        (dim ``pruner``), any ``.sel`` of them, or one layer node.
+    quantiles : sequence of float, default (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+        Levels of ``quantile_value`` (``numpy.quantile``, linear interpolation).
+    precomputed : bool, default True
+        Use the entry's stored statistics (:func:`write_derived`) when they are fresh and were
+        computed with the same ``quantiles``; False always computes.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(pruner?, variant, sparsity, seed, layer, stage[, quantile])``. ``stage``:
+        ``init`` (the kept weights each variant started from; the reinit variant's are the redrawn
+        ones), ``trained`` (kept trained weights), ``dense_init`` (the whole tensor the variant
+        started from: the reference), ``score`` (the dense round-1 scores of the kept weights),
+        ``dense_score`` (all scores). ``layer``: state-dict names, then ``"all"``.
+        Variables (float64): ``count`` (kept entries), ``density`` (count / tensor size), ``mean``,
+        ``std`` (ddof 0), ``skewness``, ``kurtosis`` (excess; both biased, as ``scipy.stats``),
+        ``mean_abs``, ``l2`` (Euclidean norm), ``frac_positive``, ``quantile_value`` (dim
+        ``quantile``), ``std_ratio_init`` (std / √(2 / fan_in), the Kaiming initializer's std;
+        NaN for score stages), ``spearman_abs_score`` (Spearman's ρ between |w| and the score over
+        the kept entries at stages init, trained, dense_init; NaN elsewhere).
+        ``layer="all"``: every variable averaged over layers weighted by each layer's ``count``
+        (layers with NaN skipped), except ``count`` (summed) and ``density`` (total kept / total size).
+
+    Warns
+    -----
+    StatsWarning
+        Once per layer that is fully pruned in some runs (NaN there), and once per layer and
+        stage with non-finite stored values (naming entry, layer and runs; NaN there).
+
+    Examples
+    --------
+    >>> tree = paistats.load("lenet300-magnitude")                      # doctest: +SKIP
+    >>> st = paistats.layer_stats(tree)                                 # doctest: +SKIP
+    >>> st["std"].sel(stage="init", layer="fc.0.weight", sparsity=0.9)  # doctest: +SKIP
+    >>> st.to_dataframe()                                               # doctest: +SKIP
+    """
+    req = Request(stats=True, dist=False, noise=False, random=False, quantiles=tuple(quantiles))
+    if precomputed:
+        hit = derived.lookup(obj, "layer_stats", req)
+        if hit is not None:
+            return hit
+    return compute(obj, req)["layer_stats"]
+
+
+def distances(obj: xr.DataTree, reference: str = "original", include_pruned: bool = False, *, bins: int = BINS,
+              random: xr.DataTree | None = None, precomputed: bool = True) -> xr.Dataset:
+    """Distances between each run's weights and a reference, per layer and stage.
+
+    Parameters
+    ----------
+    obj : xarray.DataTree
+        As for :func:`layer_stats`.
+    reference : str, default "original"
+        ``"original"`` (or any other variant): that variant of the same pruner, sparsity and seed
+        (paired); ``"dense"``: the whole tensor the run started from (its scores for stage score).
+    include_pruned : bool, default False
+        Put the pruned entries back as zeros in both samples (as Singh & Liu's notebooks computed
+        Wasserstein distances on whole tensors; then dominated by density differences).
+    bins : int, default 100
+        Shared bins of ``jensen_shannon`` and ``hellinger``: ``bins`` equal-width bins spanning the
+        range of the two samples together.
+    random : xarray.DataTree, optional
+        The ``random`` pruner's entry (same architecture and dataset) for the ratio to random
+        pruning when ``obj`` is one entry; an arch stack with ``pruner="random"`` needs none.
+    precomputed : bool, default True
+        Use the entry's stored distances when fresh and the request matches.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(pruner?, variant, sparsity, seed, layer, stage)``, stage ``init`` / ``trained`` /
+        ``score`` (each the run's sample against the reference's sample of that stage). Variables
+        (float64), sample x of the run against reference y:
+        ``ks`` (``scipy.stats.ks_2samp(x, y).statistic``), ``wasserstein``
+        (``scipy.stats.wasserstein_distance``), ``wasserstein_rel`` (÷ std of y), ``energy``
+        (``scipy.stats.energy_distance``), ``jensen_shannon`` (``scipy.spatial.distance.jensenshannon``
+        of the shared-bin histograms, base 2), ``hellinger`` (√(½ Σ (√p − √q)²) on the same bins),
+        ``mean_diff`` (mean x − mean y), ``log_std_ratio`` (log(std x / std y)), ``kurtosis_diff``
+        (excess kurtosis x − y). Where the random pruner is available, for each of ``ks``,
+        ``wasserstein``, ``wasserstein_rel``, ``energy``, ``jensen_shannon``, ``hellinger``:
+        ``<m>_random`` (the same distance between the random pruner's ``original`` run at the same
+        sparsity and seed and this pruner's reference; NaN at stage score, whose scales differ by
+        method) and ``<m>_random_ratio`` (= ``<m>`` / ``<m>_random``, Singh & Liu's ratio).
+        ``layer="all"``: count-weighted mean over layers (weights: the run's kept count).
+
+    See Also
+    --------
+    noise_floor : the same distances between two seeds of the reference.
+
+    Examples
+    --------
+    >>> d = paistats.distances(paistats.load("lenet300"))                # doctest: +SKIP
+    >>> d["wasserstein_random_ratio"].sel(stage="trained", variant="shuffle").median()  # doctest: +SKIP
+    """
+    req = Request(stats=False, dist=True, noise=False, random=True, reference=reference,
+                  include_pruned=bool(include_pruned), bins=bins)
+    if precomputed and random is None:
+        hit = derived.lookup(obj, "distances", req)
+        if hit is not None:
+            return hit
+    return compute(obj, req, random=random)["distances"]
+
+
+def noise_floor(obj: xr.DataTree, reference: str = "original", include_pruned: bool = False, *, bins: int = BINS,
+                precomputed: bool = True) -> xr.Dataset:
+    """The seed noise floor: each distance of :func:`distances` between two seeds of the reference.
+
+    For every pair of seeds (a, b), a < b, the reference sample of seed a against that of seed b
+    at the same pruner and sparsity, per layer and stage, so that a distance between variants can
+    be judged against replicate noise.
+
+    Parameters
+    ----------
+    obj, reference, include_pruned, bins, precomputed
+        As for :func:`distances`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(pruner?, sparsity, seed_pair, layer, stage)``; coords ``seed_a``, ``seed_b`` on
+        ``seed_pair``; the variables of :func:`distances` without the random ratios. With fewer
+        than two seeds: one ``seed_pair`` (``seed_b = -1``) of NaN and one :class:`StatsWarning`.
+    """
+    req = Request(stats=False, dist=False, noise=True, random=False, reference=reference,
+                  include_pruned=bool(include_pruned), bins=bins)
+    if precomputed:
+        hit = derived.lookup(obj, "noise_floor", req)
+        if hit is not None:
+            return hit
+    return compute(obj, req)["noise_floor"]

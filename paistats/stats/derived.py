@@ -1,0 +1,267 @@
+"""Precomputed statistics stored in an entry: ``<entry>/derived/stats.zarr``.
+
+A Zarr v3 store of its own (written with :meth:`xarray.DataTree.to_zarr`), nested in a folder
+without ``zarr.json`` so that it is not part of the entry's Zarr hierarchy (a stale result of a
+grown entry then never breaks the alignment of :func:`paistats.load`). It is a file of the entry
+like any other: listed in ``manifest.json`` when written before finalizing, published with it.
+
+Groups: ``layer_stats``; ``distances/original`` and ``noise_floor/original`` (kept weights) and
+``distances/original_pruned`` / ``noise_floor/original_pruned`` (``include_pruned=True``); all with
+the default quantiles and bins. Root attributes: ``source_key`` (sha256 of the entry's format
+version, tensors, planned runs, grid labels and completion flags: any run added or completed
+changes it), ``random_key`` (the same of the ``random`` entry used for the ratios), the
+parameters, and the paistats version.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from paistats.stats._compute import RATIO_METRICS, Request, compute
+from paistats.stats._inputs import PRUNER_DIM, RANDOM, complete_flags, layer_nodes, pruner_dim
+from paistats.stats._kernels import BINS, QUANTILES
+
+DERIVED_DIR = "derived"
+STORE_NAME = "stats.zarr"
+#: Bump when the statistics change meaning: older stores are then stale.
+DERIVED_VERSION = 1
+_VARIANTS = {False: "original", True: "original_pruned"}
+
+
+def derived_path(entry_dir: str | os.PathLike) -> Path:
+    return Path(entry_dir) / DERIVED_DIR / STORE_NAME
+
+
+def source_key(entry_dir: str | os.PathLike) -> str:
+    """sha256 of what the statistics of the entry at ``entry_dir`` depend on (reads two small files)."""
+    from paistats.store.reader import open_group, read_root_attrs
+
+    path = Path(entry_dir)
+    attrs = read_root_attrs(path)
+    group = open_group(path)
+    doc = {
+        "derived_version": DERIVED_VERSION,
+        "format_version": attrs.get("format_version"),
+        "tensors": attrs.get("tensors"),
+        "runs": attrs.get("runs"),
+        "grid": {d: [str(v) for v in np.asarray(group[d][...]).ravel()] for d in ("variant", "sparsity", "seed")},
+        "complete": np.asarray(group["complete"][...]).astype(int).ravel().tolist(),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _random_sibling(entry_dir: Path, attrs: dict) -> Path | None:
+    sibling = entry_dir.parent / f"{attrs.get('arch')}-{attrs.get('dataset')}-{RANDOM}"
+    return sibling if (sibling / "zarr.json").is_file() else None
+
+
+def write_derived(entry_dir: str | os.PathLike) -> Path:
+    """Compute and store the entry's layer statistics, distances and noise floors.
+
+    Reads every tensor of the entry once per setting of ``include_pruned``; the ratio to random
+    pruning uses the zoo's ``{arch}-{dataset}-random`` entry when it exists. Replaces an older
+    store atomically (a reader never sees half a store).
+
+    Parameters
+    ----------
+    entry_dir : path-like
+        The entry's directory.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<entry_dir>/derived/stats.zarr``.
+    """
+    from paistats.store.reader import open_entry, read_root_attrs
+
+    entry_dir = Path(entry_dir)
+    key = source_key(entry_dir)
+    tree = open_entry(entry_dir)
+    sibling = _random_sibling(entry_dir, read_root_attrs(entry_dir))
+    rnd = open_entry(sibling) if sibling is not None else None
+    groups: dict[str, xr.Dataset] = {}
+    for pruned in (False, True):
+        req = Request(stats=not pruned, dist=True, noise=True, random=True, include_pruned=pruned)
+        res = compute(tree, req, random=rnd)
+        if not pruned:
+            groups["layer_stats"] = res["layer_stats"]
+        groups[f"distances/{_VARIANTS[pruned]}"] = res["distances"]
+        groups[f"noise_floor/{_VARIANTS[pruned]}"] = res["noise_floor"]
+    root = xr.Dataset(attrs={
+        "source_key": key, "random_key": source_key(sibling) if sibling is not None else "",
+        "derived_version": DERIVED_VERSION, "quantiles": list(QUANTILES), "bins": BINS,
+        "entry": entry_dir.name,
+    })
+    out = derived_path(entry_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{STORE_NAME}.{uuid.uuid4().hex[:8]}.partial"
+    tree_out = xr.DataTree.from_dict({"/": root, **{k: _storable(v) for k, v in groups.items()}})
+    tree_out.to_zarr(tmp, zarr_format=3, consolidated=True, mode="w")
+    old = None
+    if out.exists():
+        old = out.parent / f".{STORE_NAME}.{uuid.uuid4().hex[:8]}.old.partial"
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+def _storable(ds: xr.Dataset) -> xr.Dataset:
+    ds = ds.copy()
+    for name, c in ds.coords.items():
+        if c.dtype.kind in "OUT":
+            ds = ds.assign_coords({name: c.astype(str)})
+    ds.attrs = {k: (int(v) if isinstance(v, (bool, np.bool_)) else v) for k, v in ds.attrs.items()}
+    return ds
+
+
+def read_derived(entry_dir: str | os.PathLike, *, fresh_only: bool = True) -> xr.DataTree | None:
+    """The stored statistics of an entry (loaded into memory), or None when absent or stale.
+
+    Parameters
+    ----------
+    entry_dir : path-like
+    fresh_only : bool, default True
+        Return None when the entry changed since they were written (its ``source_key`` differs).
+    """
+    path = derived_path(entry_dir)
+    if not (path / "zarr.json").is_file():
+        return None
+    try:
+        tree = xr.open_datatree(path, engine="zarr", consolidated=True, chunks=None)
+    except Exception:  # noqa: BLE001 (an unreadable derived store is recomputed, never fatal)
+        return None
+    if fresh_only and (tree.attrs.get("source_key") != source_key(entry_dir)
+                       or tree.attrs.get("derived_version") != DERIVED_VERSION):
+        return None
+    return tree.load()
+
+
+# --- use by layer_stats / distances / noise_floor ----------------------------------------------
+
+def entry_dirs(obj: xr.DataTree) -> list[Path]:
+    """Directories of the entries behind ``obj`` (from the readers inside its dask graph)."""
+    root = obj.root if obj.parent is not None else obj
+    src = root.encoding.get("source") if hasattr(root, "encoding") else None
+    if src:
+        return [Path(src)]
+    var = root.to_dataset(inherit=False).get("complete")
+    if var is None or var.chunks is None:
+        return []
+    from paistats.store.reader import _SafeArray
+
+    found: list[str] = []
+    for task in dict(var.data.__dask_graph__()).values():
+        for item in _walk(task):
+            if isinstance(item, _SafeArray) and item.entry_path not in found:
+                found.append(item.entry_path)
+    return [Path(p) for p in found]
+
+
+def _walk(task, depth: int = 0):
+    if depth > 6:
+        return
+    yield task
+    if isinstance(task, (tuple, list)):
+        for t in task:
+            yield from _walk(t, depth + 1)
+    elif isinstance(task, dict):
+        for t in task.values():
+            yield from _walk(t, depth + 1)
+    else:
+        for attr in ("args", "kwargs", "value"):
+            sub = getattr(task, attr, None)
+            if sub is not None and not callable(sub):
+                yield from _walk(sub, depth + 1)
+
+
+def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
+    """The stored result equal to ``compute(obj, req)[kind]``, or None when it cannot be used
+    (absent or stale store, other parameters, a selection by scalar, one layer node, …)."""
+    if (tuple(req.quantiles) != tuple(QUANTILES) or req.bins != BINS or req.reference != "original"
+            or not isinstance(obj, xr.DataTree) or "mask" in obj.data_vars):
+        return None
+    try:
+        dirs = entry_dirs(obj)
+        flags = complete_flags(obj)
+    except Exception:  # noqa: BLE001
+        return None
+    if not dirs:
+        return None
+    if any(d not in flags.dims for d in ("variant", "sparsity", "seed")):
+        return None
+    pdim = pruner_dim(flags)
+    if (pdim is None) != (len(dirs) == 1):
+        return None
+    group = "layer_stats" if kind == "layer_stats" else f"{kind}/{_VARIANTS[req.include_pruned]}"
+    try:
+        names = [n for n, _ in layer_nodes(obj)]
+    except Exception:  # noqa: BLE001
+        return None
+    stores = {}
+    for d in dirs:
+        t = read_derived(d)
+        if t is None or group not in t:
+            return None
+        stores[d] = t
+    coords = {d: flags[d].values for d in ("variant", "sparsity", "seed")}
+    parts = []
+    for d, t in stores.items():
+        ds = t[group].to_dataset()
+        if [str(x) for x in ds["layer"].values] != [*names, "all"]:
+            return None
+        sel = {k: v for k, v in coords.items() if k in ds.dims and not (kind == "noise_floor" and k == "seed")}
+        ds = ds.reindex(sel)
+        if kind == "noise_floor" and list(ds.coords.get("seed_a", [])) and \
+                sorted({*ds["seed_a"].values, *ds["seed_b"].values}) != sorted(coords["seed"].tolist()):
+            return None
+        parts.append((d, t, ds))
+    has_random = pdim is not None and RANDOM in [str(p) for p in flags[pdim].values]
+    out = []
+    for d, t, ds in parts:
+        rnd = [v for v in ds.data_vars if v.endswith("_random") or v.endswith("_random_ratio")]
+        if kind == "distances" and has_random:
+            rdir = next((p for p in dirs if p.name.endswith(f"-{RANDOM}")), None)
+            if rdir is None or not rnd or t.attrs.get("random_key") != source_key(rdir):
+                return None
+        else:
+            ds = ds.drop_vars(rnd)
+        out.append(ds)
+    if pdim is None:
+        res = out[0]
+        label = str(obj.attrs.get("entry") or obj.name)
+    else:
+        methods = [_method_of(p) for p in dirs]
+        order = [methods.index(str(m)) for m in flags[pdim].values] if set(map(str, flags[pdim].values)) <= set(methods) else None
+        if order is None:
+            return None
+        res = xr.concat([out[i] for i in order], dim=pdim, coords="minimal", compat="override", join="exact")
+        res = res.assign_coords({pdim: flags[pdim].values})
+        label = str(obj.attrs.get("entry") or obj.name)
+    res = res.assign_coords({k: v for k, v in coords.items() if k in res.dims})
+    res = res.assign_coords(layer=np.array([*names, "all"], dtype=object))
+    if "stage" in res.dims:
+        res = res.assign_coords(stage=res["stage"].values.astype(str))
+    res.attrs = {"entry": label} if kind == "layer_stats" else {
+        "entry": label, "reference": req.reference, "include_pruned": req.include_pruned, "bins": int(req.bins)}
+    from paistats.stats._compute import _order
+
+    return _order(res)
+
+
+def _method_of(entry_dir: Path) -> str:
+    from paistats.store.reader import read_root_attrs
+
+    return str(read_root_attrs(entry_dir).get("method"))
+
+
+__all__ = ["DERIVED_DIR", "STORE_NAME", "derived_path", "entry_dirs", "lookup", "read_derived", "source_key",
+           "write_derived", "RATIO_METRICS", "PRUNER_DIM"]
