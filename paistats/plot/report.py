@@ -41,7 +41,6 @@ class Figure:
     name: str
     chart: alt.TopLevelMixin
     caption: str
-    number: int = 0
 
 
 @dataclass
@@ -85,15 +84,13 @@ class Section:
     def table(self, name: str, df: pd.DataFrame, caption: str, *, floatfmt: str = "{:.4g}",
               index: bool = False, max_rows: int = 400) -> "Section":
         """A DataFrame as an HTML table with a numbered caption; saved in full as ``tables/<name>.csv``."""
-        number = self._report._add_table(name, df)
+        self._report._add_table(name, df)
         shown = df if len(df) <= max_rows else df.head(max_rows)
         body = shown.to_html(index=index, classes="data", border=0, na_rep="–",
                              float_format=lambda x: floatfmt.format(x), escape=True)
         more = (f"<p class='small'>First {max_rows} of {len(df)} rows; all in "
                 f"<a href='tables/{esc(name)}.csv'>tables/{esc(name)}.csv</a>.</p>" if len(df) > max_rows else "")
-        self.blocks.append(
-            f"<figure class='table' id='tab-{esc(name)}'><figcaption><b>Table {number}.</b> {esc(caption)} "
-            f"(<a href='tables/{esc(name)}.csv'>CSV</a>)</figcaption><div class='scroll'>{body}</div>{more}</figure>")
+        self.blocks.append(_TableRef(name, caption, body + more))
         return self
 
 
@@ -127,32 +124,38 @@ class Report:
         name = slug(name)
         if name in self.figures:
             raise ValueError(f"figure name {name!r} used twice in one report")
-        self.figures[name] = Figure(name, chart, caption, len(self.figures) + 1)
+        self.figures[name] = Figure(name, chart, caption)
         return _FigureRef(name)
 
-    def _add_table(self, name: str, df: pd.DataFrame) -> int:
+    def _add_table(self, name: str, df: pd.DataFrame) -> None:
         if name in self.tables:
             raise ValueError(f"table name {name!r} used twice in one report")
         self.tables[name] = df
-        return len(self.tables)
 
-    def _render_block(self, block) -> str:
+    def _render_block(self, block, numbers: dict) -> str:
         if isinstance(block, _FigureRef):
             f = self.figures[block.name]
+            numbers["figure"] += 1
             links = " · ".join(f"<a href='figures/{f.name}.{fmt}'>{fmt.upper()}</a>" for fmt in export.FORMATS)
             return (f"<figure class='chart' id='fig-{f.name}'><div class='vis' id='vis-{f.name}' "
-                    f"data-figure='{f.name}'></div><figcaption><b>Figure {f.number}.</b> {esc(f.caption)} "
+                    f"data-figure='{f.name}'></div><figcaption><b>Figure {numbers['figure']}.</b> {esc(f.caption)} "
                     f"<span class='small'>({links})</span></figcaption></figure>")
+        if isinstance(block, _TableRef):
+            numbers["table"] += 1
+            n = esc(block.name)
+            return (f"<figure class='table' id='tab-{n}'><figcaption><b>Table {numbers['table']}.</b> "
+                    f"{esc(block.caption)} (<a href='tables/{n}.csv'>CSV</a>)</figcaption>"
+                    f"<div class='scroll'>{block.html}</div></figure>")
         return block
 
     def html(self, *, footer: str = "") -> str:
         """The whole page as a string (figures inline, JavaScript bundle inline)."""
         specs = {name: export.spec(f.chart) for name, f in self.figures.items()}
         nav = "".join(f"<li class='l{s.level}'><a href='#{s.id}'>{esc(s.title)}</a></li>" for s in self.sections)
-        body = []
+        body, numbers = [], {"figure": 0, "table": 0}
         for s in self.sections:
             body.append(f"<section id='{s.id}'><h{s.level}>{esc(s.title)}</h{s.level}>")
-            body.extend(self._render_block(b) for b in s.blocks)
+            body.extend(self._render_block(b, numbers) for b in s.blocks)
             body.append("</section>")
         # "</" cannot appear inside a <script>: escape it in the JSON
         spec_json = json.dumps(specs, separators=(",", ":")).replace("</", "<\\/")
@@ -194,6 +197,13 @@ class _FigureRef:
     name: str
 
 
+@dataclass(frozen=True)
+class _TableRef:
+    name: str
+    caption: str
+    html: str
+
+
 def _vega_versions() -> str:
     return f"{alt.VEGA_VERSION}, Vega-Lite {alt.SCHEMA_VERSION.lstrip('v')}, Vega-Embed {alt.VEGAEMBED_VERSION}"
 
@@ -207,10 +217,10 @@ nav{position:fixed;top:0;left:0;width:15em;height:100%;overflow:auto;padding:1em
 nav ul{list-style:none;padding:0;margin:0} nav li.l3{padding-left:1em} nav a{color:#0072B2;text-decoration:none}
 .page{margin-left:15em} main{padding:0 2em 3em;max-width:1150px}
 h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em} h3{margin-top:1.3em}
-figure{margin:1.2em 0} figcaption{font-size:.9em;color:#333;max-width:60em}
+figure{margin:1.2em 0} .vis{zoom:1.3} figcaption{font-size:.9em;color:#333;max-width:60em}
 .small{font-size:.85em;color:#666} .note{background:#fff7e0;border-left:3px solid #E69F00;padding:.4em .8em}
 .scroll{overflow-x:auto} table.data{border-collapse:collapse;font-size:.85em}
-table.data th,table.data td{padding:.2em .6em;border-bottom:1px solid #e3e3e3;text-align:right}
+table.data th,table.data td{padding:.2em .6em;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}
 table.data th{background:#f3f3f3} .verdicts li{margin:.2em 0} footer{padding:1em 2em;color:#666;font-size:.85em}
 @media (max-width:900px){nav{position:static;width:auto;height:auto}.page{margin-left:0}}
 """

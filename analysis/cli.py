@@ -1,0 +1,141 @@
+"""Command line: ``python -m analysis reproduce | check-report | results-page``.
+
+Exit codes: 0 success; 1 the report was written but a check failed (``check-report``); 2 bad input
+(one line on stderr: what and how to fix it); 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+PROG = "python -m analysis"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's own convention, without the usage block)
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Reproduce Frankle et al. (2021) and Singh & Liu (2021) on a zoo and write "
+                                       "an HTML report.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    r = sub.add_parser("reproduce", help="build the zoo when missing, run every analysis, write the report",
+                       description="Build the zoo when missing (zoo_builder), run the reproductions, write the report "
+                                   "folder (index.html, figures/, tables/) and print the verdict summary.")
+    r.add_argument("--zoo", metavar="PATH_OR_REPO",
+                   help="a zoo folder or a Hub dataset repo (org/name); a missing folder is built with --preset "
+                        "(default: ./zoo, or ./zoo-smoke with --preset smoke)")
+    r.add_argument("--preset", choices=("smoke", "mini"), default="mini",
+                   help="what to build when the zoo is missing: mini (LeNet-300-100/MNIST, 510 runs, ~25 min on 2 "
+                        "cores) or smoke (tiny MLP/mnist1d with 3 seeds, ~1-2 min)")
+    r.add_argument("--entries", nargs="+", metavar="ENTRY", help="only these entries (names, aliases or archs)")
+    r.add_argument("--out", metavar="DIR", help="report folder (default: ./report, or ./report-smoke)")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
+    r.add_argument("--margin", type=float, default=0.01, metavar="FRACTION",
+                   help="accuracy margin for equivalence / non-inferiority (default 0.01 = 1 percentage point)")
+    r.add_argument("--std-margin", type=float, default=0.1, metavar="FRACTION",
+                   help="relative margin on the kept weights' std for 'changed minimally' (default 0.1 = 10%%)")
+    r.add_argument("--alpha", type=float, default=0.05, help="level of every test (default 0.05)")
+    r.add_argument("--workers", type=int, metavar="N", help="builder workers when the zoo is built")
+    r.add_argument("--check", action="store_true", help="also open the report in headless Chromium and check it")
+    c = sub.add_parser("check-report", help="open a report in headless Chromium and check every figure rendered",
+                       description="Load DIR/index.html in headless Chromium (Debian package `chromium`); exit 1 "
+                                   "unless every figure drew marks, the console stayed clean and nothing was "
+                                   "requested from the network.")
+    c.add_argument("dir", metavar="DIR")
+    c.add_argument("--screenshot", metavar="PNG", help="save a full-page screenshot")
+    g = sub.add_parser("results-page", help="write the docs results page (docs/results.md) from a report folder",
+                       description="Regenerate the docs results page from a report folder written by `reproduce` "
+                                   "(tables, verdicts and figure images are copied from it).")
+    g.add_argument("dir", metavar="DIR", help="report folder")
+    g.add_argument("--docs", metavar="DIR", default="docs", help="docs folder (default: docs)")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _reproduce(args) -> int:
+    import paistats
+    from analysis import reproduce
+
+    if not 0 < args.margin < 1 or not 0 < args.std_margin < 10 or not 0 < args.alpha < 1:
+        return _fail("--margin, --std-margin and --alpha must be positive fractions (e.g. --margin 0.01)")
+    zoo = args.zoo or ("zoo-smoke" if args.preset == "smoke" else "zoo")
+    out = Path(args.out or ("report-smoke" if args.preset == "smoke" else "report"))
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        return _fail(f"output folder {out} exists: pass --overwrite to replace it, or choose another --out")
+    from paistats import hub
+
+    local = Path(zoo).expanduser()
+    is_hub = not local.is_dir() and hub.is_hub_ref(zoo)
+    if not is_hub:
+        managed = args.zoo is None
+        if not (local / "index.json").is_file() or (managed and _incomplete(local)):
+            reproduce.build_zoo(local, args.preset, workers=args.workers)
+        zoo = str(local)
+    t0 = time.perf_counter()
+    try:
+        index, ctx = reproduce.build_report(zoo, out, entries=args.entries, overwrite=args.overwrite,
+                                            margin=args.margin, shift_margin=args.std_margin, alpha=args.alpha)
+    except reproduce.ReproduceError as e:
+        return _fail(str(e))
+    except paistats.ZooError as e:
+        return _fail(" ".join(str(e).split()))
+    seconds = time.perf_counter() - t0
+    print(reproduce.format_summary(ctx))
+    size = index.stat().st_size
+    print(f"report: {index.resolve()} ({size / 1e6:.2f} MB, {len(list((out / 'figures').glob('*.svg')))} figures; "
+          f"written in {seconds:.0f} s)")
+    if args.check:
+        return _check(out, out / "screenshot.png")
+    return 0
+
+
+def _incomplete(zoo: Path) -> bool:
+    """True when the zoo the CLI manages has unfinished runs (the build is then resumed)."""
+    import paistats
+
+    try:
+        listing = paistats.list_zoo(zoo)
+    except paistats.ZooError:
+        return True
+    return bool(len(listing) == 0 or listing["error"].notna().any() or (listing["complete"] < listing["planned"]).any())
+
+
+def _check(folder: Path, screenshot) -> int:
+    from analysis import browser
+
+    try:
+        result = browser.check(Path(folder) / "index.html", screenshot=screenshot)
+    except FileNotFoundError as e:
+        return _fail(str(e))
+    print(f"browser check: {result}")
+    return 0 if result.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "reproduce":
+            return _reproduce(args)
+        if args.command == "check-report":
+            return _check(Path(args.dir), args.screenshot)
+        if args.command == "results-page":
+            from analysis import results_page
+
+            try:
+                path = results_page.write(Path(args.dir), Path(args.docs))
+            except FileNotFoundError as e:
+                return _fail(str(e))
+            print(f"wrote {path}")
+            return 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return 2

@@ -1,0 +1,206 @@
+"""Frankle et al. (ICLR 2021): is pruning at initialization immune to shuffling and reinitializing?
+
+Questions answered from the zoo's data, per pruning method and sparsity, at the level of seeds
+(one final test accuracy per run; seeds are the replicates, paired within a seed):
+
+1. Is accuracy under ``shuffle`` / ``reinit`` the same as ``original`` (TOST equivalence within
+   ± margin) and at least not worse (non-inferiority at the margin)?
+2. Is ``invert`` worse than ``original`` (one-sided paired t)?
+3. Does each method's ``original`` beat random pruning at the same sparsity and seed (one-sided
+   paired t)?
+4. Where is a run disconnected (root variable ``disconnected``: some layer at density 0 or SynFlow's
+   R = 0), e.g. inverted SynFlow?
+
+Every family of tests is Holm-adjusted over pruner × sparsity for one comparison and test.
+Adapt it: change ``margin``, the tests or the family in :func:`tests`.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from analysis.common import PRUNER, Arch, Context, count_phrase, root_runs, runs_frame
+from paistats import inference, plot
+
+SECTION = "Frankle et al. 2021: accuracy under shuffle, reinit and invert"
+
+
+def accuracy(ds: xr.Dataset) -> xr.DataArray:
+    """Final accuracy of complete pruned runs (sparsity > 0), dims (pruner, variant, sparsity, seed)."""
+    acc = ds["accuracy"].where(ds["complete"])
+    acc = acc.sel(sparsity=acc["sparsity"] > 0)
+    acc.name = "accuracy"
+    return acc
+
+
+def _versus_random(acc: xr.DataArray) -> xr.DataArray:
+    """Each method's original next to random pruning's original at the same sparsity and seed,
+    as a ``variant`` dim (``method``, ``random``) so that the paired tests apply unchanged."""
+    orig = acc.sel(variant="original", drop=True)
+    rand = orig.sel({PRUNER: "random"}, drop=True)
+    others = orig.sel({PRUNER: [p for p in orig[PRUNER].values if p != "random"]})
+    out = xr.concat([others, rand.broadcast_like(others)], dim=pd.Index(["method", "random"], name="variant"))
+    out.name = "accuracy"
+    return out
+
+
+COMPARISONS = {
+    # label: (variants, test, extra keyword arguments)
+    "shuffle − original (non-inferiority)": (["shuffle"], "noninferiority", {}),
+    "reinit − original (non-inferiority)": (["reinit"], "noninferiority", {}),
+    "shuffle − original (equivalence)": (["shuffle"], "tost", {}),
+    "reinit − original (equivalence)": (["reinit"], "tost", {}),
+    "invert − original (worse?)": (["invert"], "t", {"alternative": "less"}),
+}
+
+
+def tests(ctx: Context, acc: xr.DataArray, section: str = SECTION) -> pd.DataFrame:
+    """Seed-level tests of every comparison, Holm-adjusted over pruner × sparsity within each.
+
+    Returns a tidy table (one row per pruner, sparsity and comparison) with the estimate, its
+    interval, n, p-values, family and verdict; comparisons that cannot be tested are recorded
+    in ``ctx.skipped``.
+    """
+    variants = [str(v) for v in acc["variant"].values]
+    tables = []
+    plan = dict(COMPARISONS)
+    if "random" in acc[PRUNER].values and acc.sizes[PRUNER] > 1:
+        plan["original − random pruning (better?)"] = (None, "t", {"alternative": "greater"})
+    else:
+        ctx.skip(section, "comparison with random pruning", "the zoo has no `random` pruner (or no other method)")
+    for label, (want, test, kw) in plan.items():
+        data, ref, vs = acc, "original", want
+        if want is None:
+            data, ref, vs = _versus_random(acc), "random", ["method"]
+        elif not set(want) <= set(variants) or "original" not in variants:
+            ctx.skip(section, label, f"variant(s) {', '.join(want)} or original not in the zoo")
+            continue
+        margin = ctx.margin if test in ("tost", "noninferiority") else None
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                results = inference.compare(data, test=test, reference=ref, variants=vs, margin=margin,
+                                            alpha=ctx.alpha, errors="skip", **kw)
+            for w in caught:
+                ctx.skip(section, label, str(w.message))
+        except inference.InferenceError as e:
+            ctx.skip(section, label, str(e))
+            continue
+        if not results:
+            continue
+        table = inference.stack(results, family=[PRUNER, "sparsity"], method="holm")
+        table["comparison"] = label
+        tables.append(table)
+    if not tables:
+        return pd.DataFrame()
+    out = pd.concat(tables, ignore_index=True)
+    if "variant" in out:
+        out = out.drop(columns=["variant"])
+    out["verdict"] = [_word(c, v, e) for c, v, e in zip(out["comparison"], out["verdict"], out["effect"])]
+    return out
+
+
+def _word(comparison: str, verdict: str, effect: float) -> str:
+    """The test's verdict in the words of the question (a one-sided 'different' is 'worse' / 'better')."""
+    if verdict == "different" and "worse?" in comparison:
+        return "worse"
+    if verdict == "different" and "better?" in comparison:
+        return "better"
+    return verdict
+
+
+def disconnected_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs flagged ``disconnected`` per (pruner, variant, sparsity): how many seeds, and their accuracy."""
+    if "disconnected" not in runs:
+        return pd.DataFrame()
+    d = runs[runs["disconnected"]]
+    if d.empty:
+        return pd.DataFrame(columns=["pruner", "variant", "sparsity", "seeds disconnected", "of seeds",
+                                     "mean accuracy %"])
+    total = runs.groupby(["pruner", "variant", "sparsity"]).size()
+    g = d.groupby(["pruner", "variant", "sparsity"])
+    out = pd.DataFrame({"seeds disconnected": g.size(), "mean accuracy %": 100 * g["accuracy"].mean()})
+    out["of seeds"] = total.reindex(out.index).values
+    return out.reset_index()[["pruner", "variant", "sparsity", "seeds disconnected", "of seeds", "mean accuracy %"]]
+
+
+def _summarise(ctx: Context, arch: Arch, table: pd.DataFrame, disc: pd.DataFrame) -> None:
+    where = f"{SECTION} ({arch.label})"
+    for label in list(COMPARISONS) + ["original − random pruning (better?)"]:
+        part = table[table["comparison"] == label] if len(table) else table
+        if part.empty:
+            continue
+        counts = part["verdict"].value_counts()
+        margin = f" at margin ±{100 * ctx.margin:g} pp" if part["margin"].notna().any() else ""
+        bad = part[part["verdict"].isin(["inferior", "different"])]
+        extra = ""
+        if len(bad) and ("non-inferiority" in label or "equivalence" in label):
+            extra = "; not so at " + ", ".join(f"{p} s={s:g}" for p, s in zip(bad[PRUNER], bad["sparsity"]))
+        fam = part["family"].iloc[0].split(" | ")[0]
+        ctx.verdict(f"{arch.label}: {label}{margin}",
+                    count_phrase(counts, len(part)) + f" pruner × sparsity cells; {fam}, α = {ctx.alpha}{extra}", where)
+    if len(disc):
+        cells = ", ".join(f"{r.pruner}/{r.variant} s={r.sparsity:g} ({r._4}/{r._5} seeds)" for r in disc.itertuples())
+        ctx.verdict(f"{arch.label}: where are runs disconnected?", cells, where)
+    elif disc is not None:
+        ctx.verdict(f"{arch.label}: where are runs disconnected?", "no run is flagged disconnected", where)
+
+
+def run(ctx: Context, report, arch: Arch) -> pd.DataFrame:
+    """Add the Frankle et al. section for ``arch`` to ``report``; returns the tests table."""
+    sec = report.section(f"Frankle et al.: {arch.label}", level=2)
+    ds = root_runs(ctx, arch)
+    runs = runs_frame(ds)
+    pruned = runs[runs["sparsity"] > 0]
+    n_seeds = int(ds.sizes["seed"])
+    sec.text(f"Final test accuracy of {len(pruned)} complete pruned runs of {arch.label} "
+             f"({', '.join(arch.names)}; variants {', '.join(map(str, ds['variant'].values))}; "
+             f"sparsities {', '.join(f'{s:g}' for s in sorted(pruned['sparsity'].unique()))}; {n_seeds} seed(s)). "
+             "Claims are made at the level of seeds: each test pairs a variant's run with the original's of "
+             "the same seed.")
+    if pruned.empty:
+        ctx.skip(sec.title, "every figure and test", "no complete pruned run")
+        sec.note("No complete pruned run: nothing to show.")
+        return pd.DataFrame()
+    sec.figure(f"accuracy-{arch.arch}", plot.accuracy_vs_sparsity(pruned),
+               f"Test accuracy of {arch.label} after training, mean over seeds with its 95% Student-t interval "
+               f"(n = {n_seeds} seeds per point), per pruning method (panel) and variant (colour). "
+               f"Runs: every complete pruned run of the entries {', '.join(arch.names.values())}.")
+    table = tests(ctx, accuracy(ds), sec.title)
+    disc = disconnected_table(runs)
+    if table.empty:
+        sec.note(f"No seed-level test could be run (see the skipped table): {n_seeds} seed(s) in this zoo; "
+                 "the tests need at least 2 (the mini zoo has 5).")
+    else:
+        sub = report.section(f"Tests: {arch.label}", level=3)
+        sub.text(f"Margin for equivalence (TOST) and non-inferiority: ±{100 * ctx.margin:g} percentage points of "
+                 f"accuracy; α = {ctx.alpha}; p-values Holm-adjusted over pruner × sparsity within each comparison "
+                 "(the family is named in each row). Intervals: paired Student-t over seeds, 90% for TOST and "
+                 "non-inferiority (the interval whose position against the margin gives the verdict), 95% otherwise. "
+                 "'inconclusive' means the data cannot decide at this n and margin.")
+        forest = table.rename(columns={"effect": "estimate", "pvalue_adj": "pvalue_adjusted"})
+        sub.figure(f"tests-{arch.arch}", plot.verdict_forest(forest, margin=ctx.margin),
+                   f"Seed-level accuracy differences of {arch.label} (percentage points) with their confidence "
+                   f"intervals, coloured by verdict (Holm over pruner × sparsity, α = {ctx.alpha}); dashed lines: "
+                   f"± the {100 * ctx.margin:g} pp margin. One row per comparison, one panel per sparsity; "
+                   "runs as in the accuracy figure.")
+        shown = table[[PRUNER, "sparsity", "comparison", "test", "n", "effect", "ci_low", "ci_high", "pvalue",
+                       "pvalue_adj", "verdict", "family"]].copy()
+        for c in ("effect", "ci_low", "ci_high"):
+            shown[c] = 100 * shown[c]
+        shown = shown.rename(columns={"effect": "Δ acc (pp)", "ci_low": "CI low (pp)", "ci_high": "CI high (pp)",
+                                      "pvalue_adj": "p (Holm)"})
+        sub.table(f"tests-{arch.arch}", shown, f"Every accuracy test of {arch.label}: estimate (variant − reference, "
+                  "pp), interval, raw and Holm-adjusted p-value, verdict and the family it was adjusted over.")
+    dsub = report.section(f"Disconnected runs: {arch.label}", level=3)
+    if len(disc):
+        dsub.table(f"disconnected-{arch.arch}", disc,
+                   "Runs whose network is disconnected after pruning (root variable `disconnected`: a layer at "
+                   "density 0, or SynFlow's R = 0), per method, variant and sparsity, with their mean accuracy.")
+    else:
+        dsub.text("No complete run is flagged disconnected.")
+    _summarise(ctx, arch, table, disc)
+    return table

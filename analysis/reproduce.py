@@ -1,0 +1,179 @@
+"""``python -m analysis reproduce``: build the zoo if needed, run every reproduction, write the report.
+
+:func:`reproduce` is the library entry point; :func:`build_report` writes a report of an existing zoo.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+import paistats
+from analysis import frankle, link, singh_liu
+from analysis.common import Context, open_listing
+from paistats.plot.report import Report
+
+PRESETS = ("smoke", "mini")
+SMOKE_SEEDS = 3   # the smoke report needs ≥ 2 seeds for seed-level tests; the builder's smoke preset has 1
+
+
+class ReproduceError(Exception):
+    """Bad input: the message is one line naming the problem and the fix (the CLI exits 2)."""
+
+
+def build_config(preset: str) -> dict:
+    """The zoo_builder configuration the report builds for ``preset`` (``smoke`` gets 3 seeds)."""
+    from zoo_builder import presets
+
+    cfg = presets.get(preset)
+    if preset == "smoke":
+        for g in cfg["grids"]:
+            g["seeds"] = SMOKE_SEEDS
+        cfg["name"] = "smoke"
+        cfg["description"] = cfg.get("description", "") + f" ({SMOKE_SEEDS} seeds for the report)"
+    return cfg
+
+
+def estimate_minutes(cfg: dict, workers: int) -> tuple[int, float]:
+    """(runs, rough wall minutes) of building ``cfg`` with ``workers`` CPU workers (zoo_builder's estimate)."""
+    from zoo_builder import config, plan
+
+    p = plan.from_config(config.parse(cfg, source="analysis"))
+    return len(p.specs), p.estimate_seconds() / max(workers, 1) / 60
+
+
+def build_zoo(path: Path, preset: str, *, workers: int | None = None, quiet: bool = False) -> None:
+    """Build the ``preset`` zoo into ``path`` with ``python -m zoo_builder`` (resumes a partial build)."""
+    import yaml
+
+    cfg = build_config(preset)
+    workers = workers or min(os.cpu_count() or 1, 8)
+    runs, minutes = estimate_minutes(cfg, workers)
+    print(f"analysis: no zoo at {path}: building the {preset!r} zoo there ({runs} runs, about {minutes:.0f} min "
+          f"estimated on {workers} CPU worker(s); interrupting and rerunning resumes)", flush=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump(cfg, f)
+    try:
+        cmd = [sys.executable, "-m", "zoo_builder", "--config", f.name, "--out", str(path), "--workers", str(workers)]
+        if quiet:
+            cmd.append("--quiet")
+        t0 = time.perf_counter()
+        rc = subprocess.run(cmd).returncode
+    finally:
+        os.unlink(f.name)
+    if rc not in (0, 1):
+        raise ReproduceError(f"building the zoo failed (zoo_builder exit code {rc}); rerun to resume, or see above")
+    print(f"analysis: zoo built in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+
+
+def _methods(report: Report, ctx: Context) -> None:
+    sec = report.section("Methods", level=2)
+    rows = []
+    first = None
+    for entry, row in ctx.listing.iterrows():
+        if row.get("error"):
+            continue
+        tree = paistats.load(row["alias"] or entry, zoo=ctx.zoo, tensors=False)
+        a = tree.attrs
+        first = first or a
+        r = a.get("recipe", {}) or {}
+        rows.append({"entry": entry, "arch": a.get("arch"), "dataset": a.get("dataset"), "method": a.get("method"),
+                     "recipe": r.get("name"), "epochs": r.get("epochs"), "optimizer": r.get("optimizer"),
+                     "lr": r.get("lr"), "batch": r.get("batch_size"),
+                     "variants": ", ".join(row["variants"]), "sparsities": ", ".join(f"{s:g}" for s in row["sparsities"]),
+                     "seeds": len(row["seeds"]), "runs complete": f"{row['complete']}/{row['planned']}",
+                     "scoring examples/class": a.get("per_class"), "format": a.get("format_version")})
+    sec.text(f"Zoo: {ctx.zoo}. Everything below is computed from the stored runs; no number or conclusion in this "
+             "report is written by hand. Only complete runs count.")
+    if rows:
+        sec.table("entries", pd.DataFrame(rows), "Entries analysed, from their stored attributes.")
+    if first:
+        rec = first.get("recipe", {}) or {}
+        sec.text("Recipe of the first entry: " + ", ".join(f"{k} = {v}" for k, v in rec.items()) + ".")
+        versions = first.get("versions", {}) or {}
+        sec.text("Built with " + ", ".join(f"{k} {v}" for k, v in versions.items())
+                 + f"; builder git revision {first.get('git_revision', 'unknown')}.")
+    import altair
+    import scipy
+    import statsmodels
+
+    sec.text(f"Analysed with paistats {paistats.__version__}, scipy {scipy.__version__}, statsmodels "
+             f"{statsmodels.__version__}, altair {altair.__version__}, pandas {pd.__version__}, on "
+             f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC; analysis git revision {_git_revision()}.")
+    sec.text(f"Inference: one number per run; seeds are the replicates and variants are paired with the original "
+             f"of the same seed. Accuracy margin ±{100 * ctx.margin:g} pp (equivalence and non-inferiority); "
+             f"kept-weight std margin ±{100 * ctx.shift_margin:g} %; α = {ctx.alpha}; Holm within the family "
+             "named in each table. Per-weight quantities (ECDFs) are descriptive.")
+
+
+def _git_revision() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent)
+        return out.stdout.strip() or "unknown"
+    except Exception:
+        return "unknown"
+
+
+def build_report(zoo, out, *, entries: list[str] | None = None, overwrite: bool = False, margin: float = 0.01,
+                 shift_margin: float = 0.1, alpha: float = 0.05, sections=("frankle", "singh_liu", "link"),
+                 formats=None) -> tuple[Path, Context]:
+    """Write the report of ``zoo`` (a folder or Hub repo) into ``out``; returns (index.html, context).
+
+    Raises
+    ------
+    ReproduceError
+        ``out`` exists (without ``overwrite``), or nothing in the zoo can be analysed.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ReproduceError(f"output folder {out} exists: pass --overwrite to replace it, or choose another --out")
+    skipped = []
+    listing = open_listing(zoo, entries, lambda s, w, r: skipped.append({"section": s, "what": w, "reason": r}))
+    ctx = Context(zoo=zoo, listing=listing, margin=margin, shift_margin=shift_margin, alpha=alpha, skipped=skipped)
+    arches = ctx.arches()
+    if not arches:
+        raise ReproduceError(f"no readable entry to analyse in {zoo}"
+                             + (f" among {', '.join(entries)}" if entries else "") + " (see `paistats ls`)")
+    report = Report("Pruning at initialization: reproduction report",
+                    f"Frankle et al. (ICLR 2021) and Singh & Liu (2021) on {', '.join(a.label for a in arches)}")
+    summary = report.section("Verdict summary", level=2)
+    for arch in arches:
+        if "frankle" in sections:
+            frankle.run(ctx, report, arch)
+        sl = {}
+        if "singh_liu" in sections:
+            sl = singh_liu.run(ctx, report, arch)
+        if "link" in sections:
+            link.run(ctx, report, arch, sl)
+    _methods(report, ctx)
+    skip = report.section("Skipped and why", level=2)
+    if ctx.skipped:
+        skip.table("skipped", pd.DataFrame(ctx.skipped).drop_duplicates(), "What this report left out, and why.")
+    else:
+        skip.text("Nothing was skipped.")
+    summary.text("Each line answers one question from the data (counts of verdicts over the cells tested; the "
+                 "sections below hold the tests, figures and families).")
+    if ctx.summary:
+        summary.table("verdicts", pd.DataFrame(ctx.summary)[["question", "answer"]], "Verdicts.")
+    else:
+        summary.note("No question could be answered from this zoo (see 'Skipped and why').")
+    kw = {} if formats is None else {"formats": formats}
+    index = report.write(out, overwrite=overwrite, **kw)
+    return index, ctx
+
+
+def format_summary(ctx: Context) -> str:
+    """The verdict summary as plain text (what the CLI prints)."""
+    lines = ["Verdict summary"]
+    for row in ctx.summary:
+        lines.append(f"- {row['question']}: {row['answer']}")
+    if ctx.skipped:
+        lines.append(f"({len(ctx.skipped)} item(s) skipped; see the report's 'Skipped and why')")
+    return "\n".join(lines)

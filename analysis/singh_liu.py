@@ -1,0 +1,333 @@
+"""Singh & Liu (2021): do shuffle and reinit change the distribution of the unpruned weights only minimally?
+
+Per pruning method, layer and stage — ``init`` (the kept weights each variant starts from) and
+``trained`` (the kept weights after training), always separately — this script measures how far
+the kept-weight distribution of ``shuffle`` and ``reinit`` moves from ``original`` (same method,
+sparsity and seed), and judges it against
+
+* the **seed noise floor**: the same distance between two seeds of ``original``
+  (:func:`paistats.stats.noise_floor`), tested per cell with :func:`paistats.inference.noise_test`;
+* **random pruning**: Singh & Liu's ratio of the distance to the distance between random pruning's
+  ``original`` and this method's (``<metric>_random_ratio`` of :func:`paistats.stats.distances`);
+* **"changed minimally"** as an equivalence claim on a layer statistic: the kept weights' std of
+  the variant within ± ``shift_margin`` (relative) of the original's (TOST on log std over seeds).
+
+Distances are computed on kept entries only (the default) and, as Singh & Liu's notebooks did,
+with the pruned zeros put back (``include_pruned=True``), where density differences dominate.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+import paistats
+from analysis.common import PRUNER, Arch, Context, count_phrase
+from paistats import inference, plot
+from paistats.stats import distances, layer_stats, noise_floor
+
+SECTION = "Singh & Liu 2021: distribution of the unpruned weights"
+METRIC = "wasserstein_rel"
+STAGES = ("init", "trained")
+SL_SPARSITY = 0.75     # the only sparsity of Singh & Liu's scripts
+HEATMAP_STATS = {      # statistic → how its change is shown (variant vs original, mean over seeds)
+    "std": "log ratio", "mean_abs": "log ratio", "kurtosis": "difference", "skewness": "difference",
+    "frac_positive": "difference",
+}
+SL_PROTOCOL = {
+    "lenet300": "LeNet-300-100 on MNIST: SGD, lr 0.1, no momentum, batch 128, 16 epochs, one run per setting",
+    "resnet20": "ResNet-20 on CIFAR-10: OpenLTH defaults (SGD momentum 0.9, lr 0.1 ×0.1 at 80/120, 160 epochs, "
+                "batch 128, weight decay 1e-4), one run per setting",
+}
+
+
+def focus_sparsity(sparsities) -> float:
+    """Singh & Liu's 75 % when the zoo has it, else the pruned sparsity closest to it."""
+    s = np.array([x for x in sparsities if x > 0], dtype=float)
+    return float(s[np.argmin(np.abs(s - SL_SPARSITY))])
+
+
+def protocol_text(tree: xr.DataTree, arch: Arch) -> str:
+    """What the zoo did versus what Singh & Liu's scripts did, from the entry's attributes."""
+    r = tree.attrs.get("recipe", {}) or {}
+    keys = ("name", "optimizer", "lr", "momentum", "batch_size", "epochs", "weight_decay")
+    ours = ", ".join(f"{k} {r[k]}" for k in keys if k in r)
+    theirs = SL_PROTOCOL.get(arch.arch, "no Singh & Liu setting for this architecture (they used LeNet-300-100 "
+                                        "on MNIST and ResNet-20 on CIFAR-10 at 75 % sparsity)")
+    return (f"This zoo trained {arch.label} with recipe {ours or 'unknown'}; Singh & Liu's scripts: {theirs}. "
+            "Distances after training therefore describe this zoo's recipe, not theirs. GraSP convention: their "
+            "`grasp10` runs were launched without `--prune_highest`, which under the companion code's convention is "
+            "inverted GraSP; in this zoo that run is pruner `grasp`, variant `invert` (pruner `grasp` keeps the "
+            "lowest −θ⊙Hg as GraSP's authors intended, `grasp_abs` the largest |θ⊙Hg|).")
+
+
+def _quiet(fn, *a, **kw):
+    """Run a statistic, collecting its warnings (fully pruned layers, too few seeds) as messages."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn(*a, **kw)
+    return out, [str(w.message) for w in caught]
+
+
+def distance_frame(dist: xr.Dataset, noise: xr.Dataset, sparsity: float, metric: str = METRIC,
+                   variants=("shuffle", "reinit")) -> pd.DataFrame:
+    """Tidy rows for :func:`paistats.plot.distance_by_layer`: comparison shuffle / reinit / random / noise floor."""
+    rows = []
+    d = dist.sel(sparsity=sparsity, stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+    for v in variants:
+        if v in d["variant"].values:
+            f = d[metric].sel(variant=v, drop=True).to_dataframe().reset_index()
+            rows.append(f.assign(comparison=v).rename(columns={metric: "value"}))
+    rnd = f"{metric}_random"
+    if rnd in d:
+        f = d[rnd].to_dataframe().reset_index().rename(columns={rnd: "value"})
+        rows.append(f.assign(comparison="random"))
+    if noise is not None:
+        n = noise[metric].sel(sparsity=sparsity, stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+        rows.append(n.to_dataframe().reset_index().rename(columns={metric: "value"}).assign(comparison="noise floor"))
+    out = pd.concat(rows, ignore_index=True)
+    return out[[PRUNER, "layer", "stage", "comparison", "value"]].dropna(subset=["value"])
+
+
+def heatmap_frame(stats: xr.Dataset, sparsity: float, variants=("shuffle", "reinit")) -> pd.DataFrame:
+    """Mean over seeds of each statistic's change vs original (log ratio for scales, difference for shapes)."""
+    s = stats.sel(sparsity=sparsity, stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+    rows = []
+    for stat, how in HEATMAP_STATS.items():
+        if stat not in s:
+            continue
+        x = s[stat]
+        change = np.log(x / x.sel(variant="original")) if how == "log ratio" else x - x.sel(variant="original")
+        change = change.mean("seed")
+        for v in variants:
+            if v not in change["variant"].values:
+                continue
+            f = change.sel(variant=v, drop=True).to_dataframe(name="change").reset_index()
+            f["statistic"] = f"{stat} ({how})"
+            f["panel"] = v + " · " + f["stage"].astype(str)
+            rows.append(f)
+    return pd.concat(rows, ignore_index=True)[[PRUNER, "layer", "statistic", "panel", "change"]]
+
+
+def density_frame(stats: xr.Dataset) -> pd.DataFrame:
+    """Layer density of each method's original masks per sparsity and seed (stage init)."""
+    d = stats["density"].sel(variant="original", stage="init").drop_sel(layer="all", errors="ignore")
+    d = d.sel(sparsity=d["sparsity"] > 0)
+    return d.to_dataframe().reset_index()[[PRUNER, "layer", "sparsity", "seed", "density"]].dropna()
+
+
+def ecdf_frames(tree: xr.DataTree, pruners: list[str], sparsity: float, layers: list[str], n: int = 41,
+                variants=("original", "shuffle", "reinit")) -> dict[str, pd.DataFrame]:
+    """Per pruner: quantiles (``n`` levels) of the kept weights per layer, stage and variant, seeds
+    pooled, plus random pruning's original when the zoo has it (a descriptive figure).
+
+    Each layer and stage is read once for every pruner (one dask computation)."""
+    probs = np.linspace(0.0, 1.0, n)
+    rows = {p: [] for p in pruners}
+    stacked = PRUNER in tree.dims
+    for stage in STAGES:
+        views = paistats.unpruned(tree, stage=stage)
+        for layer in layers:
+            w = views[layer].sel(sparsity=sparsity)
+            w = w.sel(variant=[v for v in variants if v in w["variant"].values])
+            if not stacked:
+                w = w.expand_dims({PRUNER: pruners[:1]})
+            w = w.load()
+            have = [str(p) for p in w[PRUNER].values]
+            for p in pruners:
+                lines = [(v, w.sel({PRUNER: p, "variant": v})) for v in map(str, w["variant"].values)]
+                if "random" in have and p != "random" and "original" in w["variant"].values:
+                    lines.append(("random", w.sel({PRUNER: "random", "variant": "original"})))
+                for name, arr in lines:
+                    x = np.asarray(arr.values, dtype=float).ravel()
+                    x = x[np.isfinite(x)]
+                    if x.size:
+                        rows[p] += [{"layer": layer, "stage": stage, "variant": name, "probability": pr, "value": q}
+                                    for pr, q in zip(probs, np.quantile(x, probs))]
+    return {p: pd.DataFrame(r) for p, r in rows.items()}
+
+
+def minimal_change_tests(ctx: Context, stats: xr.Dataset, section: str) -> pd.DataFrame:
+    """TOST per (pruner, sparsity, layer, stage): is the kept weights' std of shuffle / reinit within
+    ± ``ctx.shift_margin`` (relative) of the original's? On log std over seeds; Holm over
+    pruner × sparsity × layer within each (variant, stage)."""
+    x = np.log(stats["std"].sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore"))
+    x = x.sel(sparsity=x["sparsity"] > 0)
+    x.name = "log std"
+    variants = [v for v in ("shuffle", "reinit") if v in x["variant"].values]
+    try:
+        res, msgs = _quiet(inference.compare, x, test="tost", margin=float(np.log1p(ctx.shift_margin)),
+                           variants=variants, alpha=ctx.alpha, errors="skip")
+    except inference.InferenceError as e:
+        ctx.skip(section, "equivalence of the kept weights' std (changed minimally?)", str(e))
+        return pd.DataFrame()
+    for m in msgs:
+        ctx.skip(section, "equivalence of the kept weights' std", m)
+    return inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="holm") if res else pd.DataFrame()
+
+
+def noise_tests(ctx: Context, dist: xr.Dataset, noise: xr.Dataset, section: str) -> pd.DataFrame:
+    """Is the distance of shuffle / reinit to original above the seed noise floor? Per (pruner,
+    sparsity, layer, stage); Holm over pruner × sparsity × layer within each (variant, stage)."""
+    d = dist[METRIC].sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+    d = d.sel(sparsity=d["sparsity"] > 0)
+    n = noise[METRIC].sel(stage=list(STAGES), sparsity=d["sparsity"]).drop_sel(layer="all", errors="ignore")
+    variants = [v for v in ("shuffle", "reinit") if v in d["variant"].values]
+    try:
+        res, msgs = _quiet(inference.noise_test, d, n, variants=variants, alpha=ctx.alpha, errors="skip")
+    except inference.InferenceError as e:
+        ctx.skip(section, "shift vs seed noise floor", str(e))
+        return pd.DataFrame()
+    for m in msgs:
+        ctx.skip(section, "shift vs seed noise floor", m)
+    return inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="holm") if res else pd.DataFrame()
+
+
+def ratio_table(dist: xr.Dataset, dist_zeros: xr.Dataset | None, metric: str = "wasserstein") -> pd.DataFrame:
+    """Singh & Liu's ratio (distance to original ÷ random pruning's distance), median over seeds,
+    per pruner, sparsity, variant, layer and stage, without and with the pruned zeros."""
+    key = f"{metric}_random_ratio"
+    parts = []
+    for label, ds in (("kept only", dist), ("with pruned zeros", dist_zeros)):
+        if ds is None or key not in ds:
+            continue
+        r = ds[key].sel(stage=list(STAGES), variant=[v for v in ("shuffle", "reinit") if v in ds["variant"].values])
+        r = r.drop_sel(layer="all", errors="ignore")
+        r = r.sel(sparsity=r["sparsity"] > 0).drop_sel({PRUNER: "random"}, errors="ignore")
+        f = r.median("seed").to_dataframe(name="ratio").reset_index()
+        f["weights"] = label
+        parts.append(f)
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True).dropna(subset=["ratio"])
+    wide = out.pivot_table(index=[PRUNER, "sparsity", "variant", "stage", "layer"], columns="weights",
+                           values="ratio").reset_index()
+    wide.columns.name = None
+    return wide
+
+
+def _summarise(ctx: Context, arch: Arch, eq: pd.DataFrame, nt: pd.DataFrame, ratios: pd.DataFrame) -> None:
+    where = f"{SECTION} ({arch.label})"
+    for v in ("shuffle", "reinit"):
+        for stage in STAGES:
+            if len(eq):
+                part = eq[(eq["variant"] == v) & (eq["stage"] == stage)]
+                if len(part):
+                    fails = part[part["verdict"] == "different"]
+                    by = fails.groupby(PRUNER).size()
+                    where_fail = "; fails (different) for " + ", ".join(
+                        f"{p} ({k} of {int((part[PRUNER] == p).sum())} cells)" for p, k in by.items()) if len(by) else ""
+                    ctx.verdict(f"{arch.label}: {v} changes the kept weights' std minimally at {stage} "
+                                f"(TOST within ±{100 * ctx.shift_margin:g} %)?",
+                                count_phrase(part["verdict"].value_counts(), len(part))
+                                + f" pruner × sparsity × layer cells; Holm, α = {ctx.alpha}{where_fail}", where)
+            if len(nt):
+                part = nt[(nt["variant"] == v) & (nt["stage"] == stage)]
+                if len(part):
+                    ctx.verdict(f"{arch.label}: {v}'s W1/σ to original above the seed noise floor at {stage}?",
+                                count_phrase(part["verdict"].value_counts(), len(part))
+                                + f" cells; Holm, α = {ctx.alpha}", where)
+            if len(ratios) and "kept only" in ratios:
+                part = ratios[(ratios["variant"] == v) & (ratios["stage"] == stage)]
+                if len(part):
+                    below = int((part["kept only"] < 1).sum())
+                    ctx.verdict(f"{arch.label}: {v}'s Wasserstein distance below random pruning's at {stage} "
+                                "(Singh & Liu's ratio < 1, kept weights)?",
+                                f"{below} of {len(part)} pruner × sparsity × layer cells (median over seeds; "
+                                f"median ratio {part['kept only'].median():.2f}; descriptive)", where)
+
+
+def run(ctx: Context, report, arch: Arch) -> dict:
+    """Add the Singh & Liu section for ``arch`` to ``report``; returns the computed tables."""
+    sec = report.section(f"Singh & Liu: {arch.label}", level=2)
+    name = arch.load_name or next(iter(arch.names.values()))
+    tree = paistats.load(name, zoo=ctx.zoo)
+    methods = list(arch.names)
+    if PRUNER not in tree.dims:   # an entry on a non-default dataset: one method at a time
+        methods = [tree.attrs.get("method", methods[0])]
+        for other in arch.names:
+            if other not in methods:
+                ctx.skip(SECTION, f"{arch.label} {other}", "only the first entry of a non-default dataset is analysed")
+    elif set(map(str, tree[PRUNER].values)) != set(methods):
+        tree = tree.sel({PRUNER: methods})
+    sec.text(protocol_text(tree, arch))
+    stats, m1 = _quiet(layer_stats, tree)
+    dist, m2 = _quiet(distances, tree)
+    noise, m3 = _quiet(noise_floor, tree)
+    dist0, m4 = _quiet(distances, tree, include_pruned=True)
+    if PRUNER not in tree.dims:
+        stats, dist, noise, dist0 = (x.expand_dims({PRUNER: methods}) for x in (stats, dist, noise, dist0))
+    for m in dict.fromkeys(m1 + m2 + m3 + m4):
+        ctx.skip(sec.title, "statistics", m)
+    if "random" not in methods:
+        ctx.skip(sec.title, "ratio to random pruning", "the zoo has no `random` pruner: no random baseline or ratio")
+    layers = [str(x) for x in stats["layer"].values if str(x) != "all"]
+    sparsities = [float(s) for s in stats["sparsity"].values]
+    if not any(s > 0 for s in sparsities):
+        ctx.skip(sec.title, "every figure", "no pruned sparsity")
+        return {}
+    s0 = focus_sparsity(sparsities)
+    n_seeds = int(tree.sizes["seed"])
+    runs_txt = f"entries {', '.join(arch.names.values())}, sparsity {s0:g}, {n_seeds} seed(s)"
+
+    sec.figure(f"distance-{arch.arch}", plot.distance_by_layer(distance_frame(dist, noise, s0), metric="W1 / σ(original)",
+                                                              layer_order=layers),
+               f"Per-layer Wasserstein-1 distance (divided by the original's std) of the kept weights of shuffle and "
+               f"reinit to original (same method, sparsity and seed), against random pruning's original ('random') "
+               f"and the seed noise floor (original vs original of two seeds); rows: init and trained. Points: mean "
+               f"over seeds (or seed pairs), rules: min to max. Kept weights only. Runs: {runs_txt}.")
+    sec.figure(f"distance-zeros-{arch.arch}",
+               plot.distance_by_layer(distance_frame(dist0, None, s0, metric="wasserstein"),
+                                      metric="W1 with pruned zeros", layer_order=layers),
+               "As the previous figure but computed as Singh & Liu's notebooks did: absolute Wasserstein-1 on whole "
+               "tensors with the pruned entries as zeros (no noise floor); comparisons with random pruning are then "
+               f"dominated by density differences. Runs: {runs_txt}.")
+    sec.figure(f"heatmap-{arch.arch}", plot.stat_change_heatmap(heatmap_frame(stats, s0), layer_order=layers),
+               "Change of layer statistics of the kept weights of shuffle and reinit relative to original (log ratio "
+               "for std and mean |w|, difference for kurtosis, skewness and the fraction of positive weights), mean "
+               f"over seeds, per method (row) and stage. Runs: {runs_txt}.")
+    sec.figure(f"density-{arch.arch}", plot.layer_density(density_frame(stats), layer_order=layers),
+               "Fraction of weights kept per layer by each method's mask (original variant; shuffle and reinit keep the "
+               "same per-layer counts), mean over seeds; a cross marks a layer at density 0 in some seed (layer "
+               f"collapse). Runs: every complete pruned original run of {', '.join(arch.names.values())}.")
+    ecdfs = ecdf_frames(tree, methods, s0, layers)
+    for p in methods:
+        q = ecdfs[p]
+        if q.empty:
+            ctx.skip(sec.title, f"ECDF of {p}", "no kept weights at this sparsity")
+            continue
+        sec.figure(f"ecdf-{arch.arch}-{p}", plot.weight_ecdf(q, layer_order=layers),
+                   f"Empirical CDF of the kept weights of {p} per layer (column) and stage (row): original, shuffle, "
+                   f"reinit{' and random pruning' if 'random' in methods and p != 'random' else ''}, seeds pooled "
+                   f"(41 quantiles; descriptive). Runs: {p} at sparsity {s0:g}, {n_seeds} seed(s).")
+    eq = minimal_change_tests(ctx, stats, sec.title)
+    nt = noise_tests(ctx, dist, noise, sec.title)
+    ratios = ratio_table(dist, dist0)
+    if len(eq):
+        sub = report.section(f"Changed minimally? {arch.label}", level=3)
+        sub.text(f"TOST on the log of the kept weights' std over seeds (paired by seed): 'equivalent' means the "
+                 f"variant's std is within ±{100 * ctx.shift_margin:g} % of original's (margin log(1 + "
+                 f"{ctx.shift_margin:g})); Holm over pruner × sparsity × layer within each variant and stage; "
+                 f"α = {ctx.alpha}. A truncated distribution (e.g. magnitude pruning at init keeps the large-|w| tail) "
+                 "fails this by construction at init.")
+        t = eq[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "effect", "ci_low", "ci_high", "pvalue_adj",
+                "verdict"]].rename(columns={"effect": "Δ log std", "pvalue_adj": "p (Holm)"})
+        sub.table(f"minimal-{arch.arch}", t, f"Equivalence of the kept weights' std, {arch.label}: estimate (mean "
+                  "difference of log std, variant − original), 90% interval, Holm-adjusted p and verdict.")
+    if len(nt):
+        sub = report.section(f"Shift vs seed noise: {arch.label}", level=3)
+        t = nt[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "effect", "pvalue", "pvalue_adj", "verdict",
+                "test"]].rename(columns={"effect": "effect", "pvalue_adj": "p (Holm)"})
+        sub.table(f"noise-{arch.arch}", t, f"Is W1/σ of shuffle / reinit to original larger than the seed noise floor "
+                  f"(same metric between seeds of original)? One-sided, Holm over pruner × sparsity × layer within "
+                  f"each variant and stage; α = {ctx.alpha}; {arch.label}.")
+    if len(ratios):
+        sub = report.section(f"Ratio to random pruning: {arch.label}", level=3)
+        sub.table(f"ratio-{arch.arch}", ratios, "Singh & Liu's ratio: Wasserstein-1 distance of shuffle / reinit to "
+                  "original divided by that of random pruning's original to this method's original (same sparsity "
+                  "and seed), median over seeds; on kept weights and with the pruned zeros (their computation). "
+                  "Below 1: closer to original than random pruning is.")
+    _summarise(ctx, arch, eq, nt, ratios)
+    return {"tree": tree, "stats": stats, "distances": dist, "noise": noise, "distances_zeros": dist0}
