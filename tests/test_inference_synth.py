@@ -39,11 +39,17 @@ def wasserstein(a, b):
     return float(np.mean(np.abs(np.sort(a) - np.sort(b))))
 
 
-def distances_with_noise(rng, *, seeds=SEEDS, shift=0.0, seed_sd=0.1, n=2000):
-    """distance[s] = W1(variant_s, reference_s) and the reference's seed-pair noise floor (null: shift = 0)."""
+def distances_with_noise(rng, *, seeds=SEEDS, shift=0.0, seed_sd=0.1, n=2000, share_seed=False):
+    """distance[s] = W1(variant_s, reference_s) and the reference's seed-pair noise floor.
+
+    With ``shift = 0`` and ``share_seed=False`` the variant run is one more independent replicate, so
+    E[distance] = E[noise] (the boundary of the null); ``share_seed=True`` lets a variant share its
+    seed's scale (distance below the noise floor: inside the null).
+    """
     seed_scale = np.exp(seed_sd * rng.standard_normal(seeds))
+    var_scale = seed_scale if share_seed else np.exp(seed_sd * rng.standard_normal(seeds))
     ref = run_weights(rng, seeds, seed_scale=seed_scale, shape=(20, n // 20))
-    var = run_weights(rng, seeds, seed_scale=seed_scale, shape=(20, n // 20), scale=1.0 + shift)
+    var = run_weights(rng, seeds, seed_scale=var_scale, shape=(20, n // 20), scale=1.0 + shift)
     d = np.array([wasserstein(var[s], ref[s]) for s in range(seeds)])
     a, b = np.triu_indices(seeds, 1)
     noise = np.array([wasserstein(ref[i], ref[j]) for i, j in zip(a, b)])

@@ -24,7 +24,20 @@ def adjust(pvalues, method: str = "holm") -> np.ndarray:
         return p.copy()
     if np.isnan(p).any():
         raise InferenceError(f"{int(np.isnan(p).sum())} p-value(s) are NaN; drop or fix those tests before adjusting")
+    if method == "holm":
+        return _holm(p)
     return multipletests(p, method=METHODS[method])[1]
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values, as ``multipletests(p, method="holm")[1]`` computes them
+    (checked equal in the tests). statsmodels' holm branch calls ``gc.collect()`` on every call
+    (0.15 s here), which dominates stacking many families."""
+    order = np.argsort(p)
+    adj = np.minimum(1.0, np.maximum.accumulate(p[order] * np.arange(p.size, 0, -1)))
+    out = np.empty_like(adj)
+    out[order] = adj
+    return out
 
 
 def stack(results: list[InferenceResult], *, family: tuple[str, ...] | list[str] | None = None,

@@ -23,6 +23,10 @@ from paistats.inference._result import InferenceError, InferenceResult
 PAIRED_TESTS = ("t", "wilcoxon", "signflip")
 
 
+def _scale(x: np.ndarray, y: np.ndarray) -> float:
+    return float(max(np.abs(x).max(), np.abs(y).max()))
+
+
 def _t_ci(d: np.ndarray):
     res = st.ttest_1samp(d, 0.0)
     return lambda level: tuple(res.confidence_interval(level))
@@ -88,13 +92,13 @@ def paired_test(variant, reference, *, test: str = "t", alternative: str = "two-
     alternative = _checks.alternative(alternative)
     x, y = _checks.paired(variant, reference)
     d = x - y
-    if np.all(d == 0):
+    if np.all(np.abs(d) <= 64 * np.finfo(float).eps * _scale(x, y)):
         raise InferenceError(f"variant equals the reference at all {d.size} seeds: nothing to test "
                              "(is the variant the reference itself?)")
     common = dict(kind="difference", n=int(d.size), unit="seed", alternative=alternative, alpha=alpha,
                   coords=dict(coords or {}))
     if test == "t":
-        _checks.not_constant(d, "differences variant − reference", "a paired t test")
+        _checks.not_constant(d, "differences variant − reference", "a paired t test", _scale(x, y))
         res = st.ttest_rel(x, y, alternative=alternative)
         sd = d.std(ddof=1)
         return InferenceResult(test="paired t", statistic=float(res.statistic), pvalue=float(res.pvalue),
@@ -115,7 +119,7 @@ def paired_test(variant, reference, *, test: str = "t", alternative: str = "two-
                                   rng=np.random.default_rng(0))
         return InferenceResult(test="sign-flip permutation" + ("" if exact else " (Monte Carlo)"),
                                statistic=float(res.statistic), pvalue=float(res.pvalue), effect=float(d.mean()),
-                               effect_name="mean difference", _ci=_t_ci(d) if np.ptp(d) > 0 else None,
+                               effect_name="mean difference", _ci=_t_ci(d) if np.ptp(d) > 64 * np.finfo(float).eps * _scale(x, y) else None,
                                ci_method="t", details={"exact": exact, "min_pvalue": _min_p(d.size, alternative)},
                                **common)
     raise InferenceError(f"unknown paired test {test!r}; choose one of {', '.join(PAIRED_TESTS)}")
@@ -153,7 +157,7 @@ def equivalence_test(variant, reference, *, margin: float, paired: bool = True, 
     if paired:
         x, y = _checks.paired(variant, reference)
         d = x - y
-        _checks.not_constant(d, "differences variant − reference", "TOST")
+        _checks.not_constant(d, "differences variant − reference", "TOST", _scale(x, y))
         p, lo, hi = ttost_paired(x, y, -m, m)
         p_gt = st.ttest_1samp(d, m, alternative="greater").pvalue
         p_lt = st.ttest_1samp(d, -m, alternative="less").pvalue
@@ -161,7 +165,7 @@ def equivalence_test(variant, reference, *, margin: float, paired: bool = True, 
     else:
         x = _checks.finite(variant, min_n=2, what="variant")
         y = _checks.finite(reference, min_n=2, what="reference")
-        if np.ptp(x) == 0 and np.ptp(y) == 0:
+        if np.ptp(x) <= 64 * np.finfo(float).eps * _scale(x, y) and np.ptp(y) <= 64 * np.finfo(float).eps * _scale(x, y):
             raise InferenceError("variant and reference are each constant across seeds: TOST is undefined; "
                                  "check the inputs")
         p, lo, hi = ttost_ind(x, y, -m, m, usevar="unequal")
@@ -200,7 +204,7 @@ def noninferiority_test(variant, reference, *, margin: float, higher_is_better: 
     if paired:
         x, y = _checks.paired(variant, reference)
         d = x - y
-        _checks.not_constant(d, "differences variant − reference", "a non-inferiority t test")
+        _checks.not_constant(d, "differences variant − reference", "a non-inferiority t test", _scale(x, y))
         res = st.ttest_1samp(s * d, -m, alternative="greater")
         opp = st.ttest_1samp(s * d, -m, alternative="less").pvalue
         ci, name, n, est = _t_ci(d), "non-inferiority paired t", d.size, d.mean()

@@ -15,7 +15,7 @@ import scipy.stats as st
 import xarray as xr
 
 from paistats.inference import _checks
-from paistats.inference._result import InferenceResult
+from paistats.inference._result import InferenceError, InferenceResult
 
 
 def _flat(x, what: str) -> np.ndarray:
@@ -58,6 +58,8 @@ def mannwhitney_test(x, y, *, alternative: str = "two-sided", coords: dict | Non
 def brown_forsythe_test(x, y, *, coords: dict | None = None) -> InferenceResult:
     """Brown-Forsythe scale test: ``scipy.stats.levene(x, y, center="median")``; effect = log(std_x / std_y)."""
     x, y = _flat(x, "x"), _flat(y, "y")
+    if np.ptp(x) == 0 and np.ptp(y) == 0:
+        raise InferenceError("brown-forsythe: both samples are constant (degenerate scale test); check the weights")
     res = st.levene(x, y, center="median")
     sx, sy = x.std(ddof=1), y.std(ddof=1)
     return _result("brown-forsythe", res, np.log(sx / sy) if sx > 0 and sy > 0 else np.nan, "log std ratio", x, y,
