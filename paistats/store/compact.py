@@ -162,6 +162,9 @@ def compact_entry(src: str | os.PathLike, dst: str | os.PathLike, *, cap: int = 
                 else:
                     _copy_array(node, out, rel, cap)
         consolidate(tmp)
+        # stores nested outside the entry's Zarr hierarchy (derived statistics) travel as they are
+        for extra in sorted(p for p in src.iterdir() if p.is_dir() and not (p / "zarr.json").is_file()):
+            shutil.copytree(extra, tmp / extra.name, ignore=shutil.ignore_patterns("*.partial"))
         if (src / layout.MANIFEST_FILE).read_bytes() != manifest_bytes if (src / layout.MANIFEST_FILE).is_file() else True:
             raise StoreError(f"{src} changed while it was compacted (a run was written): finalize it and retry")
         from paistats.store.manifest import entry_files
