@@ -18,6 +18,8 @@ verify(entry, *, zoo=None) -> VerifyReport
 resolve_zoo(zoo=None, *, revision=None) -> pathlib.Path
 accuracy_summary(tree) -> pandas.DataFrame
     Mean / std over seeds of the final accuracy per (method, sparsity, variant).
+inference, regress, shift_table(entries, distances)
+    Seed-level tests, multiplicity, bootstrap; one row per run of Δaccuracy vs shift, and its regressions.
 """
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ from paistats.store.manifest import VerifyReport, verify_path
 from paistats.summary import accuracy_summary, format_accuracy_summary
 from paistats.views import layers, unpruned
 from paistats.zoo import list_zoo, load, resolve_zoo
+from paistats import inference, regress  # lazy: scipy / statsmodels load on first use
+from paistats.inference._result import InferenceError
+from paistats.regress.table import shift_table
 
 __version__ = "0.1.0"
 
@@ -80,4 +85,5 @@ __all__ = [
     "CorruptChunkError", "GridError", "IncompleteRunError", "InvalidNameError", "ManifestError",
     "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError", "UnsupportedFormatError",
     "ZooError", "ZooNotFoundError",
+    "InferenceError", "inference", "regress", "shift_table",
 ]

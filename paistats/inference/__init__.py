@@ -19,18 +19,29 @@ bootstrap_ci, hierarchical_bootstrap
 adjust, stack, to_dataset
     Holm / Benjamini-Hochberg within a stated family; tidy DataFrame / Dataset with verdicts.
 """
-from paistats.inference._result import BootstrapResult, ConfidenceInterval, InferenceError, InferenceResult
-from paistats.inference.bootstrap import bootstrap_ci, hierarchical_bootstrap
-from paistats.inference.grid import compare, noise_test
-from paistats.inference.multiplicity import adjust, stack, to_dataset
-from paistats.inference.seeds import equivalence_test, noninferiority_test, paired_test, shift_vs_noise
-from paistats.inference.weights import (
-    anderson_test, brown_forsythe_test, ks_test, mannwhitney_test, permutation_test,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BootstrapResult", "ConfidenceInterval", "InferenceError", "InferenceResult", "adjust", "anderson_test",
-    "bootstrap_ci", "brown_forsythe_test", "compare", "equivalence_test", "hierarchical_bootstrap", "ks_test",
-    "mannwhitney_test", "noise_test", "noninferiority_test", "paired_test", "permutation_test", "shift_vs_noise",
-    "stack", "to_dataset",
-]
+import importlib
+
+# Lazy (PEP 562): ``import paistats`` stays free of scipy / statsmodels until a test is used.
+_WHERE = {
+    "BootstrapResult": "_result", "ConfidenceInterval": "_result", "InferenceError": "_result",
+    "InferenceResult": "_result", "bootstrap_ci": "bootstrap", "hierarchical_bootstrap": "bootstrap",
+    "compare": "grid", "noise_test": "grid", "adjust": "multiplicity", "stack": "multiplicity",
+    "to_dataset": "multiplicity", "equivalence_test": "seeds", "noninferiority_test": "seeds",
+    "paired_test": "seeds", "shift_vs_noise": "seeds", "anderson_test": "weights", "brown_forsythe_test": "weights",
+    "ks_test": "weights", "mannwhitney_test": "weights", "permutation_test": "weights",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"paistats.inference.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'paistats.inference' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
