@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoo_builder import cli, config
+from zoo_builder import cli, testing
 
 
 TINY = ["--preset", "smoke", "--only", "method=magnitude,snip", "--only", "sparsity=0,0.5",
@@ -46,7 +46,7 @@ def test_quiet_build_prints_nothing_and_failures_block_the_push(tmp_path, capsys
     assert cli.main([*TINY, "--out", str(zoo), "--quiet"]) == 0
     out, err = capsys.readouterr()
     assert out == "" and err == ""
-    monkeypatch.setenv(config.FAIL_ENV, "method=snip,variant=invert")
+    monkeypatch.setenv(testing.FAIL_ENV, "method=snip,variant=invert")
     zoo2 = tmp_path / "zoo2"
     assert cli.main([*TINY, "--out", str(zoo2), "--quiet", "--push-to-hub", "lab/never"]) == 1
     out, err = capsys.readouterr()

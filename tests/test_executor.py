@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from zoo_builder import cli, config, executor, plan, presets, store
+from zoo_builder import cli, config, executor, plan, presets, store, testing
 from zoo_builder.executor import ClusterOptions, TaskOptions
 from zoo_builder.progress import Progress
 
@@ -68,32 +68,35 @@ def paistats_ok(entry_dir: Path) -> bool:
 def test_injected_failure_is_recorded_and_the_rest_complete(tmp_path, capsys, monkeypatch):
     p = smoke_plan("method=snip,random", "sparsity=0.9")
     zoo = tmp_path / "zoo"
-    monkeypatch.setenv(config.FAIL_ENV, "method=snip,variant=shuffle")
+    monkeypatch.setenv(testing.FAIL_ENV, "method=snip,variant=shuffle")
     rc = cli.main(["--preset", "smoke", "--only", "method=snip,random", "--only", "sparsity=0.9",
                    "--workers", "2", "--in-process", "--out", str(zoo)])
     out, err = capsys.readouterr()
     assert rc == 1
     bad = next(s for s in p.specs if s.method == "snip" and s.variant == "shuffle")
     assert "failed runs (1):" in out and bad.hash in out and "injected failure" in out
-    assert store.failures(zoo, bad.entry) == {bad.hash: pytest.approx(store.failures(zoo, bad.entry)[bad.hash])}
+    assert set(store.failures(zoo, bad.entry)) == {bad.hash}  # that run only, recorded in its entry
+    assert store.failures(zoo, "mnist1d_mlp-mnist1d-random") == {}
     assert "TrainingDiverged: injected failure" in store.failures(zoo, bad.entry)[bad.hash]
     done = store.completed(zoo, bad.entry) | store.completed(zoo, "mnist1d_mlp-mnist1d-random")
     assert done == {s.hash for s in p.specs} - {bad.hash}
     # without the hook the next build retries only the failed run, and it succeeds
-    monkeypatch.delenv(config.FAIL_ENV)
+    monkeypatch.delenv(testing.FAIL_ENV)
     s = executor.build(p, zoo, IN_PROCESS)
     assert s.ok and s.done == 1 and s.skipped == len(p) - 1
     assert store.failures(zoo, bad.entry) == {}
 
 
-def test_failure_from_config_key_and_skip_failed(tmp_path):
-    cfg = config.parse({**presets.get("smoke"), "inject_failure": [{"method": "random", "sparsity": 0.5}]})
-    p = plan.from_config(cfg).select({"method": ["random"]})
+def test_injected_failures_and_skip_failed(tmp_path):
+    p = smoke_plan("method=random")
     zoo = tmp_path / "zoo"
-    s = executor.build(p, zoo, IN_PROCESS)
-    assert len(s.failed) == 4 and s.done == len(p) - 4
+    inject = testing.parse_fail_spec("method=random,sparsity=0.5")
+    s = executor.build(p, zoo, IN_PROCESS, inject_failure=inject)
+    bad = {x.hash for x in p.specs if x.sparsity == 0.5}
+    assert len(bad) == 4 and set(s.failed) == bad and s.done == len(p) - 4
     s2 = executor.build(p, zoo, IN_PROCESS, skip_failed=True)
-    assert s2.done == 0 and not s2.failed
+    assert s2.done == 0 and not s2.failed and s2.skipped == len(p) - 4
+    assert not bad & store.completed(zoo, p.specs[0].entry)
 
 
 def test_training_diverged_is_a_recorded_failure(tmp_path, monkeypatch):
@@ -114,8 +117,8 @@ def test_training_diverged_is_a_recorded_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(training, "train", flaky)
     zoo = tmp_path / "zoo"
     (task,) = p.tasks
-    metas = executor.run_task(list(task.specs), TaskOptions(zoo_dir=str(zoo)), task.id) \
-        if store.plan_entries(zoo, p.specs) else None
+    store.plan_entries(zoo, p.specs)
+    metas = executor.run_task(list(task.specs), TaskOptions(zoo_dir=str(zoo)), task.id)
     assert [m["status"] for m in metas] == ["done", "failed", "done", "done"]
     assert "nan" in metas[1]["error"]
     assert set(store.failures(zoo, p.specs[0].entry)) == {task.specs[1].hash}
@@ -159,7 +162,8 @@ def test_amp_and_channels_last_run_on_cpu(tmp_path):
     zoo = tmp_path / "zoo"
     s = executor.build(p, zoo, ClusterOptions(workers=1, in_process=True), amp=True, channels_last=True)
     assert s.ok and s.done == 1
-    assert all_complete(zoo, p)
+    assert all_complete(zoo, p.with_amp())  # AMP is part of a run's identity
+    assert not all_complete(zoo, p)
 
 
 def test_gpu_workers_are_pinned_one_device_each(monkeypatch):

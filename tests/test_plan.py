@@ -14,7 +14,7 @@ from zoo_builder.variants import VARIANTS
 EXPECTED_RUNS = {
     # methods × variants × sparsities × seeds + methods × seeds dense baselines
     "smoke": 6 * 4 * 2 * 1 + 6 * 1,
-    "mini": 6 * 4 * 4 * 3 + 6 * 3,
+    "mini": 6 * 4 * 4 * 5 + 6 * 5,
     "cpu-extra": 3 * (6 * 4 * 4 * 3 + 6 * 3),
     "singh-liu": 2 * (6 * 4 * 1 * 3 + 6 * 3),
     "frankle-cifar10": 2 * (6 * 4 * 20 * 5 + 6 * 5),
@@ -40,18 +40,18 @@ def test_mini_preset_covers_the_issue_grid():
     assert len({s.seed for s in p.specs}) >= 3
     dense = [s for s in p.specs if s.sparsity == 0]
     assert dense and {s.variant for s in dense} == {"original"}
-    assert len(dense) == len(method_names()) * 3  # one per method entry and seed
+    assert len(dense) == len(method_names()) * 5  # one per method entry and seed
 
 
 def test_tasks_group_the_variants_of_one_pruning():
     p = plan.from_config(presets.load("mini"))
     pruned_tasks = [t for t in p.tasks if not t.dense]
-    assert len(pruned_tasks) == 6 * 4 * 3
+    assert len(pruned_tasks) == 6 * 4 * 5
     for t in pruned_tasks:
         assert len({s.pruning_key for s in t.specs}) == 1
         assert [s.variant for s in t.specs] == list(VARIANTS)
     dense_tasks = [t for t in p.tasks if t.dense]
-    assert len(dense_tasks) == 3  # one dense training per seed, shared by the six methods
+    assert len(dense_tasks) == 5  # one dense training per seed, shared by the six methods
     assert all({s.method for s in t.specs} == set(method_names()) for t in dense_tasks)
     assert len({t.id for t in p.tasks}) == len(p.tasks)
 
@@ -175,13 +175,21 @@ def test_config_file_errors(tmp_path):
 
 
 def test_failure_injection_predicates():
+    from zoo_builder import testing
+
     p = plan.from_config(presets.load("smoke"))
-    preds = config.parse_fail_env("method=snip,variant=invert,sparsity=0.9;" + p.specs[0].hash)
-    hit = [s for s in p.specs if config.matches_injection(s, preds)]
+    preds = testing.parse_fail_spec("method=snip,variant=invert,sparsity=0.9;" + p.specs[0].hash)
+    hit = [s for s in p.specs if testing.matches(s, preds)]
     assert p.specs[0] in hit
     assert {(s.method, s.variant, s.sparsity) for s in hit if s != p.specs[0]} == {("snip", "invert", 0.9)}
+    assert len(hit) == 2
     with pytest.raises(ConfigError, match="unknown run-spec field 'methd'"):
-        config.parse_fail_env("methd=snip")
+        testing.parse_fail_spec("methd=snip")
+
+
+def test_failure_injection_is_not_a_config_key():
+    with pytest.raises(ConfigError, match="unknown top-level config key 'inject_failure'"):
+        config.parse({**presets.get("smoke"), "inject_failure": [{"method": "snip"}]})
 
 
 def test_dry_run_description_counts():

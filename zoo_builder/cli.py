@@ -10,13 +10,16 @@
     python -m zoo_builder presets [--show NAME]
 
 Exit codes: 0 success; 1 the build finished but some runs failed (listed), or verification
-failed; 2 bad input (one line ``zoo_builder: error: ...`` on stderr, nothing written);
+failed; 2 bad input: a bad argument, config value or name, an unwritable ``--out``, or any
+:class:`paistats.ZooError` (corrupt or truncated entry, Hub unreachable or refusing, ...), as one
+line ``zoo_builder: error: <problem>; <fix>`` on stderr, no traceback, and nothing written;
 130 interrupted (rerun the same command to resume).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -31,7 +34,51 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, no usage dump
-        raise UsageError(message)
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+# A Hub branch or tag name: what git accepts as a ref, minus the corner cases.
+_REVISION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
+
+
+def _check_revision(revision: str | None) -> None:
+    if revision is None:
+        return
+    if (not _REVISION.match(revision) or ".." in revision or "//" in revision or revision.endswith(("/", ".lock"))
+            or len(revision) > 200):
+        raise UsageError(f"--revision {revision!r} is not a valid branch name; use letters, digits and "
+                         "'.', '_', '-', '/' (e.g. main or v1)")
+
+
+def _check_repo(flag: str, repo: str) -> None:
+    from paistats import hub
+
+    try:
+        hub.validate_repo_id(repo)
+    except ValueError as e:
+        raise UsageError(f"{flag}: {e}") from None
+
+
+def _check_out(zoo_dir: Path) -> None:
+    """Refuse an ``--out`` that is not a folder or cannot be created or written (before any write)."""
+    if zoo_dir.exists() and not zoo_dir.is_dir():
+        raise UsageError(f"--out {str(zoo_dir)!r} exists and is not a folder; give a folder path")
+    probe = zoo_dir.absolute()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"--out {str(zoo_dir)!r}: {str(probe)!r} is a file, not a folder; give a folder path")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {str(zoo_dir)!r}: folder {str(probe)!r} is not writable; "
+                         "choose a folder you can write to")
+
+
+def _make_out(zoo_dir: Path) -> None:
+    try:
+        zoo_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {str(zoo_dir)!r}: cannot create the folder ({e.strerror or e}); "
+                         "choose a folder you can write to") from None
 
 
 def _positive_int(text: str) -> int:
@@ -68,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
 
         presets: {', '.join(presets.names())}. Rerunning the same command resumes: runs are
         identified by the hash of their spec and complete runs are skipped. Exit codes: 0 ok,
-        1 some runs failed (listed at the end), 2 bad input, 130 interrupted.
-        TEST ONLY: ZOO_BUILDER_FAIL_SPEC=<hash | field=value,...>[;...] makes matching runs fail.
+        1 some runs failed (listed at the end), 2 bad input (one line on stderr, nothing
+        written), 130 interrupted.
         """)
     p = _Parser(prog=PROG, description="Build a zoo of pruned-at-initialization networks "
                                        "(Dask-distributed, resumable).",
@@ -222,33 +269,33 @@ def _check_gpus(n: int) -> None:
 # ----------------------------------------------------------------------------- commands
 
 def cmd_build(args) -> int:
-    from zoo_builder import config as config_mod
-    from zoo_builder import executor, plan as plan_mod
+    from zoo_builder import executor, plan as plan_mod, testing
     from zoo_builder.progress import Progress
 
     cluster = _cluster_options(args)
     device = _device(args)
-    inject = config_mod.parse_fail_env(os.environ.get(config_mod.FAIL_ENV))
+    inject = testing.failures_from_env()
     plan = _plan(args)
     zoo_dir = Path(args.out)
     if zoo_dir.exists() and not zoo_dir.is_dir():
-        raise UsageError(f"--out {args.out!r} exists and is not a folder")
+        raise UsageError(f"--out {args.out!r} exists and is not a folder; give a folder path")
+    if args.revision is not None and not args.push_to_hub:
+        raise UsageError("--revision is the Hub branch of --push-to-hub; give --push-to-hub REPO too")
+    _check_revision(args.revision)
     if args.dry_run:
         done, failed = _status(zoo_dir, plan)
         print(plan_mod.describe(plan, done=done, failed=failed, workers=cluster.n_workers(),
                                 gpu=bool(args.gpus) or device == "cuda", cores=executor.available_cores()))
         return 0
     if args.push_to_hub:
-        from paistats import hub
-
-        try:
-            hub.validate_repo_id(args.push_to_hub)
-        except ValueError as e:
-            raise UsageError(f"--push-to-hub: {e}") from None
+        _check_repo("--push-to-hub", args.push_to_hub)
     if args.gpus:
         _check_gpus(args.gpus)
     if args.data_root and not Path(args.data_root).is_dir():
-        raise UsageError(f"--data-root {args.data_root!r} is not a folder")
+        raise UsageError(f"--data-root {args.data_root!r} is not a folder; give an existing folder "
+                         "(or leave it out for $ZOO_DATA or ~/.cache/zoo_builder/data)")
+    _check_out(zoo_dir)
+    _make_out(zoo_dir)
     progress = Progress(quiet=args.quiet)
     summary = executor.build(plan, zoo_dir, cluster, device=device, amp=args.amp,
                              channels_last=args.channels_last, data_root=args.data_root,
@@ -288,10 +335,8 @@ def _accuracy_tables(zoo_dir: Path, entries: list[str]) -> str:
 def _push(zoo_dir: str, repo: str, entries, revision, *, quiet: bool = False) -> int:
     from paistats import hub
 
-    try:
-        hub.validate_repo_id(repo)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    _check_repo("push", repo)
+    _check_revision(revision)
     result = hub.publish(zoo_dir, repo, entries=entries, revision=revision, token=None)
     if not quiet:
         oid = getattr(result, "oid", None)
@@ -314,7 +359,7 @@ def cmd_ls(args) -> int:
         print(plan_mod.describe(plan, done=done, failed=failed, cores=executor.available_cores()))
         return 0
     if not zoo_dir.is_dir():
-        raise UsageError(f"zoo folder {str(zoo_dir)!r} does not exist (give --out DIR)")
+        raise UsageError(f"zoo folder {str(zoo_dir)!r} does not exist; give the zoo with --out DIR")
     from zoo_builder import store
 
     entries = _zoo_entries(zoo_dir)
@@ -340,10 +385,12 @@ def cmd_verify(args) -> int:
 
     path = Path(args.path)
     if not path.is_dir():
-        raise UsageError(f"{str(path)!r} is not a zoo or entry folder")
+        raise UsageError(f"{str(path)!r} is not a zoo or entry folder; give the folder given to --out "
+                         "(or one entry in it)")
     targets = [path] if (path / "zarr.json").is_file() else [path / e for e in _zoo_entries(path)]
     if not targets:
-        raise UsageError(f"{str(path)!r} holds no entry (folders with zarr.json)")
+        raise UsageError(f"{str(path)!r} holds no entry (folders with zarr.json); give the folder given to "
+                         "--out (or one entry in it)")
     ok = True
     for target in targets:
         try:
@@ -358,9 +405,15 @@ def cmd_verify(args) -> int:
 
 
 def cmd_push(args) -> int:
+    from paistats.names import check_name
+
+    _check_repo("push", args.repo)
+    _check_revision(args.revision)
+    for entry in args.entries or ():
+        check_name(entry, "entry name (--entries)")
     zoo_dir = Path(args.out)
     if not zoo_dir.is_dir():
-        raise UsageError(f"zoo folder {str(zoo_dir)!r} does not exist (give --out DIR)")
+        raise UsageError(f"zoo folder {str(zoo_dir)!r} does not exist; give the zoo with --out DIR")
     return _push(str(zoo_dir), args.repo, args.entries, args.revision)
 
 
@@ -391,19 +444,18 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         command = argv.pop(0)
     make_parser, fn = COMMANDS[command]
-    from paistats import GridError
+    from paistats import GridError, ZooError
+    from paistats.cli import fail
 
     from zoo_builder.config import ConfigError
 
     try:
         args = make_parser().parse_args(argv)
         return fn(args)
-    except (UsageError, ConfigError, GridError) as e:
-        print(f"{PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as e:
-        print(f"{PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
+    except (UsageError, ConfigError, ZooError, OSError) as e:
+        # bad input of every kind (arguments, config values, names, files, the Hub): one line, exit 2
+        return fail(PROG, e, hints=[(GridError, "build these runs into another zoo folder (--out DIR), or "
+                                                "keep the entry's grid and training configuration")])
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
