@@ -1,5 +1,7 @@
 """PaI scoring methods and global masking: definitions and the properties they must satisfy."""
+import copy
 import math
+import types
 
 import numpy as np
 import pytest
@@ -8,8 +10,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from scipy import optimize, stats
 
-from zoo_builder import models, pruning
-from zoo_builder.pruning.masks import global_mask, n_removed
+from zoo_builder import models, pruning, seeding
+from zoo_builder.pruning.masks import global_mask, n_removed, tie_priority
+
+from _draws import DrawRecorder
 
 METHODS = ["random", "magnitude", "snip", "grasp", "grasp_abs", "synflow"]
 
@@ -44,10 +48,29 @@ def test_global_sparsity_is_exact(method, sparsity):
     assert removed == n_removed(sparsity, total) == round(sparsity * total)
 
 
-def test_ties_keep_the_earlier_weight():
-    scores = {"a": torch.ones(2, 3), "b": torch.ones(4)}
-    masks = global_mask(scores, 0.5)  # 10 weights, keep 5: the first five in prunable order
-    assert masks["a"].flatten().tolist() == [True] * 5 + [False] and not masks["b"].any()
+def test_ties_are_broken_by_a_seeded_random_priority_not_by_position():
+    scores = {"a": torch.zeros(2000), "b": torch.zeros(2000)}  # every weight tied
+    masks = global_mask(scores, 0.5, seed=3)
+    assert sum(int(m.sum()) for m in masks.values()) == 2000
+    # hypergeometric: the kept fraction of "a" has sd √(0.25·2000/3999)/√2000 ≈ 0.008 around 0.5
+    assert abs(masks["a"].float().mean().item() - 0.5) < 0.05
+    assert abs(masks["b"].float().mean().item() - 0.5) < 0.05
+    again = global_mask(scores, 0.5, seed=3)
+    other = global_mask(scores, 0.5, seed=4)
+    assert all(torch.equal(masks[k], again[k]) for k in masks)
+    assert not torch.equal(masks["a"], other["a"])
+
+
+def test_layer_order_does_not_decide_which_tied_weights_survive():
+    g = torch.Generator().manual_seed(0)
+    scores = {name: torch.randint(0, 3, shape, generator=g).double()
+              for name, shape in [("a", (30, 4)), ("b", (50,)), ("c", (7, 3, 3))]}
+    reordered = {name: scores[name] for name in ("c", "a", "b")}
+    for keep in ("highest", "lowest"):
+        for sparsity in (0.3, 0.5, 0.9):
+            x = global_mask(scores, sparsity, keep=keep, seed=1)
+            y = global_mask(reordered, sparsity, keep=keep, seed=1)
+            assert all(torch.equal(x[k], y[k]) for k in scores), (keep, sparsity)
 
 
 def test_global_mask_keeps_the_top_scores():
@@ -146,7 +169,7 @@ def test_synflow_scores_in_float64_with_bn_in_eval_mode_and_leave_model_untouche
     assert all(torch.equal(before[k], after[k]) for k in before)  # running stats untouched: eval mode
 
 
-def test_synflow_iterative_never_revives_and_follows_schedule():
+def test_synflow_iterative_avoids_collapse_better_than_one_shot():
     model = models.build("mnist1d_mlp", seed=0)
     few = pruning.prune(model, "synflow", 0.99, iterations=1)
     many = pruning.prune(model, "synflow", 0.99, iterations=20)
@@ -156,132 +179,218 @@ def test_synflow_iterative_never_revives_and_follows_schedule():
     min_few = min(m.float().mean().item() for m in few.masks.values())
     min_many = min(m.float().mean().item() for m in many.masks.values())
     assert min_many >= min_few
-    # weights pruned before the last round have score exactly 0 in the last round
-    for name, m in many.masks.items():
-        assert torch.all(many.scores[name][~m] >= 0)
 
 
-def magnitude_expected_densities(fan_ins, sizes, density):
-    fan_ins, sizes = np.asarray(fan_ins, float), np.asarray(sizes, float)
-
-    def kept(t):
-        return (sizes * 2 * stats.norm.sf(t * np.sqrt(fan_ins / 2))).sum() - density * sizes.sum()
-
-    t = optimize.brentq(kept, 1e-9, 10.0, xtol=1e-14)
-    return 2 * stats.norm.sf(t * np.sqrt(fan_ins / 2))
+def record_rounds(model, method, sparsity, **kw):
+    rounds = []
+    result = pruning.prune(model, method, sparsity, on_round=lambda k, sc, m: rounds.append((k, sc, m)), **kw)
+    return result, rounds
 
 
-@pytest.mark.parametrize("arch, sparsity", [("resnet20", 0.75), ("vgg16", 0.90)])
-def test_magnitude_layer_densities_follow_fan_in(arch, sparsity):
-    model = models.build(arch, seed=0)
-    weights = models.prunable(model)
-    result = pruning.prune(model, "magnitude", sparsity)
-    fan_ins = [w[0].numel() for w in weights.values()]
-    sizes = [w.numel() for w in weights.values()]
-    expected = magnitude_expected_densities(fan_ins, sizes, 1 - sparsity)
-    observed = np.array([m.double().mean().item() for m in result.masks.values()])
-    se = np.sqrt(expected * (1 - expected) / np.asarray(sizes))
-    assert np.all(np.abs(observed - expected) <= 3 * se), (observed, expected, se)
-
-
-def test_magnitude_resnet20_matches_reference_table():
-    # reference d3 (analytic): first conv 0.772, fan-in 144: 0.504, 288: 0.345, 576: 0.182,
-    # shortcut 16→32: 0.824, fc 0.656; each within 3 binomial standard errors
-    model = models.build("resnet20", seed=0)
-    masks = pruning.prune(model, "magnitude", 0.75).masks
-    table = {"conv.weight": 0.772, "blocks.0.conv1.weight": 0.504, "blocks.3.conv2.weight": 0.345,
-             "blocks.8.conv2.weight": 0.182, "blocks.3.shortcut.0.weight": 0.824, "fc.weight": 0.656}
-    for name, q in table.items():
-        n = masks[name].numel()
-        assert masks[name].float().mean().item() == pytest.approx(q, abs=3 * math.sqrt(q * (1 - q) / n) + 1e-3), name
-
-
-def test_random_pruning_gives_every_layer_the_same_density():
-    masks = pruning.prune(models.build("resnet20"), "random", 0.75).masks
-    for name, m in masks.items():
-        q, n = 0.25, m.numel()
-        assert abs(m.float().mean().item() - q) <= 4 * math.sqrt(q * (1 - q) / n), name
-
-
-@pytest.mark.parametrize("method", ["magnitude", "snip", "grasp"])
-def test_invert_keeps_the_complement_ranking(method):
-    model = models.build("mnist1d_mlp", seed=2)
-    data = data_for((1, 40)) if pruning.method(method).needs_data else None
-    original = pruning.prune(model, method, 0.3, data)
-    inverted = original.invert()
-    complement = pruning.prune(model, method, 0.7, data)
-    assert inverted.inverted and abs(inverted.density - 0.7) < 1e-4
-    for name in original.masks:
-        assert torch.equal(inverted.masks[name], ~complement.masks[name])
-    assert all(torch.equal(a, b) for a, b in zip(inverted.invert().masks.values(), original.masks.values()))
-
-
-def test_inverted_synflow_reruns_every_round_with_negated_scores():
+@pytest.mark.parametrize("invert", [False, True])
+def test_synflow_rounds_are_nested_follow_d_k_over_n_and_never_revive(invert):
+    # inverted, the rounds after the output layer empties score every eligible weight exactly 0,
+    # the kept end: an implementation that let pruned weights (score 0 too) compete again would
+    # revive some of them through these zero-score ties (the non-inverted case checks the schedule)
     model = models.build("mnist1d_mlp", seed=0)
-    original = pruning.prune(model, "synflow", 0.9, iterations=10)
-    inverted = original.invert()
-    assert inverted.inverted and inverted.iterations == 10
-    assert abs(inverted.density - 0.1) < 1e-3
-    overlap = sum(int((a & b).sum()) for a, b in zip(original.masks.values(), inverted.masks.values()))
-    assert overlap < 0.05 * sum(int(m.sum()) for m in original.masks.values())
+    n, sparsity = 20, 0.99
+    result, rounds = record_rounds(model, "synflow", sparsity, iterations=n, invert=invert)
+    total = sum(w.numel() for w in models.prunable(model).values())
+    assert [k for k, _, _ in rounds] == list(range(1, n + 1))
+    previous = None
+    zero_ties = 0
+    for k, scores, masks in rounds:
+        expected = n_removed(1 - (1 - sparsity) ** (k / n) if k < n else sparsity, total)
+        assert sum(int((~m).sum()) for m in masks.values()) == expected, k
+        if previous is not None:
+            assert all(torch.equal(masks[name] & previous[name], masks[name]) for name in masks), f"revived at {k}"
+            zero_ties += sum(int(((scores[name] == 0) & previous[name]).sum()) for name in masks)
+        previous = masks
+    assert zero_ties > 0 or not invert  # the revival trap was really there
+    assert all(torch.equal(result.masks[name], previous[name]) for name in previous)
+    torch.testing.assert_close(result.scores, rounds[0][1], rtol=0, atol=0)  # dense round-1 scores
+    torch.testing.assert_close(result.final_scores, rounds[-1][1], rtol=0, atol=0)
 
 
-def test_scoring_does_not_modify_the_model():
-    model = models.build("digits_cnn", seed=0)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    for method in METHODS:
-        pruning.prune(model, method, 0.5, data_for((1, 8, 8)), iterations=2)
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+def test_one_shot_results_have_no_final_scores_and_reject_rounds():
+    model = models.build("mnist1d_mlp", seed=0)
+    assert pruning.prune(model, "magnitude", 0.5).final_scores is None
+    assert pruning.prune(model, "synflow", 0.5, iterations=1).final_scores is None
+    assert pruning.prune(model, "magnitude", 0.5, iterations=1).iterations == 1
+    with pytest.raises(ValueError, match=r"'snip' is one-shot: iterations applies to iterative methods only "
+                                         r"\(synflow\), got iterations=5"):
+        pruning.prune(model, "snip", 0.5, data_for((1, 40)), iterations=5)
+    with pytest.raises(ValueError, match="iterations must be an integer ≥ 1, got 0"):
+        pruning.prune(model, "synflow", 0.5, iterations=0)
 
 
-def test_same_inputs_give_identical_scores():
-    model = models.build("digits_cnn", seed=0)
-    data = data_for((1, 8, 8))
-    for method in METHODS:
-        a = pruning.prune(model, method, 0.5, data, iterations=2)
-        b = pruning.prune(model, method, 0.5, data, iterations=2)
-        assert all(torch.equal(a.scores[k], b.scores[k]) for k in a.scores), method
-
-
-@pytest.mark.parametrize("bad, message", [
-    (dict(method="snipp"), r"unknown pruning method 'snipp'.*Did you mean 'snip'.*Valid choices"),
-    (dict(sparsity=1.0), r"sparsity must be in \[0, 1\).*got 1.0"),
-    (dict(sparsity=-0.1), r"sparsity must be in \[0, 1\)"),
-    (dict(sparsity="lots"), r"sparsity must be a number"),
-])
-def test_bad_pruning_input_names_the_problem(bad, message):
-    args = dict(method="magnitude", sparsity=0.5) | bad
-    with pytest.raises(ValueError, match=message):
-        pruning.prune(models.build("mnist1d_mlp"), args["method"], args["sparsity"])
-
-
-def test_data_dependent_method_without_data_says_so():
-    with pytest.raises(ValueError, match="'snip' needs labelled examples"):
-        pruning.prune(models.build("mnist1d_mlp"), "snip", 0.5)
-
-
-def test_nan_scores_are_rejected():
-    with pytest.raises(ValueError, match="'w' contain NaN"):
-        global_mask({"w": torch.tensor([1.0, float("nan")])}, 0.5)
-
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-
-@settings(max_examples=60, deadline=None)
-@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=5),
-       sparsity=st.floats(0, 0.999), levels=st.integers(1, 6), seed=st.integers(0, 2**16))
-def test_global_mask_removes_exactly_round_sN_with_ties_to_the_earlier_weight(sizes, sparsity, levels, seed):
+def bn_mlp(seed=0, dtype=torch.float64):
+    """Linear → BatchNorm1d → ReLU → Linear with signed γ/β/biases and non-trivial running stats."""
     g = torch.Generator().manual_seed(seed)
-    scores = {f"t{i}": torch.randint(0, levels, (n,), generator=g).double() for i, n in enumerate(sizes)}
-    masks = global_mask(scores, sparsity)
-    flat = torch.cat(list(scores.values()))
-    kept = torch.cat(list(masks.values()))
-    assert int((~kept).sum()) == math.floor(sparsity * len(flat) + 0.5)
-    if kept.any() and (~kept).any():
-        assert flat[kept].min() >= flat[~kept].max()
-        threshold = flat[kept].min()
-        tied = torch.nonzero(flat == threshold).flatten()
-        tied_kept = kept[tied]
-        # among tied weights, the kept ones precede the removed ones
-        assert torch.equal(tied_kept, tied_kept.sort(descending=True, stable=True).values)
+    net = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3)).to(dtype)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=dtype))
+        net[1].running_mean.copy_(torch.randn(6, generator=g, dtype=dtype) * 3)
+        net[1].running_var.copy_(torch.rand(6, generator=g, dtype=dtype) + 0.5)
+    net.input_shape = (4,)
+    return net
+
+
+def test_synflow_on_a_bn_network_matches_the_closed_form_in_eval_mode():
+    # independent reference: R = 1ᵀ(|W2| relu(|γ|(|W1|1 + |b1| - μ)/√(v+ε) + |β|) + |b2|), running stats μ, v
+    net = bn_mlp()
+    w1, b1, bn, w2 = net[0].weight.abs(), net[0].bias.abs(), net[1], net[3].weight.abs()
+    gamma, beta = bn.weight.abs(), bn.bias.abs()
+    scale = gamma / torch.sqrt(bn.running_var + bn.eps)
+    with torch.no_grad():  # units 1, 3, 5: running mean above the all-ones pre-activation → ReLU off
+        z = w1.sum(1) + b1
+        bn.running_mean.copy_(torch.where(torch.arange(6) % 2 == 1, z + beta / scale + 1.0, z / 2))
+    u = scale * (w1.sum(1) + b1 - bn.running_mean) + beta
+    assert (u < 0).any() and (u > 0).any()  # the ReLU and the running mean both matter here
+    h = u.clamp(min=0)
+    dz = w2.sum(0) * (u > 0).double() * scale  # ∂R/∂z for z = |W1| 1 + |b1|
+    expected = {"0.weight": w1 * dz[:, None], "3.weight": w2 * h[None, :]}
+    scores = pruning.score(net, "synflow")
+    assert set(scores) == set(expected)
+    for name in expected:
+        torch.testing.assert_close(scores[name], expected[name].detach(), rtol=1e-12, atol=0)
+    assert net.training  # the caller's model keeps its mode
+
+
+def chunked_bn_loss(params, net, x, y, chunk, temperature):
+    """Mean CE over chunks, BatchNorm with each chunk's batch statistics (train mode), written out."""
+    w1, b1, gamma, beta, w2, b2 = params
+    total = 0.0
+    for start in range(0, len(y), chunk):
+        xc, yc = x[start:start + chunk], y[start:start + chunk]
+        z = xc @ w1.T + b1
+        mean, var = z.mean(0), z.var(0, unbiased=False)
+        h = torch.relu((z - mean) / torch.sqrt(var + net[1].eps) * gamma + beta)
+        total = total + F.cross_entropy((h @ w2.T + b2) / temperature, yc) * len(yc) / len(y)
+    return total
+
+
+@pytest.mark.parametrize("method", ["snip", "grasp", "grasp_abs"])
+def test_snip_and_grasp_score_a_bn_network_in_train_mode_chunk_by_chunk(method):
+    net = bn_mlp(seed=1)
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(12, 4, generator=g, dtype=torch.float64), torch.arange(12) % 3
+    chunk = 5  # chunks of 5, 5, 2: each with its own batch statistics
+    params = [t.detach().clone().requires_grad_(True) for t in
+              (net[0].weight, net[0].bias, net[1].weight, net[1].bias, net[3].weight, net[3].bias)]
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    scores = pruning.score(net, method, (x, y), chunk_size=chunk)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # running stats untouched
+    if method == "snip":
+        grads = torch.autograd.grad(chunked_bn_loss(params, net, x, y, chunk, 1.0), params)
+        expected = {"0.weight": (params[0] * grads[0]).abs(), "3.weight": (params[4] * grads[4]).abs()}
+        rtol = 1e-10
+    else:
+        T = pruning.grasp.TEMPERATURE
+
+        def grad_w(p):
+            out = torch.autograd.grad(chunked_bn_loss(p, net, x, y, chunk, T), p)
+            return out[0], out[4]
+
+        g1, g2 = grad_w(params)
+        eps = 1e-3 / max(g1.abs().max().item(), g2.abs().max().item())
+
+        def shifted(sign):
+            p = [t.detach().clone() for t in params]
+            p[0] += sign * eps * g1
+            p[4] += sign * eps * g2
+            return grad_w([t.requires_grad_(True) for t in p])
+
+        (p1, p2), (m1, m2) = shifted(1), shifted(-1)
+        hg1, hg2 = (p1 - m1) / (2 * eps), (p2 - m2) / (2 * eps)
+        expected = {"0.weight": -(params[0] * hg1), "3.weight": -(params[4] * hg2)}
+        if method == "grasp_abs":
+            expected = {k: v.abs() for k, v in expected.items()}
+        rtol = 1e-4
+    for name, e in expected.items():
+        torch.testing.assert_close(scores[name], e.detach(), rtol=rtol, atol=1e-3 * e.abs().max().item() * rtol)
+
+
+class Reordered(nn.Module):
+    """A 3-layer MLP whose layers are registered in ``order`` but always applied first → last."""
+
+    def __init__(self, source, order):
+        super().__init__()
+        for name in order:
+            self.add_module(name, copy.deepcopy(getattr(source, name)))
+        self.input_shape = source.input_shape
+
+    def forward(self, x):
+        return self.last(torch.relu(self.middle(torch.relu(self.first(x)))))
+
+
+def three_layer_mlp():
+    net = nn.Module()
+    net.first, net.middle, net.last = nn.Linear(20, 30), nn.Linear(30, 30), nn.Linear(30, 4)
+    net.input_shape = (20,)
+    models.initialize(net, torch.Generator().manual_seed(0))
+    return net
+
+
+def test_inverted_synflow_is_not_decided_by_parameter_order_and_is_flagged_disconnected():
+    # inverted SynFlow empties the small, high-flow output layer within a few rounds; from then on
+    # every eligible weight scores 0 and the tie rule decides. It must not depend on layer order.
+    source = three_layer_mlp()
+    a = Reordered(source, ["first", "middle", "last"])
+    b = Reordered(source, ["last", "middle", "first"])
+    assert list(models.prunable(a)) != list(models.prunable(b))
+    ra = pruning.prune(a, "synflow", 0.6, iterations=10, invert=True, seed=7)
+    rb = pruning.prune(b, "synflow", 0.6, iterations=10, invert=True, seed=7)
+    for name in ra.masks:
+        assert torch.equal(ra.masks[name], rb.masks[name]), name
+    densities = {n: m.float().mean().item() for n, m in ra.masks.items()}
+    assert densities["last.weight"] == 0 and densities["first.weight"] > 0.2 and densities["middle.weight"] > 0.2
+    conn = pruning.connectivity(a, ra.masks)
+    assert conn.disconnected and conn.empty_layers == ("last.weight",) and not conn.connected
+    assert "last.weight" in conn.reason and "SynFlow R = 0" in conn.reason
+    assert not pruning.connectivity(a, pruning.prune(a, "synflow", 0.6, iterations=10).masks).disconnected
+
+
+def test_connectivity_finds_a_cut_without_an_empty_layer_and_passes_a_residual_bypass():
+    net = Reordered(three_layer_mlp(), ["first", "middle", "last"])
+    masks = {n: torch.ones_like(w, dtype=torch.bool) for n, w in models.prunable(net).items()}
+    masks["middle.weight"][:, :] = False
+    masks["middle.weight"][0, 1] = True  # a single kept weight ...
+    masks["first.weight"][1, :] = False  # ... whose input unit receives nothing
+    conn = pruning.connectivity(net, masks)
+    assert conn.empty_layers == () and not conn.connected and conn.disconnected
+    masks["first.weight"][1, 0] = True
+    assert not pruning.connectivity(net, masks).disconnected
+    # ResNet: an empty conv in a residual branch leaves the shortcut: connected, but flagged
+    resnet = models.build("resnet20", seed=0)
+    masks = {n: torch.ones_like(w, dtype=torch.bool) for n, w in models.prunable(resnet).items()}
+    masks["blocks.1.conv2.weight"][:] = False
+    conn = pruning.connectivity(resnet, masks)
+    assert conn.connected and conn.disconnected and conn.reason == "layers at density 0: blocks.1.conv2.weight"
+
+
+def test_random_scores_are_drawn_on_the_cpu_and_moved_to_the_device():
+    # the meta device stands in for a GPU: a draw made with a CPU generator and moved works,
+    # a draw on the device itself (what a CUDA generator would need) never happens
+    meta = models.build("mnist1d_mlp", seed=0).to("meta")
+    with DrawRecorder() as rec:
+        scores = pruning.score(meta, "random", generator=seeding.generator(3, "random_score"))
+    assert all(s.device.type == "meta" for s in scores.values())
+    assert rec.draws and rec.devices == {"cpu"}
+    cpu = pruning.score(models.build("mnist1d_mlp", seed=0), "random", generator=seeding.generator(3, "random_score"))
+    assert all(s.device.type == "cpu" for s in cpu.values())
+    fake_cuda = types.SimpleNamespace(device=torch.device("cuda"))
+    with pytest.raises(ValueError, match="must draw from a CPU generator"):
+        pruning.score(meta, "random", generator=fake_cuda)
+    with pytest.raises(ValueError, match="must draw from a CPU generator"):
+        pruning.prune(meta, "random", 0.5, generator=fake_cuda)
+
+
+def test_tie_priorities_are_drawn_on_the_cpu_per_layer_name():
+    scores = {"a": torch.zeros(40), "b": torch.zeros(5, 6)}
+    with DrawRecorder() as rec:
+        p = tie_priority(scores, 2)
+    assert len(rec.draws) == 2 and rec.devices == {"cpu"} and p.device.type == "cpu"
+    alone = tie_priority({"b": scores["b"]}, 2)
+    assert torch.equal(p[40:], alone)  # layer b's priorities do not depend on the layers before it

@@ -5,6 +5,8 @@ import torch
 from zoo_builder import RunSpec, models, pruning, run
 from zoo_builder.training.recipes import RECIPES
 
+from _draws import DrawRecorder
+
 ONE_EPOCH = RECIPES.get("smoke").with_(epochs=1)
 
 
@@ -34,6 +36,64 @@ def test_reinit_run_trains_from_the_redrawn_weights_with_the_original_mask(resul
     assert result.density == pytest.approx(0.1, abs=1e-4)
     for name, m in result.masks.items():
         assert torch.all(result.trained[name][~m] == 0)
+
+
+def test_run_scores_are_the_dense_round_1_scores_and_final_scores_the_last_round(result):
+    model = models.build("mnist1d_cnn", "mnist1d", seed=1)
+    dense = pruning.score(model, "synflow")
+    assert all(torch.equal(result.scores[k], v) for k, v in dense.items())
+    pruned = pruning.prune(model, "synflow", 0.9, iterations=10, seed=1)
+    assert all(torch.equal(result.final_scores[k], v) for k, v in pruned.final_scores.items())
+    assert not any(torch.equal(result.final_scores[k], dense[k]) for k in dense)
+    assert result.disconnected is False
+    assert result.extra == {"amp": False, "channels_last": False, "device": "cpu", "disconnected_reason": ""}
+
+
+@pytest.fixture(scope="module")
+def inverted_and_dense():
+    spec = RunSpec("mnist1d_mlp", "mnist1d", "synflow", "invert", 0.9, 0, ONE_EPOCH, iterations=10)
+    return run(spec), run(RunSpec("mnist1d_mlp", "mnist1d", "synflow", "original", 0.0, 0, ONE_EPOCH))
+
+
+def test_inverted_synflow_run_is_flagged_disconnected_and_shares_the_dense_scores(inverted_and_dense):
+    inverted, dense = inverted_and_dense
+    assert inverted.disconnected and "out.weight" in inverted.extra["disconnected_reason"]
+    assert all(torch.equal(inverted.scores[k], v) for k, v in dense.scores.items())  # independent of sparsity
+    assert dense.final_scores is None and inverted.final_scores is not None
+    assert not dense.disconnected and dense.extra["disconnected_reason"] == ""
+    original = pruning.prune(models.build("mnist1d_mlp", "mnist1d", seed=0), "synflow", 0.9, iterations=10)
+    assert all(torch.equal(inverted.final_scores[k], v) for k, v in original.final_scores.items())
+
+
+def test_reuse_dense_shares_the_training_and_scores_its_own_method(inverted_and_dense):
+    from zoo_builder.run import reuse_dense
+
+    _, base = inverted_and_dense
+    spec = RunSpec("mnist1d_mlp", "mnist1d", "magnitude", "original", 0.0, 0, ONE_EPOCH)
+    shared = reuse_dense(base, spec)
+    assert shared.extra["dense_training_shared_with"] == base.spec.hash and shared.trained is base.trained
+    model = models.build("mnist1d_mlp", "mnist1d", seed=0)
+    assert all(torch.equal(shared.scores[k], w.detach().abs()) for k, w in models.prunable(model).items())
+    assert not shared.disconnected and shared.final_scores is None
+
+
+def test_every_seeded_draw_of_a_run_is_made_on_the_cpu():
+    spec = RunSpec("mnist1d_cnn", "mnist1d", "random", "shuffle", 0.5, 2, ONE_EPOCH)
+    from zoo_builder.run import _PRUNING_CACHE
+
+    _PRUNING_CACHE.clear()
+    with DrawRecorder() as rec:
+        run(spec)
+    names = {name for name, _, _ in rec.draws}
+    # init/reinit (normal_, uniform_), random scores (rand), tie breaks (randint), shuffle and data order (randperm)
+    assert {"normal_", "uniform_", "rand", "randint", "randperm"} <= names, names
+    assert rec.devices == {"cpu"}
+
+
+def test_one_shot_method_with_several_rounds_is_rejected_in_one_line():
+    spec = RunSpec("mnist1d_mlp", "mnist1d", "snip", "original", 0.5, 0, ONE_EPOCH, iterations=3)
+    with pytest.raises(ValueError, match="'snip' is one-shot: iterations applies to iterative methods only"):
+        run(spec)
 
 
 def test_run_history_and_metrics(result):

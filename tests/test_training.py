@@ -1,11 +1,15 @@
 """Masked training: exact zeros, determinism, real learning."""
+import dataclasses
+
 import pytest
 import torch
+import torch.nn as nn
 
 from zoo_builder import RunSpec, datasets, models, pruning, run, training
 from zoo_builder.training.recipes import RECIPES
 
 from _data import mnist_root  # noqa: F401  (fixture)
+from _draws import DrawRecorder
 
 
 def small_split(n=256, seed=0):
@@ -91,10 +95,67 @@ def test_dense_lenet300_reaches_97_5_percent_on_real_mnist(mnist_root):
 def test_amp_and_channels_last_train_masked_and_return_a_contiguous_model():
     spec = RunSpec("digits_cnn", "digits", "magnitude", "original", 0.8, 0, RECIPES.get("digits_cpu").with_(epochs=2))
     plain = run(spec)
-    fast = run(spec, amp=True, channels_last=True)
-    assert fast.extra == {"amp": True, "channels_last": True}
+    fast = run(dataclasses.replace(spec, amp=True), channels_last=True)
+    assert fast.extra == {"amp": True, "channels_last": True, "device": "cpu", "disconnected_reason": ""}
     assert fast.accuracy > 0.8
     assert not torch.equal(fast.trained["fc1.weight"], plain.trained["fc1.weight"])  # bf16 forward really ran
     for name, m in fast.masks.items():
         assert torch.all(fast.trained[name][~m] == 0)
     assert all(v.is_contiguous() for v in fast.trained.values())
+    with pytest.raises(ValueError, match="amp=True but the spec says amp=False"):
+        run(spec, amp=True)
+
+
+def test_masker_masks_every_gradient_present_even_when_one_is_missing():
+    model = models.build("mnist1d_mlp", seed=0)
+    masks = pruning.prune(model, "random", 0.5).masks
+    masker = training.Masker(model, masks)
+    weights = models.prunable(model)
+    names = list(weights)
+    for name in names[1:]:
+        weights[name].grad = torch.ones_like(weights[name])
+    masker.apply_to_grads()  # the first weight has no gradient: the others are still masked
+    for name in names[1:]:
+        assert torch.equal(weights[name].grad, masks[name].float()), name
+    with pytest.raises(RuntimeError, match=f"prunable weight\\(s\\) {names[0]} never received a gradient"):
+        masker.check_gradients()
+
+
+class WithUnusedLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(40, 4)
+        self.unused = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.used(x.flatten(1))
+
+
+def test_training_fails_loudly_when_a_prunable_weight_never_gets_a_gradient():
+    model = WithUnusedLayer()
+    masks = {n: torch.ones_like(w, dtype=torch.bool) for n, w in models.prunable(model).items()}
+    with pytest.raises(RuntimeError, match="unused.weight never received a gradient"):
+        training.train(model, masks, RECIPES.get("smoke").with_(epochs=1, batch_size=64), small_split(),
+                       small_split(64, 1), seed=0)
+    with pytest.raises(ValueError, match="mask 'nope' names no prunable weight"):
+        training.Masker(model, {"nope": torch.ones(3, dtype=torch.bool)})
+
+
+def test_training_draws_data_order_and_augmentation_on_the_cpu():
+    from zoo_builder.datasets.augment import flip_and_crop
+
+    seen = []
+
+    def augment(x, generator):
+        seen.append(generator.device.type)
+        return flip_and_crop(x, generator, pad=1)
+
+    g = torch.Generator().manual_seed(0)
+    split = datasets.Split(torch.randn(96, 1, 8, 8, generator=g), torch.arange(96) % 10)
+    model = models.build("digits_cnn", seed=0)
+    recipe = RECIPES.get("smoke").with_(epochs=1, batch_size=32, augment=True)
+    with DrawRecorder() as rec:
+        training.train(model, None, recipe, split, split, seed=0, augment=augment)
+    assert seen == ["cpu"] * 3
+    assert {name for name, _, _ in rec.draws} >= {"randperm", "rand", "randint"}
+    assert rec.devices == {"cpu"}

@@ -11,10 +11,12 @@
                    baselines: 510 runs (480 pruned); the CPU zoo of the README.
 ``cpu-extra``      digits_cnn on digits (``digits_cpu``); mnist1d_mlp and mnist1d_cnn on mnist1d
                    (``mnist1d_cpu``) over the mini grid.
-``singh-liu``      LeNet-300-100 on MNIST (``lenet_mnist``, 16 epochs) and ResNet-20 on CIFAR-10
-                   (``openlth_cifar``) at 75 % sparsity, every method and variant, 3 seeds + dense.
-                   The LeNet half runs on a CPU (``--only arch=lenet300``); ResNet needs CIFAR-10
-                   and a GPU.
+``singh-liu``      Singh & Liu's grid: LeNet-300-100 on MNIST (``lenet_mnist``, 16 epochs) and
+                   ResNet-20 on CIFAR-10 (``openlth_cifar``) at 75 % sparsity; magnitude, random,
+                   snip, grasp, grasp_abs, synflow × original / shuffle / reinit, plus grasp ×
+                   invert / invert_shuffle / invert_reinit (their "GraSP" is this project's
+                   inverted grasp); 3 seeds (they ran one) + dense: 162 runs. The LeNet half runs
+                   on a CPU (``--only arch=lenet300``); ResNet needs CIFAR-10 and a GPU.
 ``frankle-cifar10`` VGG-16 and ResNet-20 on CIFAR-10 (``openlth_cifar``), densities 0.8^k for
                    k = 1..20 (k = 0 is the dense baseline), 5 seeds, as Frankle et al. (2021).
 =================  ==========================================================================
@@ -26,6 +28,7 @@ import copy
 from zoo_builder.registry import unknown_choice_message
 
 ALL = "all"
+SINGH_LIU_METHODS = ["magnitude", "random", "snip", "grasp", "grasp_abs", "synflow"]
 MINI_SPARSITIES = [0.5, 0.75, 0.9, 0.98]
 
 PRESETS: dict[str, dict] = {
@@ -57,13 +60,22 @@ PRESETS: dict[str, dict] = {
     },
     "singh-liu": {
         "name": "singh-liu",
-        "description": "Singh & Liu's setting: LeNet-300-100/MNIST and ResNet-20/CIFAR-10 at 75% sparsity",
-        "grids": [
-            {"arch": "lenet300", "dataset": "mnist", "recipe": "lenet_mnist",
-             "methods": ALL, "variants": ALL, "sparsities": [0.75], "seeds": 3, "dense": True},
-            {"arch": "resnet20", "dataset": "cifar10", "recipe": "openlth_cifar",
-             "methods": ALL, "variants": ALL, "sparsities": [0.75], "seeds": 3, "dense": True},
-        ],
+        "description": "Singh & Liu's grid: LeNet-300-100/MNIST and ResNet-20/CIFAR-10 at 75% sparsity, "
+                       "original/shuffle/reinit, plus their GraSP convention (grasp invert/invert_shuffle/"
+                       "invert_reinit)",
+        "grids": [grid for arch, dataset, recipe in (("lenet300", "mnist", "lenet_mnist"),
+                                                     ("resnet20", "cifar10", "openlth_cifar"))
+                  for grid in (
+                      # SL-code: methods magnitude, random, snip10, grasp10, graspabs10, synflow (100
+                      # rounds), each as original, --randomize_layerwise, --reinitialize
+                      {"arch": arch, "dataset": dataset, "recipe": recipe, "methods": SINGH_LIU_METHODS,
+                       "variants": ["original", "shuffle", "reinit"], "sparsities": [0.75], "seeds": 3,
+                       "dense": True},
+                      # their grasp10 ran without --prune_highest: FDRC-code's inverted GraSP
+                      {"arch": arch, "dataset": dataset, "recipe": recipe, "methods": ["grasp"],
+                       "variants": ["invert", "invert_shuffle", "invert_reinit"], "sparsities": [0.75],
+                       "seeds": 3, "dense": False},
+                  )],
     },
     "frankle-cifar10": {
         "name": "frankle-cifar10",

@@ -125,13 +125,14 @@ def _pruning_fields(spec: RunSpec, model: nn.Module, pruned, masks) -> dict:
 
 
 def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
-        on_epoch: Callable[[int, training.History], None] | None = None, amp: bool = False,
+        on_epoch: Callable[[int, training.History], None] | None = None, amp: bool | None = None,
         channels_last: bool = False) -> RunResult:
     """Run one complete spec in-process and return every tensor and the metrics history.
 
     Deterministic on the CPU: the same spec gives bit-identical masks, initial and trained weights.
-    ``amp`` (bf16 autocast) and ``channels_last`` are speed options for training only (scoring
-    and evaluation stay float32 / contiguous); see :func:`zoo_builder.training.train`.
+    ``spec.amp`` (bf16 autocast) and ``channels_last`` are speed options for training only
+    (scoring and evaluation stay float32 / contiguous); see :func:`zoo_builder.training.train`.
+    ``amp``, if given, must equal ``spec.amp`` (bf16 runs are other specs).
 
     Raises
     ------
@@ -142,6 +143,10 @@ def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
         If the loss becomes NaN/inf.
     """
     start = time.perf_counter()
+    if amp is not None and bool(amp) != spec.amp:
+        raise ValueError(f"amp={amp!r} but the spec says amp={spec.amp}: bf16 training is part of the spec; "
+                         "build the RunSpec with amp=True instead")
+    amp = spec.amp
     device = torch.device(device)
     info = datasets.info(spec.dataset)
     train_split = datasets.load(spec.dataset, train=True, root=data_root).to(device)

@@ -1,8 +1,12 @@
 """Independent, reproducible random streams derived from one replicate seed.
 
-Every random decision of a run (initial weights, re-drawn weights, data order, scoring batch,
-random scores, mask shuffles) draws from its own ``torch.Generator`` seeded by hashing the
-replicate seed with the stream's name, so changing one stream never shifts another.
+Every random decision of a run draws from its own CPU ``torch.Generator`` seeded by hashing the
+replicate seed with the stream's name (and, for per-layer streams, the layer's name), so changing
+one stream never shifts another and a spec draws the same numbers on any device: draws are made
+on the CPU and the results moved to the run's device.
+
+The streams depend on the replicate seed only, never on the method, sparsity or variant: a
+paired design (see :data:`STREAMS_DOC`, also stored in every zoo entry's attributes).
 """
 from __future__ import annotations
 
@@ -10,7 +14,22 @@ import hashlib
 
 import torch
 
-STREAMS = ("init", "reinit", "data_order", "augment", "score_batch", "random_score", "shuffle")
+#: Stream names. ``shuffle`` and ``tie_break`` are per layer: ``generator(seed, stream, layer_name)``.
+STREAMS = ("init", "reinit", "data_order", "augment", "score_batch", "random_score", "shuffle", "tie_break")
+
+#: What the shared streams mean for an analysis (the zoo stores this text as ``random_streams``).
+STREAMS_DOC = (
+    "Paired design. Every seeded draw of a run comes from a CPU torch.Generator seeded by "
+    "sha256(seed/stream[/layer]) and is moved to the device, so a spec gives the same draws on any "
+    "device. Streams depend on the replicate seed (and layer) only, never on method, sparsity or "
+    "variant: at one seed, every method and sparsity shares the initial weights (init), the redrawn "
+    "weights of the reinit variants (reinit), the data order and augmentation (data_order, augment), "
+    "the scoring examples (score_batch), the random method's scores (random_score), the tie-break "
+    "order among equal scores (tie_break, per layer) and each layer's shuffle permutation (shuffle, "
+    "per layer). Hence random-method masks and shuffled masks are nested across sparsities, and "
+    "shuffled masks of different methods share positions at one seed. Comparisons between methods "
+    "or sparsities at one seed are paired; the seed is the unit of replication."
+)
 
 
 def derive_seed(seed: int, *names: object) -> int:
@@ -19,8 +38,20 @@ def derive_seed(seed: int, *names: object) -> int:
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") & ((1 << 63) - 1)
 
 
-def generator(seed: int, *names: object, device: str | torch.device = "cpu") -> torch.Generator:
-    """A ``torch.Generator`` for stream ``names`` of replicate ``seed``."""
-    g = torch.Generator(device=device)
+def generator(seed: int, *names: object) -> torch.Generator:
+    """A CPU ``torch.Generator`` for stream ``names`` of replicate ``seed``.
+
+    Always on the CPU: draw there and move the result (``.to(device)``), so the numbers do not
+    depend on the device the run uses.
+    """
+    g = torch.Generator(device="cpu")
     g.manual_seed(derive_seed(seed, *names))
     return g
+
+
+def require_cpu(generator: torch.Generator, what: str) -> torch.Generator:
+    """``generator`` if it is a CPU generator; a one-line ``ValueError`` otherwise."""
+    if generator.device.type != "cpu":
+        raise ValueError(f"{what} must draw from a CPU generator (got one on {generator.device}) so a spec "
+                         "gives the same numbers on any device; use zoo_builder.seeding.generator(...)")
+    return generator

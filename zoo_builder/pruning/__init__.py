@@ -4,7 +4,8 @@ and ``prune(model, method, sparsity, data)`` which also runs iterative methods (
 Methods: ``random``, ``magnitude``, ``snip``, ``grasp``, ``grasp_abs``, ``synflow``. Scores are
 computed on a private copy of the model (the caller's model is never modified), with the
 method's BatchNorm mode. Every method's scores are in its own published convention; the
-method's ``keep`` attribute says which end is kept (GraSP: lowest).
+method's ``keep`` attribute says which end is kept (GraSP: lowest). Equal scores are ordered by
+a seeded random priority (:func:`zoo_builder.pruning.masks.tie_priority`), never by position.
 """
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ import torch.nn as nn
 
 from zoo_builder import seeding
 from zoo_builder.pruning import grasp, grasp_abs, magnitude, random, snip, synflow  # noqa: F401
-from zoo_builder.pruning.masks import check_sparsity, global_mask, n_removed
+from zoo_builder.pruning.connectivity import Connectivity, connectivity
+from zoo_builder.pruning.masks import check_sparsity, global_mask, n_removed, tie_priority
 from zoo_builder.pruning.registry import METHODS, Method
 
-__all__ = ["METHODS", "Method", "PruneResult", "global_mask", "method", "names", "prune", "score"]
+__all__ = ["METHODS", "Connectivity", "Method", "PruneResult", "check_iterations", "connectivity",
+           "global_mask", "method", "names", "prune", "score"]
 
 
 def names() -> list[str]:
@@ -60,7 +63,8 @@ def score(model: nn.Module, method: str, data=None, *, masks: Mapping[str, torch
     masks : mapping name → bool tensor, optional
         Weights already pruned (zeroed in the scoring copy).
     generator : torch.Generator, optional
-        For ``random``; a fixed default stream if omitted.
+        CPU generator for ``random`` (draws are made on the CPU and moved to the model's
+        device); stream ``random_score`` of seed 0 if omitted.
 
     Returns
     -------
@@ -86,10 +90,14 @@ class PruneResult:
 
     Attributes
     ----------
-    method, sparsity, inverted : the request.
+    method, sparsity, inverted, seed : the request (``seed`` drives the tie-break priorities).
     scores : dict name → tensor
-        Last round's scores (for SynFlow, scored on the network pruned by the earlier rounds:
-        weights pruned before have score 0). Method's own convention.
+        The method's scores of the **dense** initial network (round 1), in the method's own
+        convention; the same for every sparsity.
+    final_scores : dict name → tensor or None
+        Iterative pruning (``iterations > 1``): the last round's scores, computed on the network
+        pruned by the earlier rounds (weights pruned before score 0 under SynFlow). None for
+        one-shot pruning.
     masks : dict name → bool tensor (True = kept); exactly ``round(sparsity · N)`` False.
     iterations : int
         Rounds used.
@@ -101,7 +109,10 @@ class PruneResult:
     masks: dict[str, torch.Tensor]
     iterations: int
     inverted: bool = False
+    final_scores: dict[str, torch.Tensor] | None = None
+    seed: int = 0
     _args: dict = field(default_factory=dict, repr=False)
+    _inverse: "PruneResult | None" = field(default=None, repr=False, compare=False)
 
     @property
     def density(self) -> float:
@@ -111,52 +122,96 @@ class PruneResult:
     def invert(self) -> "PruneResult":
         """The same pruning keeping the opposite end of the scores (FDRC21's inversion).
 
-        One-shot methods re-threshold the negated scores; iterative methods rerun every round
-        with the negated scores.
+        One-shot methods re-threshold the dense scores (same tie priorities, reversed);
+        iterative methods rerun every round keeping the opposite end. Computed once and cached.
         """
-        if self.iterations == 1:
-            keep = METHODS.get(self.method).keep
-            flipped = "lowest" if keep == "highest" else "highest"
-            if self.inverted:
-                flipped = keep
-            masks = global_mask(self.scores, self.sparsity, keep=flipped)
-            return PruneResult(self.method, self.sparsity, self.scores, masks, 1, not self.inverted, self._args)
-        return prune(**{**self._args, "invert": not self.inverted})
+        if self._inverse is None:
+            if self.iterations == 1:
+                keep = METHODS.get(self.method).keep
+                flipped = "lowest" if keep == "highest" else "highest"
+                masks = global_mask(self.scores, self.sparsity, keep=keep if self.inverted else flipped,
+                                    seed=self.seed)
+                inverse = PruneResult(self.method, self.sparsity, self.scores, masks, 1, not self.inverted,
+                                      None, self.seed, self._args)
+            else:
+                inverse = prune(**{**self._args, "invert": not self.inverted,
+                                   "generator": _replay(self._args["generator"])})
+            inverse._inverse = self
+            self._inverse = inverse
+        return self._inverse
+
+
+def check_iterations(method: str, iterations: int | None) -> int:
+    """Rounds of pruning for ``method``: its default when ``iterations`` is None.
+
+    Raises a one-line ``ValueError`` for rounds < 1, or for more than one round of a one-shot
+    method (SNIP, GraSP, magnitude, random are defined one-shot; only SynFlow iterates).
+    """
+    m = METHODS.get(method)
+    if iterations is None:
+        return m.iterations
+    if isinstance(iterations, bool) or int(iterations) != iterations or iterations < 1:
+        raise ValueError(f"iterations must be an integer ≥ 1, got {iterations!r}")
+    if m.iterations == 1 and iterations != 1:
+        iterative = [name for name in METHODS if METHODS.get(name).iterations > 1]
+        raise ValueError(f"pruning method {method!r} is one-shot: iterations applies to iterative methods "
+                         f"only ({', '.join(iterative)}), got iterations={iterations!r}")
+    return int(iterations)
 
 
 def prune(model: nn.Module, method: str, sparsity: float, data=None, *, invert: bool = False,
-          iterations: int | None = None, generator: torch.Generator | None = None,
-          chunk_size: int = 128) -> PruneResult:
+          iterations: int | None = None, seed: int = 0, generator: torch.Generator | None = None,
+          chunk_size: int = 128, on_round=None) -> PruneResult:
     """Score ``model`` and mask the lowest-ranked ``sparsity`` fraction of all prunable weights.
 
     Iterative methods (``iterations > 1``) prune in rounds k = 1..n to density d^(k/n), rescoring
     the pruned network each round; already-pruned weights are never revived.
     ``invert=True`` keeps the opposite end of the scores in every round.
+
+    Parameters
+    ----------
+    seed : int
+        Replicate seed: tie-break priorities (stream ``tie_break``) and, unless ``generator`` is
+        given, the random method's scores (stream ``random_score``).
+    generator : torch.Generator, optional
+        CPU generator for the random method's scores.
+    on_round : callable, optional
+        ``on_round(k, scores, masks)`` after round k (tests record the rounds with it).
+
+    Raises
+    ------
+    ValueError
+        Bad method, sparsity or iterations (see :func:`check_iterations`).
     """
     m = METHODS.get(method)
     s = check_sparsity(sparsity)
-    n = m.iterations if iterations is None else int(iterations)
-    if n < 1:
-        raise ValueError(f"iterations must be ≥ 1, got {iterations!r}")
+    n = check_iterations(method, iterations)
     if generator is None:
-        generator = seeding.generator(0, "random_score")
-    gen_state = generator.get_state()
+        generator = seeding.generator(seed, "random_score")
+    seeding.require_cpu(generator, "pruning")
     args = dict(model=model, method=method, sparsity=s, data=data, iterations=n, chunk_size=chunk_size,
-                generator=_replay(generator, gen_state))
+                seed=seed, generator=_replay(generator))
     keep = m.keep
     if invert:
         keep = "lowest" if keep == "highest" else "highest"
     masks = None
-    scores = {}
+    first = scores = {}
+    priority = None
     density = 1.0 - s
     for k in range(1, n + 1):
         scores = score(model, method, data, masks=masks, generator=generator, chunk_size=chunk_size)
+        if k == 1:
+            first = scores
+            priority = tie_priority(scores, seed)
         round_sparsity = 1.0 - density ** (k / n) if k < n else s
-        masks = global_mask(scores, round_sparsity, eligible=masks, keep=keep)
-    return PruneResult(method, s, scores, masks, n, invert, args)
+        masks = global_mask(scores, round_sparsity, eligible=masks, keep=keep, priority=priority)
+        if on_round is not None:
+            on_round(k, scores, masks)
+    return PruneResult(method, s, first, masks, n, invert, scores if n > 1 else None, seed, args)
 
 
-def _replay(generator: torch.Generator, state: torch.Tensor) -> torch.Generator:
+def _replay(generator: torch.Generator) -> torch.Generator:
+    """A fresh generator in ``generator``'s current state (the pruning can be rerun exactly)."""
     g = torch.Generator(device=generator.device)
-    g.set_state(state)
+    g.set_state(generator.get_state())
     return g

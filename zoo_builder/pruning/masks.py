@@ -1,10 +1,13 @@
-"""Turning scores into masks: one global threshold with an exact count.
+"""Turning scores into masks: one global threshold with an exact count and seeded random ties.
 
 Rule: with N prunable weights and sparsity s, exactly ``round(s · N)`` (half up) weights are
-removed. Weights are ranked by score over the concatenation of all prunable tensors (in
-``prunable(model)`` order, each flattened row-major); ties at the threshold are broken in favour
-of the earlier position, i.e. the earlier weight is kept. Weights outside ``eligible`` are never
-kept (used by iterative pruning).
+removed. Weights are ranked by score over the concatenation of all prunable tensors; weights
+with equal scores are ordered by a seeded random priority (stream ``tie_break`` of the replicate
+seed, drawn per layer name, so the order of the parameters never decides). Ranking by the pair
+(score, priority) is a strict total order: the masks of one scoring are nested across
+sparsities, and keeping the lowest end reverses the whole order (so the inverted mask at
+sparsity s is the complement of the original mask at 1 − s). Weights outside ``eligible`` are
+never kept (iterative pruning).
 """
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import math
 from typing import Mapping
 
 import torch
+
+from zoo_builder import seeding
 
 
 def check_sparsity(sparsity: float) -> float:
@@ -29,57 +34,79 @@ def n_removed(sparsity: float, total: int) -> int:
     return int(math.floor(sparsity * total + 0.5))
 
 
-def keep_top(key: torch.Tensor, n_keep: int) -> torch.Tensor:
-    """Bool vector keeping the ``n_keep`` largest entries of 1-D ``key``; ties → lower index kept.
+def tie_priority(like: Mapping[str, torch.Tensor], seed: int = 0) -> torch.Tensor:
+    """Flat int64 CPU vector of random priorities, one per weight of ``like`` (concatenated).
 
+    Layer ``name``'s priorities come from stream ``(seed, "tie_break", name)``, so they depend on
+    the seed, the layer's name and the position within the layer, not on the layer order.
+    """
+    return torch.cat([torch.randint(-(2 ** 62), 2 ** 62, (t.numel(),), dtype=torch.int64,
+                                    generator=seeding.generator(seed, "tie_break", name))
+                      for name, t in like.items()])
+
+
+def keep_top(key: torch.Tensor, n_keep: int, priority: torch.Tensor | None = None) -> torch.Tensor:
+    """Bool vector keeping the ``n_keep`` largest entries of 1-D CPU ``key``.
+
+    Among entries equal to the threshold, those with the larger ``priority`` are kept (then the
+    lower index, should two priorities be equal); without ``priority`` the lower index is kept.
     O(N) via ``kthvalue`` instead of a full sort; exact and deterministic.
     """
     n = key.numel()
     if n_keep >= n:
-        return torch.ones(n, dtype=torch.bool, device=key.device)
+        return torch.ones(n, dtype=torch.bool)
     if n_keep <= 0:
-        return torch.zeros(n, dtype=torch.bool, device=key.device)
+        return torch.zeros(n, dtype=torch.bool)
     # the n_keep-th largest = the (n - n_keep + 1)-th smallest
-    threshold = torch.kthvalue(key.cpu(), n - n_keep + 1).values.to(key.device)
+    threshold = torch.kthvalue(key, n - n_keep + 1).values
     keep = key > threshold
     missing = n_keep - int(keep.sum())
     if missing > 0:
-        tied = torch.nonzero(key == threshold).flatten()[:missing]
-        keep[tied] = True
+        tied = torch.nonzero(key == threshold).flatten()
+        if priority is not None:
+            order = torch.sort(priority[tied], descending=True, stable=True).indices
+            tied = tied[order]
+        keep[tied[:missing]] = True
     return keep
 
 
 def flatten(tensors: Mapping[str, torch.Tensor], dtype=torch.float64) -> torch.Tensor:
-    return torch.cat([t.detach().reshape(-1).to(dtype) for t in tensors.values()])
+    """Concatenation of every tensor, flattened row-major, as a CPU vector of ``dtype``."""
+    return torch.cat([t.detach().reshape(-1).to(device="cpu", dtype=dtype) for t in tensors.values()])
 
 
 def unflatten(flat: torch.Tensor, like: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out, start = {}, 0
     for name, t in like.items():
-        out[name] = flat[start:start + t.numel()].reshape(t.shape)
+        out[name] = flat[start:start + t.numel()].reshape(t.shape).to(t.device)
         start += t.numel()
     return out
 
 
 def global_mask(scores: Mapping[str, torch.Tensor], sparsity: float, *,
                 eligible: Mapping[str, torch.Tensor] | None = None,
-                keep: str = "highest") -> dict[str, torch.Tensor]:
+                keep: str = "highest", seed: int = 0,
+                priority: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Masks keeping the top ``1 − sparsity`` of all scores under one global threshold.
 
     Parameters
     ----------
     scores : mapping name → tensor
-        Per-weight scores, any shapes.
+        Per-weight scores, any shapes, any device.
     sparsity : float in [0, 1)
         Fraction of all weights (over every tensor) removed; exactly ``round(s·N)`` are.
     eligible : mapping name → bool tensor, optional
         Only these may be kept (iterative pruning passes the current mask).
     keep : {"highest", "lowest"}
-        Which end of the scores to keep.
+        Which end of the (score, tie priority) order to keep.
+    seed : int
+        Replicate seed of the tie-break priorities (:func:`tie_priority`).
+    priority : int64 tensor, optional
+        Precomputed ``tie_priority(scores, seed)`` (iterative pruning draws it once).
 
     Returns
     -------
-    dict name → bool tensor of the score's shape (True = kept).
+    dict name → bool tensor of the score's shape and device (True = kept).
     """
     s = check_sparsity(sparsity)
     if keep not in ("highest", "lowest"):
@@ -88,12 +115,14 @@ def global_mask(scores: Mapping[str, torch.Tensor], sparsity: float, *,
         if torch.isnan(t).any():
             raise ValueError(f"scores of {name!r} contain NaN: cannot rank them")
     key = flatten(scores)
+    if priority is None:
+        priority = tie_priority(scores, seed)
     if keep == "lowest":
-        key = -key
+        key, priority = -key, -priority
     total = key.numel()
-    if eligible is not None:
-        key = torch.where(flatten(eligible, torch.bool), key, torch.full_like(key, -math.inf))
     n_keep = total - n_removed(s, total)
     if eligible is not None:
-        n_keep = min(n_keep, int(flatten(eligible, torch.bool).sum()))
-    return unflatten(keep_top(key, n_keep), scores)
+        allowed = flatten(eligible, torch.bool)
+        key = torch.where(allowed, key, torch.full_like(key, -math.inf))
+        n_keep = min(n_keep, int(allowed.sum()))
+    return unflatten(keep_top(key, n_keep, priority), scores)

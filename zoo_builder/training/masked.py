@@ -41,17 +41,27 @@ class History:
 
 
 class Masker:
-    """Holds (parameter, mask) pairs and applies them to gradients and weights in one fused op."""
+    """Holds (parameter, mask) pairs and applies them to gradients and weights in one fused op.
+
+    Raises ``ValueError`` for a mask naming no prunable weight of ``model``.
+    """
 
     def __init__(self, model: nn.Module, masks: Mapping[str, torch.Tensor] | None) -> None:
         from zoo_builder.models import prunable
 
-        self.params, self.masks = [], []
+        self.names, self.params, self.masks = [], [], []
         if masks:
-            for name, p in prunable(model).items():
+            weights = prunable(model)
+            unknown = sorted(set(masks) - set(weights))
+            if unknown:
+                raise ValueError(f"mask {unknown[0]!r} names no prunable weight of the model "
+                                 f"(prunable: {', '.join(weights)})")
+            for name, p in weights.items():
                 if name in masks:
+                    self.names.append(name)
                     self.params.append(p)
                     self.masks.append(masks[name].to(device=p.device, dtype=p.dtype))
+        self._got_grad = [False] * len(self.params)
 
     @torch.no_grad()
     def apply_to_weights(self) -> None:
@@ -60,9 +70,23 @@ class Masker:
 
     @torch.no_grad()
     def apply_to_grads(self) -> None:
-        grads = [p.grad for p in self.params if p.grad is not None]
-        if grads and len(grads) == len(self.params):
-            torch._foreach_mul_(grads, self.masks)
+        """Zero the gradients of pruned weights (every masked weight that has a gradient)."""
+        grads, masks = [], []
+        for i, (p, m) in enumerate(zip(self.params, self.masks)):
+            if p.grad is not None:
+                grads.append(p.grad)
+                masks.append(m)
+                self._got_grad[i] = True
+        if grads:
+            torch._foreach_mul_(grads, masks)
+
+    def check_gradients(self) -> None:
+        """Raise ``RuntimeError`` naming the masked weights that never received a gradient."""
+        missing = [name for name, got in zip(self.names, self._got_grad) if not got]
+        if missing:
+            raise RuntimeError(f"prunable weight(s) {', '.join(missing)} never received a gradient: they "
+                               "are not used in the forward pass or were frozen; masked training needs "
+                               "every prunable weight to take part")
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe):
@@ -94,8 +118,9 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
           channels_last: bool = False) -> History:
     """Train ``model`` in place with ``masks`` applied; evaluate on ``test_split`` after each epoch.
 
-    Data order and augmentation draw from their own streams of replicate ``seed``, so the same
-    inputs give bit-identical weights on the CPU. Both splits must already be on the model's device.
+    Data order and augmentation draw from their own CPU streams of replicate ``seed`` (moved to
+    the device), so the same inputs give bit-identical weights on the CPU and the same batches on
+    any device. Both splits must already be on the model's device.
 
     ``amp`` runs forward and loss under ``torch.autocast`` in bfloat16 (weights, optimizer state
     and evaluation stay float32; no loss scaling is needed for bf16). ``channels_last`` stores 4-D
@@ -106,6 +131,8 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
     ------
     TrainingDiverged
         If a training loss is NaN/inf (the run should be recorded as failed).
+    RuntimeError
+        If a masked prunable weight received no gradient during the first epoch.
     """
     device = next(model.parameters()).device
     if channels_last and train_split.x.dim() == 4:
@@ -116,8 +143,9 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
     masker = Masker(model, masks)
     masker.apply_to_weights()
     optimizer, scheduler = make_optimizer(model, recipe)
+    # both streams draw on the CPU (results moved to the device): the same draws on any device
     order_gen = seeding.generator(seed, "data_order")
-    aug_gen = seeding.generator(seed, "augment", device=device) if device.type != "cpu" else seeding.generator(seed, "augment")
+    aug_gen = seeding.generator(seed, "augment")
     use_augment = recipe.augment and augment is not None
     history = History()
     n = len(train_split)
@@ -140,6 +168,8 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
             total += loss.detach()
             batches += 1
         scheduler.step()
+        if epoch == 1:
+            masker.check_gradients()
         train_loss = float(total) / max(batches, 1)
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"training loss became {train_loss} in epoch {epoch}")
