@@ -229,7 +229,13 @@ def _order(ds: xr.Dataset, extra=()) -> xr.Dataset:
     lead = [d for d in (PRUNER_DIM, *[d for d in ds.dims if d not in KNOWN_DIMS], VARIANT, "sparsity", SEED, "seed_pair", "layer", "stage", "quantile", *extra)
             if d in ds.dims]
     rest = [d for d in ds.dims if d not in lead]
-    return ds.transpose(*lead, *rest)
+    ds = ds.transpose(*lead, *rest)
+    # rebuild so that the Dataset's own dim order (used by .to_dataframe()) is the canonical one
+    out = xr.Dataset(coords={d: ds[d] for d in (*lead, *rest) if d in ds.coords})
+    out = out.assign_coords({c: ds[c] for c in ds.coords if c not in out.coords})
+    out = out.assign(ds.data_vars)
+    out.attrs = dict(ds.attrs)
+    return out
 
 
 def _aggregate(per_layer: xr.Dataset, weight: xr.DataArray, size: xr.DataArray | None) -> xr.Dataset:

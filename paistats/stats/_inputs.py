@@ -53,7 +53,7 @@ def complete_flags(obj: xr.DataTree) -> xr.DataArray:
         if obj is not root:  # a layer node of a (possibly selected) tree: align to its coords
             coords = {d: obj[d] for d in flags.dims if d in obj.coords}
             flags = flags.sel(coords) if coords else flags
-        return flags.load().astype(bool)
+        return flags.compute().astype(bool)  # compute, not load: the tree keeps its lazy arrays
     raise ValueError("the object has no root `complete` flags: pass an entry from paistats.load "
                      "(or one of its layer nodes)")
 

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,9 @@ def _random_sibling(entry_dir: Path, attrs: dict) -> Path | None:
     return sibling if (sibling / "zarr.json").is_file() else None
 
 
-def write_derived(entry_dir: str | os.PathLike) -> Path:
-    """Compute and store the entry's layer statistics, distances and noise floors.
+def write_derived(entry_dir: str | os.PathLike, *, force: bool = False) -> Path:
+    """Compute and store the entry's layer statistics, distances and noise floors (unless the
+    stored ones are fresh: a cheap no-op then, so finalizing twice computes once).
 
     Reads every tensor of the entry once per setting of ``include_pruned``; the ratio to random
     pruning uses the zoo's ``{arch}-{dataset}-random`` entry when it exists. Replaces an older
@@ -73,6 +75,8 @@ def write_derived(entry_dir: str | os.PathLike) -> Path:
     ----------
     entry_dir : path-like
         The entry's directory.
+    force : bool, default False
+        Recompute even when the stored statistics are fresh.
 
     Returns
     -------
@@ -83,8 +87,10 @@ def write_derived(entry_dir: str | os.PathLike) -> Path:
 
     entry_dir = Path(entry_dir)
     key = source_key(entry_dir)
-    tree = open_entry(entry_dir)
     sibling = _random_sibling(entry_dir, read_root_attrs(entry_dir))
+    if not force and _is_fresh(entry_dir, key, sibling):
+        return derived_path(entry_dir)
+    tree = open_entry(entry_dir)
     rnd = open_entry(sibling) if sibling is not None else None
     groups: dict[str, xr.Dataset] = {}
     for pruned in (False, True):
@@ -103,7 +109,9 @@ def write_derived(entry_dir: str | os.PathLike) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{STORE_NAME}.{uuid.uuid4().hex[:8]}.partial"
     tree_out = xr.DataTree.from_dict({"/": root, **{k: _storable(v) for k, v in groups.items()}})
-    tree_out.to_zarr(tmp, zarr_format=3, consolidated=True, mode="w")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+        tree_out.to_zarr(tmp, zarr_format=3, consolidated=True, mode="w")
     old = None
     if out.exists():
         old = out.parent / f".{STORE_NAME}.{uuid.uuid4().hex[:8]}.old.partial"
@@ -114,33 +122,56 @@ def write_derived(entry_dir: str | os.PathLike) -> Path:
     return out
 
 
+def _stored_attrs(entry_dir: Path) -> dict | None:
+    meta = derived_path(entry_dir) / "zarr.json"
+    try:
+        return json.loads(meta.read_text()).get("attributes", {})
+    except (OSError, ValueError):
+        return None
+
+
+def _is_fresh(entry_dir: Path, key: str, sibling: Path | None) -> bool:
+    attrs = _stored_attrs(entry_dir)
+    return bool(attrs) and attrs.get("source_key") == key and attrs.get("derived_version") == DERIVED_VERSION \
+        and attrs.get("random_key", "") == (source_key(sibling) if sibling is not None else "")
+
+
 def _storable(ds: xr.Dataset) -> xr.Dataset:
     ds = ds.copy()
     for name, c in ds.coords.items():
         if c.dtype.kind in "OUT":
-            ds = ds.assign_coords({name: c.astype(str)})
+            ds = ds.assign_coords({name: c.astype(object)})  # variable-length strings (specified in Zarr v3)
     ds.attrs = {k: (int(v) if isinstance(v, (bool, np.bool_)) else v) for k, v in ds.attrs.items()}
     return ds
 
 
-def read_derived(entry_dir: str | os.PathLike, *, fresh_only: bool = True) -> xr.DataTree | None:
+def read_derived(entry_dir: str | os.PathLike, group: str | None = None, *,
+                 fresh_only: bool = True) -> xr.DataTree | xr.Dataset | None:
     """The stored statistics of an entry (loaded into memory), or None when absent or stale.
 
     Parameters
     ----------
     entry_dir : path-like
+    group : str, optional
+        One result (``"layer_stats"``, ``"distances/original"``, ``"noise_floor/original_pruned"``,
+        …) as a Dataset (None when absent); default: the whole tree.
     fresh_only : bool, default True
         Return None when the entry changed since they were written (its ``source_key`` differs).
     """
     path = derived_path(entry_dir)
-    if not (path / "zarr.json").is_file():
+    attrs = _stored_attrs(Path(entry_dir))
+    if attrs is None:
+        return None
+    if fresh_only and (attrs.get("source_key") != source_key(entry_dir)
+                       or attrs.get("derived_version") != DERIVED_VERSION):
         return None
     try:
-        tree = xr.open_datatree(path, engine="zarr", consolidated=True, chunks=None)
-    except Exception:  # noqa: BLE001 (an unreadable derived store is recomputed, never fatal)
-        return None
-    if fresh_only and (tree.attrs.get("source_key") != source_key(entry_dir)
-                       or tree.attrs.get("derived_version") != DERIVED_VERSION):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+            if group is not None:
+                return xr.open_dataset(path, group=group, engine="zarr", consolidated=True, chunks=None).load()
+            tree = xr.open_datatree(path, engine="zarr", consolidated=True, chunks=None)
+    except Exception:  # noqa: BLE001 (an absent group or unreadable store: recomputed, never fatal)
         return None
     return tree.load()
 
@@ -150,9 +181,11 @@ def read_derived(entry_dir: str | os.PathLike, *, fresh_only: bool = True) -> xr
 def entry_dirs(obj: xr.DataTree) -> list[Path]:
     """Directories of the entries behind ``obj`` (from the readers inside its dask graph)."""
     root = obj.root if obj.parent is not None else obj
-    src = root.encoding.get("source") if hasattr(root, "encoding") else None
-    if src:
-        return [Path(src)]
+    enc = getattr(root, "encoding", None) or {}
+    if enc.get("sources"):
+        return [Path(p) for p in enc["sources"]]
+    if enc.get("source"):
+        return [Path(enc["source"])]
     var = root.to_dataset(inherit=False).get("complete")
     if var is None or var.chunks is None:
         return []
@@ -204,18 +237,19 @@ def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
     group = "layer_stats" if kind == "layer_stats" else f"{kind}/{_VARIANTS[req.include_pruned]}"
     try:
         names = [n for n, _ in layer_nodes(obj)]
-    except Exception:  # noqa: BLE001
+    except (TypeError, ValueError):  # no tensors (load(..., tensors=False)): the recorded layers
+        names = [t["name"] for t in obj.attrs.get("tensors", []) if t.get("prunable")]
+    if not names:
         return None
     stores = {}
     for d in dirs:
-        t = read_derived(d)
-        if t is None or group not in t:
+        ds = read_derived(d, group)
+        if ds is None:
             return None
-        stores[d] = t
+        stores[d] = (ds, _stored_attrs(d))
     coords = {d: flags[d].values for d in ("variant", "sparsity", "seed")}
     parts = []
-    for d, t in stores.items():
-        ds = t[group].to_dataset()
+    for d, (ds, attrs) in stores.items():
         if [str(x) for x in ds["layer"].values] != [*names, "all"]:
             return None
         sel = {k: v for k, v in coords.items() if k in ds.dims and not (kind == "noise_floor" and k == "seed")}
@@ -223,14 +257,14 @@ def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
         if kind == "noise_floor" and list(ds.coords.get("seed_a", [])) and \
                 sorted({*ds["seed_a"].values, *ds["seed_b"].values}) != sorted(coords["seed"].tolist()):
             return None
-        parts.append((d, t, ds))
+        parts.append((d, attrs, ds))
     has_random = pdim is not None and RANDOM in [str(p) for p in flags[pdim].values]
     out = []
-    for d, t, ds in parts:
+    for d, attrs, ds in parts:
         rnd = [v for v in ds.data_vars if v.endswith("_random") or v.endswith("_random_ratio")]
         if kind == "distances" and has_random:
             rdir = next((p for p in dirs if p.name.endswith(f"-{RANDOM}")), None)
-            if rdir is None or not rnd or t.attrs.get("random_key") != source_key(rdir):
+            if rdir is None or not rnd or attrs.get("random_key") != source_key(rdir):
                 return None
         else:
             ds = ds.drop_vars(rnd)
@@ -249,12 +283,20 @@ def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
     res = res.assign_coords({k: v for k, v in coords.items() if k in res.dims})
     res = res.assign_coords(layer=np.array([*names, "all"], dtype=object))
     if "stage" in res.dims:
-        res = res.assign_coords(stage=res["stage"].values.astype(str))
+        res = res.assign_coords(stage=np.array([str(s) for s in res["stage"].values]))
     res.attrs = {"entry": label} if kind == "layer_stats" else {
         "entry": label, "reference": req.reference, "include_pruned": req.include_pruned, "bins": int(req.bins)}
     from paistats.stats._compute import _order
 
     return _order(res)
+
+
+def _has(tree: xr.DataTree, path: str) -> bool:
+    try:
+        tree[path]
+    except KeyError:
+        return False
+    return True
 
 
 def _method_of(entry_dir: Path) -> str:

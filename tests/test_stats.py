@@ -1,0 +1,341 @@
+"""paistats.stats on real built entries (mnist1d_mlp: magnitude with three variants, two sparsities and
+two seeds; random for the ratio): every number equals numpy / scipy on the same cells, the analytic
+truncated-Gaussian check of the reference holds, precomputed results equal fresh ones bit for bit."""
+from __future__ import annotations
+
+import itertools
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import scipy.stats as ss
+from scipy.spatial.distance import jensenshannon
+
+import paistats
+from paistats.stats import distances, layer_stats, noise_floor, write_derived
+from paistats.stats.derived import derived_path, read_derived
+
+ARCH, DATA = "mnist1d_mlp", "mnist1d"
+MAG, RND = f"{ARCH}-{DATA}-magnitude", f"{ARCH}-{DATA}-random"
+VARIANTS = ("original", "shuffle", "reinit")
+SPARSITIES = (0.5, 0.9)
+SEEDS = (0, 1)
+RTOL = 1e-8
+
+
+@pytest.fixture(scope="module")
+def built_zoo(tmp_path_factory):
+    """magnitude (1 epoch) and random (0 epochs): 3 variants × 2 sparsities × 2 seeds."""
+    from zoo_builder import RunSpec, run, store
+    from zoo_builder.training.recipes import RECIPES
+
+    zoo = tmp_path_factory.mktemp("stats") / "zoo"
+    one, zero = RECIPES.get("smoke").with_(epochs=1), RECIPES.get("smoke").with_(epochs=0)
+    specs = [RunSpec(ARCH, DATA, "magnitude", v, s, k, one) for v in VARIANTS for s in SPARSITIES for k in SEEDS]
+    # random with the same grid (an arch stack of unequal grids needs the reader's outer join of string variables)
+    specs += [RunSpec(ARCH, DATA, "random", v, s, k, zero) for v in VARIANTS for s in SPARSITIES for k in SEEDS]
+    for entry in store.plan_entries(zoo, specs):
+        pass
+    for spec in specs:
+        store.write_run(zoo, run(spec))
+    for entry in (MAG, RND):
+        store.finalize(zoo, entry)
+    return zoo
+
+
+@pytest.fixture
+def zoo(built_zoo, tmp_path):
+    """A private copy (tests write derived stores or grow entries)."""
+    dst = tmp_path / "zoo"
+    shutil.copytree(built_zoo, dst)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def tree(built_zoo):
+    return paistats.load(f"{ARCH}-magnitude", zoo=built_zoo)
+
+
+# --- independent reference values ---------------------------------------------------------------
+
+def raw(tree, layer, variant, sparsity, seed):
+    """(mask, start, trained, score) of one run as float64 numpy arrays (read directly)."""
+    node = tree[layer]
+    m = np.asarray(node["mask"].sel(variant=variant, sparsity=sparsity, seed=seed))
+    start = node["reinit" if variant == "reinit" else "init"].sel(seed=seed)
+    t = node["trained"].sel(variant=variant, sparsity=sparsity, seed=seed)
+    s = node["score"].sel(seed=seed)
+    if "sparsity" in s.dims:
+        s = s.sel(sparsity=sparsity)
+    return m, *(np.asarray(x, dtype=np.float64) for x in (start, t, s))
+
+
+def sample(tree, layer, variant, sparsity, seed, stage, mode="kept"):
+    m, w0, w1, s = raw(tree, layer, variant, sparsity, seed)
+    values = {"init": w0, "trained": w1, "score": s, "dense_init": w0, "dense_score": s}[stage]
+    if stage.startswith("dense") or mode == "dense":
+        return values.ravel()
+    if mode == "pruned":
+        return np.where(m, values, 0.0).ravel()
+    return values[m]
+
+
+def cells(tree, n, seed=0):
+    rng = np.random.default_rng(seed)
+    layers = paistats.layers(tree)
+    allc = list(itertools.product(layers, VARIANTS, SPARSITIES, SEEDS))
+    return [allc[i] for i in rng.choice(len(allc), size=n, replace=False)]
+
+
+def shared_hist(x, y, bins=100):
+    lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
+    return (np.histogram(x, bins=bins, range=(lo, hi))[0] / x.size,
+            np.histogram(y, bins=bins, range=(lo, hi))[0] / y.size)
+
+
+def expected_distances(x, y):
+    p, q = shared_hist(x, y)
+    return {
+        "ks": ss.ks_2samp(x, y).statistic, "wasserstein": ss.wasserstein_distance(x, y),
+        "wasserstein_rel": ss.wasserstein_distance(x, y) / np.std(y), "energy": ss.energy_distance(x, y),
+        "jensen_shannon": jensenshannon(p, q, base=2), "hellinger": np.sqrt(np.sum((np.sqrt(p) - np.sqrt(q)) ** 2) / 2),
+        "mean_diff": x.mean() - y.mean(), "log_std_ratio": np.log(np.std(x) / np.std(y)),
+        "kurtosis_diff": ss.kurtosis(x) - ss.kurtosis(y),
+    }
+
+
+# --- layer statistics ------------------------------------------------------------------------------
+
+def test_layer_stats_equal_numpy_and_scipy_on_random_cells(tree):
+    st = layer_stats(tree, precomputed=False)
+    assert st["std"].dims == ("variant", "sparsity", "seed", "layer", "stage")
+    assert st["quantile_value"].dims[-1] == "quantile"
+    q = st["quantile"].values
+    for layer, v, s, k in cells(tree, 8):
+        fan_in = int(np.prod(tree[layer]["init"].shape[2:]))
+        size = int(np.prod(tree[layer]["init"].shape[1:]))
+        for stage in ("init", "trained", "dense_init", "score", "dense_score"):
+            x = sample(tree, layer, v, s, k, stage)
+            got = st.sel(layer=layer, variant=v, sparsity=s, seed=k, stage=stage)
+            want = {"count": x.size, "density": x.size / size, "mean": np.mean(x), "std": np.std(x),
+                    "skewness": ss.skew(x), "kurtosis": ss.kurtosis(x), "mean_abs": np.mean(np.abs(x)),
+                    "l2": np.linalg.norm(x), "frac_positive": np.mean(x > 0)}
+            if not stage.endswith("score"):
+                want["std_ratio_init"] = np.std(x) / np.sqrt(2 / fan_in)
+                kind = "score" if stage != "dense_init" else "dense_score"
+                want["spearman_abs_score"] = ss.spearmanr(np.abs(x), sample(tree, layer, v, s, k, kind)).statistic
+            else:
+                assert np.isnan(got["std_ratio_init"]) and np.isnan(got["spearman_abs_score"])
+            for name, value in want.items():
+                np.testing.assert_allclose(got[name].item(), value, rtol=RTOL, err_msg=f"{name} {layer} {v} {s} {k} {stage}")
+            np.testing.assert_allclose(got["quantile_value"].values, np.quantile(x, q), rtol=RTOL)
+
+
+def test_count_is_mask_sum_and_density_is_stored_density(tree):
+    st = layer_stats(tree, precomputed=False)
+    for layer in paistats.layers(tree):
+        mask_sum = tree[layer]["mask"].sum([d for d in tree[layer]["mask"].dims if d not in ("variant", "sparsity", "seed")])
+        for stage in ("init", "trained", "score"):
+            np.testing.assert_array_equal(st["count"].sel(layer=layer, stage=stage), mask_sum.transpose(*st["count"].sel(layer=layer, stage=stage).dims))
+    np.testing.assert_allclose(st["density"].sel(layer="all", stage="init"), tree["density"].transpose("variant", "sparsity", "seed"),
+                               rtol=1e-12)
+    total = sum(int(np.prod(tree[n]["init"].shape[1:])) for n in paistats.layers(tree))
+    np.testing.assert_array_equal(st["count"].sel(layer="all", stage="dense_init"), total)
+
+
+def test_all_layer_is_count_weighted_mean(tree):
+    st = layer_stats(tree, precomputed=False).sel(variant="shuffle", sparsity=0.9, seed=1, stage="trained")
+    per = st.drop_sel(layer="all")
+    w = per["count"].values
+    np.testing.assert_allclose(st["std"].sel(layer="all"), np.sum(per["std"].values * w) / w.sum(), rtol=1e-12)
+
+
+def test_magnitude_kept_init_std_follows_truncated_gaussian(tree):
+    """std(magnitude-kept) / std(shuffle-kept) = √(1 + aφ(a)/Q(a)), a = threshold / layer std (reference doc)."""
+    st = layer_stats(tree, precomputed=False)
+    checked = 0
+    for layer, s, k in itertools.product(paistats.layers(tree), SPARSITIES, SEEDS):
+        kept = sample(tree, layer, "original", s, k, "init")
+        dense = sample(tree, layer, "original", s, k, "dense_init")
+        if kept.size < 100 or kept.size == dense.size:
+            continue
+        a = np.abs(kept).min() / np.std(dense)
+        predicted = np.sqrt(1 + a * ss.norm.pdf(a) / ss.norm.sf(a))
+        mag = st.sel(layer=layer, variant="original", sparsity=s, seed=k, stage="init")
+        shu = st.sel(layer=layer, variant="shuffle", sparsity=s, seed=k, stage="init")
+        ratio = float(mag["std"] / shu["std"])
+        # delta method: relative s.e. of a sample std is √((excess kurtosis + 2) / (4n))
+        se = np.sqrt((float(mag["kurtosis"]) + 2) / (4 * float(mag["count"])) + 2 / (4 * float(shu["count"])))
+        assert abs(ratio / predicted - 1) < 4 * se, (layer, s, k, ratio, predicted, se)
+        checked += 1
+    assert checked >= 6
+
+
+def test_shuffle_and_reinit_kept_init_std_match_the_initializer(tree):
+    st = layer_stats(tree, precomputed=False).sel(stage="init")
+    for v in ("shuffle", "reinit"):
+        r = st.sel(variant=v).drop_sel(layer="all")
+        n = r["count"]
+        z = (r["std_ratio_init"] - 1) / np.sqrt(1 / (2 * n))  # s.e. of a Gaussian sample std
+        assert float(np.abs(z).max()) < 4.5, (v, z.values)
+        # the original (magnitude) kept weights are far wider: the check has power
+    assert float(st["std_ratio_init"].sel(variant="original", sparsity=0.9).min()) > 1.5
+
+
+# --- distances -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reference,include_pruned", [("original", False), ("original", True), ("dense", False),
+                                                      ("shuffle", False)])
+def test_distances_equal_scipy_on_random_cells(tree, reference, include_pruned):
+    d = distances(tree, reference=reference, include_pruned=include_pruned, precomputed=False)
+    assert d["ks"].dims == ("variant", "sparsity", "seed", "layer", "stage")
+    mode = "pruned" if include_pruned else "kept"
+    for layer, v, s, k in cells(tree, 5, seed=1):
+        for stage in ("init", "trained", "score"):
+            x = sample(tree, layer, v, s, k, stage, mode)
+            if reference == "dense":
+                y = sample(tree, layer, v, s, k, stage, "dense")
+                if stage == "trained":
+                    y = sample(tree, layer, v, s, k, "dense_init")
+            else:
+                y = sample(tree, layer, reference, s, k, stage, mode)
+            got = d.sel(layer=layer, variant=v, sparsity=s, seed=k, stage=stage)
+            for name, value in expected_distances(x, y).items():
+                np.testing.assert_allclose(got[name].item(), value, rtol=RTOL, atol=1e-300 if value == 0 else 0,
+                                           err_msg=f"{name} {layer} {v} {s} {k} {stage} {reference}")
+
+
+def test_noise_floor_one_value_per_seed_pair_equal_to_scipy(tree):
+    nf = noise_floor(tree, precomputed=False)
+    assert nf.sizes["seed_pair"] == 1 and (nf["seed_a"].item(), nf["seed_b"].item()) == (0, 1)
+    assert nf["wasserstein"].dims == ("sparsity", "seed_pair", "layer", "stage")
+    layer = paistats.layers(tree)[1]
+    for s, stage in itertools.product(SPARSITIES, ("init", "trained")):
+        x = sample(tree, layer, "original", s, 0, stage)
+        y = sample(tree, layer, "original", s, 1, stage)
+        got = nf.sel(layer=layer, sparsity=s, stage=stage).isel(seed_pair=0)
+        for name, value in expected_distances(x, y).items():
+            np.testing.assert_allclose(got[name].item(), value, rtol=RTOL, err_msg=name)
+
+
+def test_ratio_to_random_pruning_on_an_architecture_stack(built_zoo):
+    arch = paistats.load(ARCH, zoo=built_zoo)
+    d = distances(arch, precomputed=False)
+    pdim = d["ks"].dims[0]
+    assert d["ks"].dims[1:] == ("variant", "sparsity", "seed", "layer", "stage")
+    mag, rnd = arch.sel({pdim: "magnitude"}), arch.sel({pdim: "random"})
+    layer = paistats.layers(arch)[0]
+    for v, s, k in [("shuffle", 0.9, 1), ("reinit", 0.5, 0)]:
+        x = sample(mag, layer, v, s, k, "trained")
+        y = sample(mag, layer, "original", s, k, "trained")
+        r = sample(rnd, layer, "original", s, k, "trained")
+        got = d.sel({pdim: "magnitude", "layer": layer, "variant": v, "sparsity": s, "seed": k, "stage": "trained"})
+        want = ss.wasserstein_distance(x, y) / ss.wasserstein_distance(r, y)
+        np.testing.assert_allclose(got["wasserstein_random_ratio"].item(), want, rtol=RTOL)
+    assert np.isnan(d["wasserstein_random"].sel(stage="score")).all()
+    # one entry plus its random entry gives the same numbers
+    single = distances(paistats.load(MAG, zoo=built_zoo), random=paistats.load(RND, zoo=built_zoo), precomputed=False)
+    np.testing.assert_array_equal(single["wasserstein_random_ratio"],
+                                  d["wasserstein_random_ratio"].sel({pdim: "magnitude"}, drop=True))
+
+
+def test_results_are_tidy_tables(tree):
+    df = distances(tree, precomputed=False).to_dataframe()
+    assert list(df.index.names) == ["variant", "sparsity", "seed", "layer", "stage"]
+    assert len(df) == 3 * 2 * 2 * 4 * 3
+
+
+# --- precomputed statistics ---------------------------------------------------------------------------
+
+def _same(a, b):
+    assert set(a.data_vars) == set(b.data_vars)
+    for v in b.data_vars:
+        assert a[v].dims == b[v].dims, v
+        assert np.array_equal(a[v].values, b[v].values, equal_nan=True), v  # bit for bit (NaN where NaN)
+    for c in b.coords:
+        assert np.array_equal(a[c].values, b[c].values), c
+    assert a.attrs == b.attrs
+
+
+def test_precomputed_equal_fresh_bit_for_bit_and_read_no_tensor(zoo, monkeypatch):
+    for e in (RND, MAG):
+        write_derived(zoo / e)
+    for name in (f"{ARCH}-magnitude", ARCH):
+        obj = paistats.load(name, zoo=zoo)
+        fresh = {"s": layer_stats(obj, precomputed=False), "d": distances(obj, precomputed=False),
+                 "dp": distances(obj, include_pruned=True, precomputed=False), "n": noise_floor(obj, precomputed=False)}
+        from paistats.store import reader
+
+        reads = []
+        orig = reader._SafeArray.__getitem__
+        monkeypatch.setattr(reader._SafeArray, "__getitem__", lambda self, key: (reads.append(self.rel), orig(self, key))[1])
+        pre = {"s": layer_stats(obj), "d": distances(obj), "dp": distances(obj, include_pruned=True), "n": noise_floor(obj)}
+        monkeypatch.undo()
+        assert not [r for r in reads if "/" in r], reads  # no tensor chunk was read
+        for k in fresh:
+            _same(pre[k], fresh[k])
+
+
+def test_precomputed_is_recomputed_when_the_entry_grows(zoo, monkeypatch):
+    from zoo_builder import RunSpec, run, store
+    from zoo_builder.training.recipes import RECIPES
+
+    write_derived(zoo / MAG)
+    assert read_derived(zoo / MAG) is not None
+    spec = RunSpec(ARCH, DATA, "magnitude", "original", 0.5, 2, RECIPES.get("smoke").with_(epochs=0))
+    store.plan_entries(zoo, [spec])  # the grid grows by a seed that is not written yet
+    assert read_derived(zoo / MAG) is None
+    grown = paistats.load(f"{ARCH}-magnitude", zoo=zoo)
+    st = layer_stats(grown)
+    assert 2 in st["seed"].values and np.isnan(st["count"].sel(seed=2)).all()  # incomplete: excluded
+    store.write_run(zoo, run(spec))
+    store.finalize(zoo, MAG)
+    st = layer_stats(paistats.load(f"{ARCH}-magnitude", zoo=zoo))
+    assert np.isfinite(st["count"].sel(seed=2, variant="original", sparsity=0.5)).all()
+    write_derived(zoo / MAG)
+    assert read_derived(zoo / MAG) is not None and derived_path(zoo / MAG).is_dir()
+
+
+def test_same_numbers_on_a_distributed_local_cluster(tree):
+    distributed = pytest.importorskip("distributed")
+    local = distances(tree.sel(sparsity=[0.9]), precomputed=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                      dashboard_address=None) as cluster, distributed.Client(cluster):
+            remote = distances(tree.sel(sparsity=[0.9]), precomputed=False)
+            rstats = layer_stats(tree.sel(sparsity=[0.9]), precomputed=False)
+    _same(remote, local)
+    _same(rstats, layer_stats(tree.sel(sparsity=[0.9]), precomputed=False))
+
+
+def test_cli_stats_writes_tables(zoo, tmp_path, capsys):
+    import pandas as pd
+    import xarray as xr
+
+    from paistats.cli import main
+
+    assert main(["stats", str(zoo / MAG)]) == 0
+    assert read_derived(zoo / MAG) is not None
+    fresh = layer_stats(paistats.load(f"{ARCH}-magnitude", zoo=zoo), precomputed=False)
+    for ext in ("parquet", "csv", "nc"):
+        out = tmp_path / f"stats.{ext}"
+        assert main(["stats", str(zoo / MAG), "--out", str(out)]) == 0
+        if ext == "parquet":
+            df = pd.read_parquet(out)
+        elif ext == "csv":
+            df = pd.read_csv(out)
+        else:
+            with xr.open_dataset(out, engine="scipy") as ds:
+                np.testing.assert_array_equal(ds["std"].values, fresh["std"].values)
+            continue
+        assert list(df.columns[:6]) == ["variant", "sparsity", "seed", "layer", "stage", "quantile"]
+        np.testing.assert_allclose(np.sort(df["std"].dropna().unique()), np.sort(np.unique(fresh["std"].values[
+            np.isfinite(fresh["std"].values)])), rtol=1e-15)
+    out = tmp_path / "nf.parquet"
+    assert main(["stats", str(zoo / MAG), "--out", str(out), "--table", "noise_floor_pruned"]) == 0
+    assert {"seed_pair", "seed_a", "seed_b", "wasserstein"} <= set(pd.read_parquet(out).columns)
+    assert paistats.verify(zoo / MAG).ok  # the manifest lists the derived store
+    assert main(["stats", str(tmp_path / "nowhere")]) == 2
+    assert "paistats: error:" in capsys.readouterr().err
