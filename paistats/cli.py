@@ -8,6 +8,7 @@ truncated or corrupt entry, unreachable Hub, ...), reported as ONE line
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 
@@ -35,8 +36,9 @@ def _hints() -> list[tuple[type, str]]:
     except ImportError:  # pragma: no cover - the Hub module is optional for reading local zoos
         pass
     else:
-        hints.append((HubUnreachableError, "check the network and HF_ENDPOINT, or set HF_HUB_OFFLINE=1 "
-                                           "to read a cached copy"))
+        offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "on", "yes", "true")
+        hints.append((HubUnreachableError, "unset HF_HUB_OFFLINE and download it once while online" if offline
+                      else "check the network and HF_ENDPOINT (unset it for huggingface.co)"))
     hints += [
         (errors.TruncatedStoreError, "delete the entry folder and download or rebuild it "
                                      "(python -m zoo_builder resumes a build)"),

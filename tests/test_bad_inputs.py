@@ -188,7 +188,7 @@ CASES = [
          id="ps-bad-revision"),
     case(PS, ["list", "--zoo", "lab/zoo"], "unreachable", "check the network and HF_ENDPOINT",
          id="ps-hub-unreachable"),
-    case(PS, ["list", "--zoo", "lab/zoo"], "no complete cached copy", "HF_HUB_OFFLINE",
+    case(PS, ["list", "--zoo", "lab/zoo"], "no complete cached copy", "unset HF_HUB_OFFLINE",
          env={"HF_HUB_OFFLINE": "1"}, id="ps-hub-offline-no-cache"),
 ]
 
