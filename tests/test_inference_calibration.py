@@ -120,7 +120,7 @@ def test_hierarchical_bootstrap_coverage_resamples_seeds_not_weights():
     for _ in range(300):
         w = rng.normal(0, 0.3, (seeds, 1)) + rng.normal(0, 1, (seeds, n_w))  # seed effect: weights correlated
         da = xr.DataArray(w, dims=("seed", "weight"))
-        ci = inf.hierarchical_bootstrap(da, lambda a: float(a.values.mean()), n_resamples=499, rng=rng,
+        ci = inf.hierarchical_bootstrap(da, lambda a: a.mean(("seed", "weight")), n_resamples=499, rng=rng,
                                         method="percentile").confidence_interval
         cover.append(ci.low <= truth <= ci.high)
         flat = w.ravel()  # what resampling weights would do

@@ -33,6 +33,9 @@ def paired(variant, reference, *, min_n: int = 2, what: str = "seeds") -> tuple[
                              "align the seeds (or pass paired=False)")
     keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
+    if x.size == 0:
+        raise InferenceError(f"no {what[:-1]} has both variant and reference (not built or incomplete here; at "
+                             "sparsity 0 the variants are usually not built)")
     if x.size < min_n:
         raise InferenceError(f"needs at least {min_n} {what} with both variant and reference, got {x.size}; "
                              "build more seeds or check the 'complete' flag")

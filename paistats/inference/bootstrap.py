@@ -46,7 +46,7 @@ def bootstrap_ci(data, statistic: Callable = np.mean, *, confidence_level: float
                            f"{method} (seeds)", dict(coords or {}))
 
 
-def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray], float], *, dim: str = "seed",
+def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray], object], *, dim: str = "seed",
                            confidence_level: float = 0.95, method: str = "BCa", n_resamples: int = 1999,
                            rng: int | np.random.Generator | None = 0, coords: dict | None = None) -> BootstrapResult:
     """Cluster bootstrap: resample seeds with replacement, keep each seed's data whole.
@@ -57,10 +57,12 @@ def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray
         E.g. accuracy (variant, seed), a layer statistic (variant, seed, layer), or weights.
         All variants of a seed move together, so paired contrasts stay paired.
     statistic : callable
-        ``statistic(resampled DataArray) -> float``, e.g.
-        ``lambda a: (a.sel(variant="shuffle") - a.sel(variant="original")).mean()``.
+        ``statistic(a) -> scalar``, reducing dims *by name*, e.g.
+        ``lambda a: (a.sel(variant="shuffle") - a.sel(variant="original")).mean("seed")``.
+        It is first called on a batch: ``a`` then has an extra leading dim ``resample`` (one
+        resample of seeds each) and must return a DataArray over ``resample`` only; a statistic
+        that cannot (returns a plain number) is called once per resample instead (slower).
     n_resamples : int
-        Each resample calls ``statistic`` once (plus one call per seed for BCa's jackknife).
 
     Returns
     -------
@@ -75,15 +77,29 @@ def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray
         raise InferenceError(f"hierarchical_bootstrap needs at least 2 seeds, got {S}")
     data = data.load()
 
-    def stat(idx):
+    def one(idx) -> float:
         return float(statistic(data.isel({dim: np.asarray(idx, dtype=int)})))
 
-    est = stat(np.arange(S))
+    def batch(idx, axis=-1):
+        idx = np.asarray(idx, dtype=int)
+        if idx.ndim == 1:
+            return np.asarray(one(idx))
+        flat = idx.reshape(-1, idx.shape[-1])
+        out = statistic(data.isel({dim: xr.DataArray(flat, dims=("resample", dim))}))
+        values = np.asarray(out.transpose("resample").values if isinstance(out, xr.DataArray) else out, dtype=float)
+        return values.reshape(idx.shape[:-1])
+
+    est = one(np.arange(S))
     if not np.isfinite(est):
         raise InferenceError(f"statistic on the observed data is {est}; make it skip NaN (pruned weights, "
                              "incomplete runs)")
-    res = st.bootstrap((np.arange(S),), stat, vectorized=False, confidence_level=confidence_level, method=method,
-                       n_resamples=n_resamples, rng=rng)
+    try:  # can the statistic take a batch of resamples (reducing dims by name)?
+        probe = np.array([np.arange(S), np.arange(S)[::-1]])
+        vectorized = np.allclose(batch(probe), [est, one(probe[1])], equal_nan=True)
+    except Exception:  # noqa: BLE001 - any failure means: call it per resample
+        vectorized = False
+    res = st.bootstrap((np.arange(S),), batch if vectorized else one, vectorized=vectorized,
+                       confidence_level=confidence_level, method=method, n_resamples=n_resamples, rng=rng)
     low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (np.isfinite(low) and np.isfinite(high)):
         raise InferenceError(f"bootstrap interval is ({low}, {high}): the statistic barely varies over seeds; "

@@ -27,6 +27,8 @@ class RegressionResult:
         ``pvalue``, ``ci_low``, ``ci_high`` (at ``1 − alpha``).
     formula, model, cov_type, groups : str
     n_obs, n_groups : int
+    notes : tuple of str
+        statsmodels' warnings during the fit (e.g. a random-effect variance on the boundary, 0).
     """
 
     result: object
@@ -37,6 +39,7 @@ class RegressionResult:
     groups: str | None
     n_obs: int
     n_groups: int
+    notes: tuple[str, ...] = ()
 
 
 def default_formula(table: pd.DataFrame) -> str:
@@ -133,15 +136,21 @@ def mixedlm(table: pd.DataFrame, formula: str | None = None, *, groups: str = "s
     formula = formula or default_formula(table)
     model = _model(smf.mixedlm, formula, table, groups=table[groups])
     _design_ok(model, formula)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # statsmodels' boundary notes; convergence is checked below
+    with warnings.catch_warnings(record=True) as caught, np.errstate(invalid="ignore"):
+        warnings.simplefilter("always")
         res = model.fit(reml=True)
+        res.bse_fe  # computed (and warned about) inside the catch
+    notes = tuple(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
     if not res.converged:
         raise InferenceError(f"mixed model {formula!r} did not converge; simplify the formula or use ols()")
     terms = list(model.exog_names)
     coef = _tidy(res.fe_params, res.bse_fe, res.tvalues[terms], res.pvalues[terms], res.conf_int(alpha), terms)
+    if not np.isfinite(coef["std_error"]).all():
+        bad = coef.loc[~np.isfinite(coef["std_error"]), "term"].tolist()
+        raise InferenceError(f"mixed model {formula!r} has no finite standard error for {bad} (singular fit with "
+                             f"{table[groups].nunique()} {groups} groups); use ols() or a simpler formula")
     return RegressionResult(res, coef, formula, "MixedLM", f"random intercept ({groups})", groups, int(res.nobs),
-                            int(table[groups].nunique()))
+                            int(table[groups].nunique()), notes)
 
 
 def fit(table: pd.DataFrame, formula: str | None = None, *, model: str = "ols", **kw) -> RegressionResult:
