@@ -148,6 +148,21 @@ class Report:
                     f"<div class='scroll'>{block.html}</div></figure>")
         return block
 
+    def manifest(self) -> dict:
+        """Title, sections, and each figure's and table's number, file name and caption (in page order)."""
+        figures, tables, sections = [], [], []
+        for s in self.sections:
+            sections.append({"title": s.title, "id": s.id, "level": s.level})
+            for b in s.blocks:
+                if isinstance(b, _FigureRef):
+                    figures.append({"number": len(figures) + 1, "name": b.name, "section": s.title,
+                                    "caption": self.figures[b.name].caption})
+                elif isinstance(b, _TableRef):
+                    tables.append({"number": len(tables) + 1, "name": b.name, "section": s.title,
+                                   "caption": b.caption})
+        return {"title": self.title, "subtitle": self.subtitle, "sections": sections, "figures": figures,
+                "tables": tables}
+
     def html(self, *, footer: str = "") -> str:
         """The whole page as a string (figures inline, JavaScript bundle inline)."""
         specs = {name: export.spec(f.chart) for name, f in self.figures.items()}
@@ -184,6 +199,7 @@ class Report:
         for name, df in self.tables.items():
             df.to_csv(folder / "tables" / f"{name}.csv", index=False)
         index = folder / "index.html"
+        (folder / "manifest.json").write_text(json.dumps(self.manifest(), indent=1), encoding="utf-8")
         page = self.html(footer="__SIZE__")
         size = len(page.encode("utf-8"))
         page = page.replace("__SIZE__", f"This page: {size / 1e6:.2f} MB, self-contained (Vega {esc(_vega_versions())} "

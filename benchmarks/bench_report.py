@@ -1,0 +1,70 @@
+"""Report benchmark (plain script): the full reproduction report of a zoo, against the time merely to
+read the zoo.
+
+Target (issue 11): the whole report of the `mini` zoo in under 2 minutes on the 2-core machine once
+the zoo exists, and far less when the entries carry precomputed statistics.
+
+Prints: the time to read every tensor the report needs once (init, reinit, mask, trained of every
+prunable layer, decoded), the report's time (statistics, tests, figures, exports, HTML), their
+ratio, whether the statistics came precomputed, and the size of index.html.
+Usage: ``python benchmarks/bench_report.py [--zoo zoo] [--fresh]`` (``--fresh`` ignores precomputed
+statistics).
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+
+def read_everything(zoo: str) -> tuple[float, int]:
+    """Seconds to read and decode every prunable tensor of every entry once (dask, chunk by chunk)."""
+    import dask
+
+    import paistats
+
+    t0 = time.perf_counter()
+    nbytes = 0
+    for arch in sorted(set(paistats.list_zoo(zoo)["arch"])):
+        tree = paistats.load(arch, zoo=zoo)
+        for layer in paistats.layers(tree):
+            node = tree[layer]
+            arrays = [node[v].data for v in ("init", "reinit", "mask", "trained") if v in node]
+            sums = dask.compute(*[a.sum() for a in arrays])
+            nbytes += sum(a.nbytes for a in arrays)
+            del sums
+    return time.perf_counter() - t0, nbytes
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--zoo", default="zoo")
+    p.add_argument("--fresh", action="store_true", help="compute every statistic (ignore precomputed ones)")
+    args = p.parse_args()
+    if args.fresh:
+        import functools
+
+        import paistats.stats as stats
+        from analysis import singh_liu
+
+        for name in ("layer_stats", "distances", "noise_floor"):
+            setattr(singh_liu, name, functools.partial(getattr(stats, name), precomputed=False))
+    from analysis import reproduce
+
+    read_s, nbytes = read_everything(args.zoo)
+    print(f"read every tensor once: {read_s:.1f} s ({nbytes / 1e9:.2f} GB decoded)")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        index, ctx = reproduce.build_report(args.zoo, Path(tmp) / "report")
+        report_s = time.perf_counter() - t0
+        size = index.stat().st_size
+        figures = len(list((Path(tmp) / "report" / "figures").glob("*.svg")))
+    print(f"full report: {report_s:.1f} s ({figures} figures; index.html {size / 1e6:.2f} MB; "
+          f"statistics {'computed fresh' if args.fresh else 'precomputed where fresh'})")
+    print(f"ratio report / read: {report_s / read_s:.2f}×   target: report < 120 s on 2 cores "
+          f"({'met' if report_s < 120 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""analysis/: the Frankle et al. tests equal scipy/statsmodels on the same seeds, the CLI's bad input
+gives one line and exit 2, the report writer numbers and refuses what it should, the results page."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats as ss
+import xarray as xr
+from statsmodels.stats.multitest import multipletests
+
+from analysis import frankle, reproduce
+from analysis.cli import main
+from analysis.common import Context
+
+PRUNERS = ["random", "snip", "synflow"]
+VARIANTS = ["original", "shuffle", "reinit", "invert"]
+SPARSITIES = [0.0, 0.5, 0.9]
+SEEDS = [0, 1, 2, 3, 4]
+
+
+def root(seed: int = 0) -> xr.Dataset:
+    """A zoo-shaped root: accuracy (pruner, variant, sparsity, seed) with a seed effect shared by variants."""
+    rng = np.random.default_rng(seed)
+    shape = (len(PRUNERS), len(VARIANTS), len(SPARSITIES), len(SEEDS))
+    seed_effect = rng.normal(0, 0.01, size=(1, 1, 1, len(SEEDS)))
+    acc = 0.95 - 0.05 * np.array(SPARSITIES)[None, None, :, None] + seed_effect + rng.normal(0, 0.002, shape)
+    acc[:, VARIANTS.index("invert")] -= 0.03
+    complete = np.ones(shape, bool)
+    complete[:, 1:, 0, :] = False                     # dense baselines: original only
+    coords = {"pruner": PRUNERS, "variant": VARIANTS, "sparsity": SPARSITIES, "seed": SEEDS}
+    dims = tuple(coords)
+    disc = np.zeros(shape, bool)
+    disc[PRUNERS.index("synflow"), VARIANTS.index("invert"), 2, :3] = True
+    return xr.Dataset({"accuracy": (dims, acc), "complete": (dims, complete), "disconnected": (dims, disc)},
+                      coords=coords)
+
+
+def ctx() -> Context:
+    return Context(zoo=None, listing=pd.DataFrame(), margin=0.01, alpha=0.05)
+
+
+def test_noninferiority_and_holm_equal_scipy_and_statsmodels():
+    ds = root()
+    c = ctx()
+    table = frankle.tests(c, frankle.accuracy(ds), "s")
+    part = table[table["comparison"] == "shuffle − original (non-inferiority)"].set_index(["pruner", "sparsity"])
+    assert len(part) == len(PRUNERS) * 2                            # sparsity 0 (dense) is not tested
+    raw = []
+    for (p, s), row in part.iterrows():
+        d = (ds["accuracy"].sel(pruner=p, sparsity=s, variant="shuffle")
+             - ds["accuracy"].sel(pruner=p, sparsity=s, variant="original")).values
+        ref = ss.ttest_1samp(d, -0.01, alternative="greater")
+        assert row["pvalue"] == pytest.approx(ref.pvalue, rel=1e-10)
+        assert row["effect"] == pytest.approx(d.mean(), rel=1e-10)
+        assert row["n"] == len(SEEDS)
+        raw.append(ref.pvalue)
+    assert part["pvalue_adj"].to_numpy() == pytest.approx(multipletests(raw, method="holm")[1], rel=1e-10)
+    assert part["family"].str.startswith("holm over pruner × sparsity (m=6)").all()
+
+
+def test_invert_is_worse_and_methods_are_paired_with_random_at_the_same_seed():
+    ds = root()
+    table = frankle.tests(ctx(), frankle.accuracy(ds), "s")
+    inv = table[table["comparison"] == "invert − original (worse?)"]
+    assert set(inv["verdict"]) == {"worse"}                          # 3 pp lower with 0.2 pp noise
+    vs = table[table["comparison"] == "original − random pruning (better?)"].set_index(["pruner", "sparsity"])
+    assert set(vs.index.get_level_values("pruner")) == {"snip", "synflow"}
+    d = (ds["accuracy"].sel(pruner="snip", sparsity=0.9, variant="original")
+         - ds["accuracy"].sel(pruner="random", sparsity=0.9, variant="original")).values
+    ref = ss.ttest_rel(ds["accuracy"].sel(pruner="snip", sparsity=0.9, variant="original").values,
+                       ds["accuracy"].sel(pruner="random", sparsity=0.9, variant="original").values,
+                       alternative="greater")
+    assert vs.loc[("snip", 0.9), "pvalue"] == pytest.approx(ref.pvalue, rel=1e-10)
+    assert vs.loc[("snip", 0.9), "effect"] == pytest.approx(d.mean(), rel=1e-10)
+
+
+def test_no_random_pruner_and_one_seed_are_skipped_with_reasons():
+    c = ctx()
+    ds = root().sel(pruner=["snip"])
+    frankle.tests(c, frankle.accuracy(ds), "s")
+    assert any("no `random` pruner" in s["reason"] for s in c.skipped)
+    c = ctx()
+    out = frankle.tests(c, frankle.accuracy(root().isel(seed=[0])), "s")
+    assert out.empty
+    assert any("at least 2" in s["reason"] for s in c.skipped)
+
+
+def test_disconnected_table_counts_flagged_runs():
+    from analysis.common import runs_frame
+
+    runs = runs_frame(root())
+    t = frankle.disconnected_table(runs)
+    assert t[["pruner", "variant", "sparsity", "seeds disconnected", "of seeds"]].values.tolist() == [
+        ["synflow", "invert", 0.9, 3, 5]]
+
+
+def test_smoke_config_has_three_seeds_and_a_cost_estimate():
+    cfg = reproduce.build_config("smoke")
+    assert all(g["seeds"] == reproduce.SMOKE_SEEDS == 3 for g in cfg["grids"])
+    runs, minutes = reproduce.estimate_minutes(cfg, 2)
+    assert runs == 162 and 0 < minutes < 30
+    runs, _ = reproduce.estimate_minutes(reproduce.build_config("mini"), 2)
+    assert runs == 510
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x").write_text("")
+    assert main(["reproduce", "--zoo", str(tmp_path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "exists" in err and "--overwrite" in err and err.count("\n") == 1
+    assert main(["reproduce", "--margin", "2"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    with pytest.raises(SystemExit) as e:
+        main(["frobnicate"])
+    assert e.value.code == 2
+    assert main(["results-page", str(tmp_path / "nothing")]) == 2
+    assert "manifest" in capsys.readouterr().err
+
+
+def test_unreachable_hub_zoo_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert main(["reproduce", "--zoo", "some-org/some-zoo", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "unreachable" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_report_numbers_in_page_order_and_refuses_to_overwrite(tmp_path):
+    import _plot_frames as F
+    from paistats import plot
+    from paistats.plot.report import Report
+
+    rep = Report("t")
+    top = rep.section("Summary")
+    later = rep.section("Body")
+    later.figure("a", plot.accuracy_vs_sparsity(F.runs()), "first made")
+    top.table("v", pd.DataFrame({"x": [1]}), "made last, shown first")
+    later.table("w", pd.DataFrame({"y": [2]}), "second table")
+    html = rep.html()
+    assert html.index("Table 1.</b> made last") < html.index("Table 2.</b> second table")
+    m = rep.manifest()
+    assert [t["name"] for t in m["tables"]] == ["v", "w"] and m["figures"][0]["number"] == 1
+    out = tmp_path / "r"
+    rep.write(out, formats=("svg",))
+    assert json.loads((out / "manifest.json").read_text())["title"] == "t"
+    with pytest.raises(FileExistsError, match="overwrite"):
+        rep.write(out)
+
+
+def test_results_page_is_generated_from_a_report(tmp_path):
+    import _plot_frames as F
+    from analysis import results_page
+    from paistats import plot
+    from paistats.plot.report import Report
+
+    rep = Report("t")
+    sec = rep.section("Verdict summary")
+    sec.table("verdicts", pd.DataFrame({"question": ["q?"], "answer": ["7 equivalent (of 8)"]}), "Verdicts.")
+    rep.section("Frankle").figure("acc", plot.accuracy_vs_sparsity(F.runs()), "Accuracy caption.")
+    rep.write(tmp_path / "rep")
+    page = results_page.write(tmp_path / "rep", tmp_path / "docs")
+    text = page.read_text()
+    assert "7 equivalent (of 8)" in text and "Accuracy caption." in text
+    assert (tmp_path / "docs" / "results" / "acc.png").is_file()

@@ -1,0 +1,164 @@
+"""The reproduction report end to end on a small real zoo: written by ``python -m analysis reproduce``,
+self-contained, rendered in headless Chromium with every figure drawn, no console error and no network
+request; exported figures are valid; bad input gives one line and exit 2."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+import _report_zoo
+from analysis import browser
+from analysis.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    return _report_zoo.build(tmp_path_factory.mktemp("report") / "zoo")  # ≈ 48 one-epoch runs
+
+
+@pytest.fixture(scope="module")
+def report(zoo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "report"
+    rc = main(["reproduce", "--zoo", str(zoo), "--out", str(out)])
+    assert rc == 0
+    return out
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.ids, self.figures, self.headings = [], set(), [], []
+        self._h = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for k in ("src", "href"):
+            if a.get(k):
+                self.refs.append((tag, a[k]))
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if a.get("data-figure"):
+            self.figures.append(a["data-figure"])
+        if tag in ("h2", "h3"):
+            self._h = tag
+
+    def handle_data(self, data):
+        if self._h:
+            self.headings.append(data)
+            self._h = None
+
+
+def test_report_is_self_contained_and_navigable(report):
+    html = (report / "index.html").read_text(encoding="utf-8")
+    p = _Refs()
+    p.feed(html)
+    # nothing is fetched from elsewhere: no src at all, links only to in-page anchors and to local files
+    assert not [r for t, r in p.refs if t in ("script", "img", "link", "iframe")]
+    external = [r for _, r in p.refs if re.match(r"^[a-z]+://", r) or r.startswith("//")]
+    assert not external
+    anchors = [r[1:] for _, r in p.refs if r.startswith("#")]
+    assert anchors and all(a in p.ids for a in anchors)
+    local = [r for _, r in p.refs if not r.startswith("#")]
+    assert local and all((report / r).is_file() for r in local)
+    for heading in ("Verdict summary", "Methods", "Skipped and why"):
+        assert heading in p.headings
+    assert p.headings[0] == "Verdict summary"
+    assert html.count("<figcaption>") >= len(p.figures) >= 8
+    assert "Runs:" in html                           # captions say which runs
+    assert "cdn." not in html and "https://" not in html.split("<script>")[0]
+
+
+def test_every_figure_has_png_svg_pdf_and_they_are_valid(report):
+    from test_plot import _check_pdf, _check_png, _check_svg
+
+    svgs = sorted((report / "figures").glob("*.svg"))
+    assert len(svgs) >= 8
+    for svg in svgs:
+        _check_svg(svg)
+        _check_png(svg.with_suffix(".png"))
+        _check_pdf(svg.with_suffix(".pdf"))
+
+
+def test_report_answers_from_the_data(report, zoo):
+    import paistats
+
+    verdicts = pd.read_csv(report / "tables" / "verdicts.csv")
+    questions = " ".join(verdicts["question"])
+    for q in ("non-inferiority", "equivalence", "invert", "random pruning", "disconnected", "noise floor",
+              "wasserstein_rel_trained"):
+        assert q in questions, q
+    # the disconnected line lists exactly the runs the zoo flags
+    tree = paistats.load("mnist1d_mlp", zoo=zoo, tensors=False)
+    flagged = (tree["disconnected"] & tree["complete"]).sum("seed").to_series()
+    expected = {f"{p}/{v} s={s:g}" for (p, v, s), n in flagged.items() if n > 0}
+    line = verdicts[verdicts["question"].str.contains("disconnected")]["answer"].iloc[0]
+    assert {c.split(" (")[0] for c in line.split(", ")} == expected if expected else "no run" in line
+    tests = pd.read_csv(report / "tables" / "tests-mnist1d-mlp.csv")
+    assert set(tests["pruner"]) <= set(_report_zoo.METHODS)
+    assert tests["family"].str.startswith("holm over pruner × sparsity").all()
+    assert set(tests["verdict"]) <= {"non-inferior", "inferior", "equivalent", "different", "worse", "better",
+                                     "inconclusive"}
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    if browser.find_chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs Debian's `chromium` package")
+        pytest.skip("no chromium (apt-get install chromium)")
+    shot = tmp_path / "screenshot.png"
+    result = browser.check(report / "index.html", screenshot=shot)
+    assert result.figures, "no figure container found"
+    assert len(result.figures) == len(list((report / "figures").glob("*.svg")))
+    assert not result.blank, f"figures without marks: {result.blank}"
+    assert all(f["svg"] and f["marks"] > 0 for f in result.figures.values())
+    assert not result.console_errors
+    assert not result.requests
+    assert result.ok
+    from test_plot import _check_png
+
+    _check_png(shot)
+    keep = os.environ.get("PAISTATS_SCREENSHOT_DIR")
+    if keep:
+        shutil.copy(shot, os.path.join(keep, "report.png"))
+
+
+def test_browser_check_catches_a_broken_figure_and_a_network_request(report, tmp_path):
+    if browser.find_chromium() is None:
+        pytest.skip("no chromium")
+    bad = tmp_path / "bad"
+    shutil.copytree(report, bad)
+    html = (bad / "index.html").read_text(encoding="utf-8")
+    # one figure's spec made invalid (a mark type Vega-Lite does not know) and one image from the network
+    html = html.replace('"mark":{"type":"rule"', '"mark":{"type":"no-such-mark"', 1)
+    html = html.replace("<main>", "<main><img src='http://127.0.0.1:9/x.png' alt=''>", 1)
+    (bad / "index.html").write_text(html, encoding="utf-8")
+    result = browser.check(bad / "index.html")
+    assert result.blank and result.console_errors and result.requests
+    assert not result.ok
+
+
+def test_existing_output_folder_is_refused_without_overwrite(report, zoo, capsys):
+    rc = main(["reproduce", "--zoo", str(zoo), "--out", str(report)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "exists" in err and "--overwrite" in err and err.count("\n") == 1
+
+
+def test_missing_random_and_too_few_seeds_are_skipped_with_reasons(tmp_path, capsys):
+    zoo = _report_zoo.build(tmp_path / "zoo1", methods=("magnitude",), seeds=(0,), variants=("original", "shuffle"))
+    out = tmp_path / "r"
+    rc = main(["reproduce", "--zoo", str(zoo), "--out", str(out), "--entries", "mnist1d_mlp-magnitude",
+               "nonexistent-entry"])
+    assert rc == 0
+    skipped = pd.read_csv(out / "tables" / "skipped.csv")
+    reasons = " ".join(skipped["reason"])
+    assert "no such entry" in reasons                        # the unknown entry, named
+    assert "no `random` pruner" in reasons                   # no random baseline or ratio
+    assert "at least 2" in reasons                           # one seed: no seed-level test
+    assert "Skipped and why" in (out / "index.html").read_text(encoding="utf-8")
