@@ -10,6 +10,7 @@ a seeded random priority (:func:`zoo_builder.pruning.masks.tie_priority`), never
 from __future__ import annotations
 
 import copy
+import numbers
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -150,7 +151,7 @@ def check_iterations(method: str, iterations: int | None) -> int:
     m = METHODS.get(method)
     if iterations is None:
         return m.iterations
-    if isinstance(iterations, bool) or int(iterations) != iterations or iterations < 1:
+    if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) or iterations < 1:
         raise ValueError(f"iterations must be an integer ≥ 1, got {iterations!r}")
     if m.iterations == 1 and iterations != 1:
         iterative = [name for name in METHODS if METHODS.get(name).iterations > 1]
