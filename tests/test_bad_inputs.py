@@ -120,6 +120,10 @@ CASES = [
          "--scheduler", id="in-process-and-scheduler"),
     case(ZB, ["--preset", "smoke", "--in-process", "--gpus", "1"], "--in-process works with --workers only",
          "one CUDA device per worker", id="in-process-gpus"),
+    case(ZB, ["--preset", "smoke", "--scheduler", "tcp://127.0.0.1:{port}"], "cannot connect",
+         "start the Dask scheduler first", id="scheduler-unreachable"),
+    case(ZB, ["--preset", "smoke", "--scheduler", "tcp://node01"], "--scheduler 'tcp://node01'",
+         "expected tcp://HOST:PORT", id="scheduler-no-port"),
     case(ZB, ["--no-such-option"], "unrecognized arguments: --no-such-option", "--help", id="unknown-option"),
     case(ZB, ["bulid"], "unrecognized arguments: bulid", "--help", id="misspelt-subcommand"),
     # ---- zoo_builder build: paths, Hub arguments, environment
@@ -243,7 +247,7 @@ def workspace(tmp: Path, monkeypatch, zoo_kind, built_zoo_factory, env) -> dict:
         else:
             monkeypatch.setenv(k, v)
     monkeypatch.chdir(ws)  # the default --out ./zoo lands inside the snapshot
-    return {"ws": str(ws), "zoo": str(zoo)}
+    return {"ws": str(ws), "zoo": str(zoo), "port": str(closed_port())}
 
 
 def snapshot(root: Path) -> dict:

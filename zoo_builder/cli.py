@@ -73,6 +73,25 @@ def _check_out(zoo_dir: Path) -> None:
                          "choose a folder you can write to")
 
 
+def _check_scheduler(address: str) -> None:
+    """Refuse an unreachable ``--scheduler`` before anything is written (a TCP connect, 10 s at most)."""
+    import socket
+
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":  # tls://, ucx://, ...: left to distributed
+        return
+    host, _, port = rest.rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--scheduler {address!r}: expected tcp://HOST:PORT, e.g. tcp://node01:8786")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as e:
+        raise UsageError(f"--scheduler {address!r}: cannot connect ({e.strerror or type(e).__name__}); start the "
+                         "Dask scheduler first or check the address (see docs/slurm.md)") from None
+
+
 def _make_out(zoo_dir: Path) -> None:
     try:
         zoo_dir.mkdir(parents=True, exist_ok=True)
@@ -295,6 +314,8 @@ def cmd_build(args) -> int:
         raise UsageError(f"--data-root {args.data_root!r} is not a folder; give an existing folder "
                          "(or leave it out for $ZOO_DATA or ~/.cache/zoo_builder/data)")
     _check_out(zoo_dir)
+    if args.scheduler:
+        _check_scheduler(args.scheduler)
     _make_out(zoo_dir)
     progress = Progress(quiet=args.quiet)
     summary = executor.build(plan, zoo_dir, cluster, device=device, amp=args.amp,
