@@ -283,7 +283,7 @@ def test_precomputed_is_recomputed_when_the_entry_grows(zoo, monkeypatch):
 
     write_derived(zoo / MAG)
     assert read_derived(zoo / MAG) is not None
-    spec = RunSpec(ARCH, DATA, "magnitude", "original", 0.5, 2, RECIPES.get("smoke").with_(epochs=0))
+    spec = RunSpec(ARCH, DATA, "magnitude", "original", 0.5, 2, RECIPES.get("smoke").with_(epochs=1))
     store.plan_entries(zoo, [spec])  # the grid grows by a seed that is not written yet
     assert read_derived(zoo / MAG) is None
     grown = paistats.load(f"{ARCH}-magnitude", zoo=zoo)
@@ -294,7 +294,7 @@ def test_precomputed_is_recomputed_when_the_entry_grows(zoo, monkeypatch):
     st = layer_stats(paistats.load(f"{ARCH}-magnitude", zoo=zoo))
     assert np.isfinite(st["count"].sel(seed=2, variant="original", sparsity=0.5)).all()
     write_derived(zoo / MAG)
-    assert read_derived(zoo / MAG) is not None and derived_path(zoo / MAG).is_dir()
+    assert read_derived(zoo / MAG) is not None and derived_path(zoo / MAG).is_file()
 
 
 def test_same_numbers_on_a_distributed_local_cluster(tree):
@@ -330,7 +330,10 @@ def test_cli_stats_writes_tables(zoo, tmp_path, capsys):
             with xr.open_dataset(out, engine="scipy") as ds:
                 np.testing.assert_array_equal(ds["std"].values, fresh["std"].values)
             continue
-        assert list(df.columns[:6]) == ["variant", "sparsity", "seed", "layer", "stage", "quantile"]
+        assert list(df.columns[:5]) == ["variant", "sparsity", "seed", "layer", "stage"]
+        assert len(df) == fresh["std"].size  # one row per run × layer × stage, quantiles as columns
+        np.testing.assert_array_equal(df["quantile_value_0.5"].values,
+                                      fresh["quantile_value"].sel(quantile=0.5).values.ravel())
         np.testing.assert_allclose(np.sort(df["std"].dropna().unique()), np.sort(np.unique(fresh["std"].values[
             np.isfinite(fresh["std"].values)])), rtol=1e-15)
     out = tmp_path / "nf.parquet"

@@ -1,6 +1,6 @@
 """``python -m paistats stats PATH [--out FILE] [--table NAME]``: precompute an entry's statistics.
 
-Writes ``<entry>/derived/stats.zarr`` when it is absent or stale (then re-finalizes the entry so
+Writes ``<entry>/derived/stats.zarr.zip`` when it is absent or stale (then re-finalizes the entry so
 its manifest lists the new files), and optionally one result as a table: ``.parquet``, ``.csv``
 (``Dataset.to_dataframe()``, one row per run × layer × stage [× quantile / seed pair]) or ``.nc``
 (NetCDF 3 via scipy, the Dataset itself).
@@ -58,25 +58,33 @@ def run(args: argparse.Namespace) -> int:
         raise ZooError(f"--out {out}: unknown format {out.suffix or '(none)'}; use one of {', '.join(FORMATS)}")
     path = _entry_dir(args.entry, args.zoo)
     wrote = False
-    if args.force or derived.read_derived(path) is None:
+    if args.force or derived.read_derived(path, "layer_stats") is None:
         derived.write_derived(path, force=True)
         wrote = True
-        _refinalize(path)
-    tree = derived.read_derived(path)
+    _refinalize(path)
     print(f"{path.name}: statistics {'written to' if wrote else 'up to date in'} {derived.derived_path(path)}")
     if out is not None:
         group = "layer_stats" if args.table == "layer_stats" else \
             f"{args.table.removesuffix('_pruned')}/{'original_pruned' if args.table.endswith('_pruned') else 'original'}"
-        write_table(tree[group].to_dataset(), out)
+        write_table(derived.read_derived(path, group), out)
         print(f"{args.table} → {out}")
     return 0
 
 
 def _refinalize(path: Path) -> None:
-    """Rewrite the manifest of a finalized entry so that it lists the derived store."""
-    from paistats.store import layout
+    """Rewrite the manifest of a finalized entry when it does not list the current derived store."""
+    import json
 
-    if (path / layout.MANIFEST_FILE).is_file():
+    from paistats.stats.derived import derived_path
+    from paistats.store import layout
+    from paistats.store.manifest import sha256_file
+
+    manifest = path / layout.MANIFEST_FILE
+    if not manifest.is_file():
+        return
+    rel = derived_path(path).relative_to(path).as_posix()
+    listed = json.loads(manifest.read_text()).get("files", {}).get(rel, {})
+    if listed.get("sha256") != sha256_file(derived_path(path)):
         from paistats.store.manifest import finalize
 
         finalize(path.parent, path.name)
@@ -93,6 +101,10 @@ def write_table(ds, out: Path) -> None:
                 ds = ds.assign_coords({name: c.astype(str)})
         ds.to_netcdf(out, engine="scipy")
         return
+    if "quantile" in ds.dims:  # one row per run × layer × stage: the quantiles as columns
+        for q in ds["quantile"].values:
+            ds[f"quantile_value_{q:g}"] = ds["quantile_value"].sel(quantile=q, drop=True)
+        ds = ds.drop_vars(["quantile_value", "quantile"])
     df = ds.to_dataframe().reset_index()
     if out.suffix == ".parquet":
         df.to_parquet(out, index=False)

@@ -1,9 +1,10 @@
-"""Precomputed statistics stored in an entry: ``<entry>/derived/stats.zarr``.
+"""Precomputed statistics stored in an entry: ``<entry>/derived/stats.zarr.zip``.
 
-A Zarr v3 store of its own (written with :meth:`xarray.DataTree.to_zarr`), nested in a folder
-without ``zarr.json`` so that it is not part of the entry's Zarr hierarchy (a stale result of a
-grown entry then never breaks the alignment of :func:`paistats.load`). It is a file of the entry
-like any other: listed in ``manifest.json`` when written before finalizing, published with it.
+A Zarr v3 store of its own in ONE zip file (:class:`zarr.storage.ZipStore`, written with
+:meth:`xarray.DataTree.to_zarr`): not part of the entry's Zarr hierarchy (a stale result of a grown
+entry then never breaks the alignment of :func:`paistats.load`), one file for the manifest and the
+Hub (a directory store held ≈ 200 files). It is a file of the entry like any other: listed in
+``manifest.json`` when written before finalizing, published with it.
 
 Groups: ``layer_stats``; ``distances/original`` and ``noise_floor/original`` (kept weights) and
 ``distances/original_pruned`` / ``noise_floor/original_pruned`` (``include_pruned=True``); all with
@@ -17,20 +18,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import uuid
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from zarr.storage import ZipStore
 
 from paistats.stats._compute import RATIO_METRICS, Request, compute
 from paistats.stats._inputs import PRUNER_DIM, RANDOM, complete_flags, layer_nodes, pruner_dim
 from paistats.stats._kernels import BINS, QUANTILES
 
 DERIVED_DIR = "derived"
-STORE_NAME = "stats.zarr"
+STORE_NAME = "stats.zarr.zip"
 #: Bump when the statistics change meaning: older stores are then stale.
 DERIVED_VERSION = 1
 _VARIANTS = {False: "original", True: "original_pruned"}
@@ -81,7 +83,7 @@ def write_derived(entry_dir: str | os.PathLike, *, force: bool = False) -> Path:
     Returns
     -------
     pathlib.Path
-        ``<entry_dir>/derived/stats.zarr``.
+        ``<entry_dir>/derived/stats.zarr.zip``.
     """
     from paistats.store.reader import open_entry, read_root_attrs
 
@@ -109,24 +111,25 @@ def write_derived(entry_dir: str | os.PathLike, *, force: bool = False) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{STORE_NAME}.{uuid.uuid4().hex[:8]}.partial"
     tree_out = xr.DataTree.from_dict({"/": root, **{k: _storable(v) for k, v in groups.items()}})
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-        tree_out.to_zarr(tmp, zarr_format=3, consolidated=True, mode="w")
-    old = None
-    if out.exists():
-        old = out.parent / f".{STORE_NAME}.{uuid.uuid4().hex[:8]}.old.partial"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    try:
+        store = ZipStore(tmp, mode="w")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+            tree_out.to_zarr(store, zarr_format=3, consolidated=True, mode="w")
+        store.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, out)  # atomic: a reader sees the old store or the new one
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
 
 
 def _stored_attrs(entry_dir: Path) -> dict | None:
-    meta = derived_path(entry_dir) / "zarr.json"
     try:
-        return json.loads(meta.read_text()).get("attributes", {})
-    except (OSError, ValueError):
+        with zipfile.ZipFile(derived_path(entry_dir)) as z:
+            return json.loads(z.read("zarr.json")).get("attributes", {})
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return None
 
 
@@ -166,14 +169,26 @@ def read_derived(entry_dir: str | os.PathLike, group: str | None = None, *,
                        or attrs.get("derived_version") != DERIVED_VERSION):
         return None
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-            if group is not None:
-                return xr.open_dataset(path, group=group, engine="zarr", consolidated=True, chunks=None).load()
-            tree = xr.open_datatree(path, engine="zarr", consolidated=True, chunks=None)
+        store = ZipStore(path, mode="r")
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+                if group is not None:
+                    return _plain_strings(xr.open_dataset(store, group=group, engine="zarr", consolidated=True,
+                                                          chunks=None).load())
+                tree = xr.open_datatree(store, engine="zarr", consolidated=True, chunks=None).load()
+        finally:
+            store.close()
     except Exception:  # noqa: BLE001 (an absent group or unreadable store: recomputed, never fatal)
         return None
-    return tree.load()
+    return tree.map_over_datasets(_plain_strings)
+
+
+def _plain_strings(ds: xr.Dataset) -> xr.Dataset:
+    """Zarr v3 strings come back as numpy StringDType: give object arrays of str (as fresh results)."""
+    fix = {c: np.array([str(x) for x in v.values.ravel()], dtype=object).reshape(v.shape)
+           for c, v in ds.coords.items() if v.dtype.kind == "T"}
+    return ds.assign_coords({c: (ds[c].dims, a) for c, a in fix.items()}) if fix else ds
 
 
 # --- use by layer_stats / distances / noise_floor ----------------------------------------------

@@ -1,0 +1,211 @@
+"""Statistics benchmark (plain script; prints measurements and the ratios the targets are about).
+
+Targets (issue 9), for full layer statistics + distances (with noise floor and ratio to random):
+- ≥ 10× faster than the naive way of Singh & Liu's notebooks: load each run's tensors separately and
+  call scipy once per metric per layer per pair;
+- ≤ 2× the I/O floor: the time merely to read and decode every tensor the computation needs, once;
+- peak memory within a few runs' worth of one layer as the zoo grows (shown at 1× and 10× the runs,
+  synthetic entries with the shapes of ``--mem-arch`` written through the real writer);
+- reading the precomputed statistics of an entry < 0.5 s (when the entry has them, or --write-derived).
+
+Usage::
+
+    python benchmarks/bench_stats.py ZOO [--name lenet300] [--naive-cells 40] [--mem-seeds 2] [--grow 10]
+
+``--name``: an entry, alias or architecture (default: the first architecture of the zoo's index).
+The naive method is timed on ``--naive-cells`` random (pruner, sparsity, seed) cells and scaled to
+all cells (said so in the output); 0 times it on every cell.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+NAIVE_STAGES = ("init", "trained")
+
+
+def _timed(f):
+    t0 = time.perf_counter()
+    out = f()
+    return time.perf_counter() - t0, out
+
+
+def ours(obj):
+    """Everything in one pass: layer statistics, distances, noise floor, ratio to random."""
+    from paistats.stats._compute import Request, compute
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return compute(obj, Request())
+
+
+def io_floor(obj):
+    """Read and decode every array the statistics need, once (a trivial reduction per chunk)."""
+    import dask
+
+    from paistats.stats._inputs import layer_nodes
+
+    sums = []
+    for _, ds in layer_nodes(obj):
+        for v in ("mask", "trained", "init", "reinit", "score"):
+            sums.append(ds[v].data.sum())
+    dask.compute(*sums)
+
+
+def _cells(obj):
+    from paistats.stats._inputs import complete_flags, pruner_dim
+
+    flags = complete_flags(obj)
+    pdim = pruner_dim(flags)
+    pruners = [str(p) for p in flags[pdim].values] if pdim else [None]
+    return flags, pdim, pruners, [str(v) for v in flags["variant"].values], list(flags["sparsity"].values), \
+        list(flags["seed"].values)
+
+
+def naive(obj, cells=None):
+    """Singh & Liu's way: per cell, load each run's tensors separately; scipy per metric, layer, pair."""
+    import scipy.stats as ss
+
+    import paistats
+
+    flags, pdim, pruners, variants, sparsities, seeds = _cells(obj)
+    layers = paistats.layers(obj)
+    todo = cells if cells is not None else list(itertools.product(pruners, sparsities, seeds))
+
+    def run(p, variant, s, k, layer, stage):
+        node = obj[layer] if p is None else obj[layer].sel({pdim: p})
+        m = node["mask"].sel(variant=variant, sparsity=s, seed=k).values
+        if stage == "trained":
+            w = node["trained"].sel(variant=variant, sparsity=s, seed=k).values
+        else:
+            w = node["reinit" if variant == "reinit" else "init"].sel(seed=k).values
+        return w[m].astype(np.float64)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for p, s, k in todo:
+            for layer, stage in itertools.product(layers, NAIVE_STAGES):
+                ref = run(p, "original", s, k, layer, stage)
+                rnd = run("random", "original", s, k, layer, stage) if "random" in pruners and p is not None else None
+                other = run(p, "original", s, seeds[(seeds.index(k) + 1) % len(seeds)], layer, stage)
+                for v in variants:
+                    x = run(p, v, s, k, layer, stage)
+                    ss.describe(x), np.quantile(x, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]), np.mean(x > 0)
+                    for y in [ref] + ([rnd] if rnd is not None else []):
+                        ss.ks_2samp(x, y), ss.wasserstein_distance(x, y), ss.energy_distance(x, y)
+                ss.ks_2samp(ref, other), ss.wasserstein_distance(ref, other), ss.energy_distance(ref, other)
+    return len(todo)
+
+
+def peak_memory(f) -> int:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        f()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def memory_growth(arch: str, dataset: str, recipe: str, seeds: int, grow: int) -> None:
+    """Peak (traced) memory of the full computation on synthetic entries with 1× and ``grow``× runs."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_store import synthetic_payload
+
+    import paistats
+    from paistats.store import writer
+    from zoo_builder import RunSpec, store
+
+    rng = np.random.default_rng(0)
+    variants, sparsities = ("original", "shuffle", "reinit"), (0.5, 0.9)
+    rows = []
+    for factor in (1, grow):
+        with tempfile.TemporaryDirectory() as tmp:
+            zoo = Path(tmp) / "zoo"
+            specs = [RunSpec(arch, dataset, "magnitude", v, s, k, recipe)
+                     for v in variants for s in sparsities for k in range(seeds * factor)]
+            (entry,) = store.plan_entries(zoo, specs)
+            tensors = store.entry_plan(specs).tensors
+            for s in specs:
+                writer.write_run(zoo, entry, synthetic_payload(s, tensors, rng))
+            tree = paistats.load(entry, zoo=zoo)
+            layer_bytes = max(int(np.prod(t.shape)) for t in tensors if t.prunable) * 4
+            t, _ = _timed(lambda: ours(tree))
+            peak = peak_memory(lambda: ours(tree))
+            rows.append((factor, len(specs), peak, layer_bytes, t))
+    print(f"\npeak traced memory of the full computation ({arch} shapes, synthetic runs):")
+    for factor, n, peak, layer_bytes, t in rows:
+        print(f"  {factor:>3}× runs ({n:>4} runs): peak {peak / 2**20:8.1f} MiB = {peak / layer_bytes:6.1f} × the "
+              f"largest layer's float32 tensor; {t:.2f} s")
+    print(f"  growth of the peak from 1× to {grow}×: {rows[1][2] / rows[0][2]:.2f}× (runs: {grow}×)")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("zoo", help="a local zoo directory")
+    ap.add_argument("--name", default=None, help="entry, alias or architecture (default: the first arch)")
+    ap.add_argument("--naive-cells", type=int, default=40, help="cells timed for the naive way (0: all)")
+    ap.add_argument("--write-derived", action="store_true", help="write precomputed statistics into the "
+                    "entries if they lack fresh ones (modifies the zoo), then time reading them")
+    ap.add_argument("--mem-arch", default="lenet300", help="architecture of the synthetic memory entries")
+    ap.add_argument("--mem-dataset", default="mnist")
+    ap.add_argument("--mem-recipe", default="lenet_mnist_cpu")
+    ap.add_argument("--mem-seeds", type=int, default=2)
+    ap.add_argument("--grow", type=int, default=10)
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args(argv)
+
+    import paistats
+    from paistats.stats import derived
+
+    name = args.name
+    if name is None:
+        name = sorted(paistats.list_zoo(args.zoo)["arch"])[0]
+    obj = paistats.load(name, zoo=args.zoo)
+    n_runs = int(obj["complete"].sum())
+    print(f"{name}: {n_runs} complete runs, {len(paistats.layers(obj))} layers")
+
+    io_floor(obj)  # warm the page cache and imports: every timing below reads from memory
+    t_io, _ = _timed(lambda: io_floor(obj))
+    t_ours, _ = _timed(lambda: ours(obj))
+    flags, pdim, pruners, variants, sparsities, seeds = _cells(obj)
+    cells = list(itertools.product(pruners, sparsities, seeds))
+    rng = np.random.default_rng(0)
+    sample = cells if not args.naive_cells or args.naive_cells >= len(cells) else \
+        [cells[i] for i in rng.choice(len(cells), args.naive_cells, replace=False)]
+    t_sample, _ = _timed(lambda: naive(obj, sample))
+    t_naive = t_sample * len(cells) / len(sample)
+    scaled = "" if len(sample) == len(cells) else f" (timed on {len(sample)} of {len(cells)} cells, scaled)"
+    print(f"I/O floor (read + decode every needed tensor once): {t_io:8.2f} s")
+    print(f"paistats (stats + distances + noise floor + random):  {t_ours:8.2f} s   = {t_ours / t_io:5.2f}× the I/O floor "
+          f"(goal ≤ 2)")
+    print(f"naive, Singh & Liu's way{scaled}: {t_naive:8.2f} s   = {t_naive / t_ours:5.1f}× paistats (goal ≥ 10)")
+
+    dirs = derived.entry_dirs(obj)
+    if args.write_derived:
+        for d in sorted(dirs, key=lambda p: not p.name.endswith("-random")):  # random first: others use it
+            derived.write_derived(d)
+    fresh = [d for d in dirs if derived.read_derived(d, "layer_stats") is not None]
+    if fresh and len(fresh) == len(dirs):
+        from paistats.stats import distances, layer_stats
+
+        fresh_obj = paistats.load(name, zoo=args.zoo)
+        t_pre, _ = _timed(lambda: (layer_stats(fresh_obj), distances(fresh_obj)))
+        print(f"reading precomputed layer_stats + distances:          {t_pre:8.2f} s (goal < 0.5)")
+    else:
+        print("precomputed statistics: absent or stale (pass --write-derived to write and time them)")
+
+    if not args.skip_memory:
+        memory_growth(args.mem_arch, args.mem_dataset, args.mem_recipe, args.mem_seeds, args.grow)
+
+
+if __name__ == "__main__":
+    main()
