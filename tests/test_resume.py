@@ -90,6 +90,7 @@ def run_until(proc: subprocess.Popen, event) -> bool:
     return False
 
 
+@pytest.mark.slow  # seven builder processes
 def test_sigkill_mid_build_then_resume_is_bit_identical(tmp_path, reference):
     zoo = tmp_path / "zoo"
     total = len(the_plan())
