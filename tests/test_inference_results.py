@@ -156,3 +156,24 @@ def test_incomplete_runs_are_dropped_and_counted(acc):
     res = inf.compare(masked)
     assert {r.n for r in res if r.coords["variant"] == "shuffle"} == {4}
     assert {r.n for r in res if r.coords["variant"] == "reinit"} == {5}
+
+
+def test_verdicts_at_the_margin_are_inconclusive():
+    m = 0.01
+    noise = np.array([-2.0, -1.0, 0.0, 1.0, 2.0]) * 0.002
+    se = noise.std(ddof=1) / np.sqrt(5)
+    # mean difference one SE beyond the margin: neither "equivalent" nor significantly "different"
+    r = inf.equivalence_test(m + se + noise, np.zeros(5), margin=m)
+    assert 0.05 < r.pvalue_opposite < 0.5 and r.pvalue > 0.5
+    assert r.verdict() == "inconclusive"
+    # one SE inside the margin: not yet equivalent at α = 0.05 either
+    assert inf.equivalence_test(m - se + noise, np.zeros(5), margin=m).verdict() == "inconclusive"
+    # well inside / well outside
+    assert inf.equivalence_test(noise, np.zeros(5) + 1e-9 * np.arange(5), margin=m).verdict() == "equivalent"
+    assert inf.equivalence_test(3 * m + noise, np.zeros(5), margin=m).verdict() == "different"
+    # non-inferiority: one SE below −margin is inconclusive, far below is inferior, above is non-inferior
+    assert inf.noninferiority_test(-m - se + noise, np.zeros(5), margin=m).verdict() == "inconclusive"
+    assert inf.noninferiority_test(-3 * m + noise, np.zeros(5), margin=m).verdict() == "inferior"
+    assert inf.noninferiority_test(noise, np.zeros(5) + 1e-9, margin=m).verdict() == "non-inferior"
+    lower_better = inf.noninferiority_test(-3 * m + noise, np.zeros(5), margin=m, higher_is_better=False)
+    assert lower_better.verdict() == "non-inferior"
