@@ -91,9 +91,8 @@ def test_every_seeded_draw_of_a_run_is_made_on_the_cpu():
 
 
 def test_one_shot_method_with_several_rounds_is_rejected_in_one_line():
-    spec = RunSpec("mnist1d_mlp", "mnist1d", "snip", "original", 0.5, 0, ONE_EPOCH, iterations=3)
     with pytest.raises(ValueError, match="'snip' is one-shot: iterations applies to iterative methods only"):
-        run(spec)
+        run(RunSpec("mnist1d_mlp", "mnist1d", "snip", "original", 0.5, 0, ONE_EPOCH, iterations=3))
 
 
 def test_run_history_and_metrics(result):
