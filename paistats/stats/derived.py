@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 import zipfile
@@ -111,17 +113,23 @@ def write_derived(entry_dir: str | os.PathLike, *, force: bool = False) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{STORE_NAME}.{uuid.uuid4().hex[:8]}.partial"
     tree_out = xr.DataTree.from_dict({"/": root, **{k: _storable(v) for k, v in groups.items()}})
+    staging = Path(tempfile.mkdtemp(prefix="paistats-stats-"))
     try:
-        store = ZipStore(tmp, mode="w")
+        # written as a directory store, then zipped once (zarr rewrites metadata while writing,
+        # which in a ZipStore would leave duplicate members)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-            tree_out.to_zarr(store, zarr_format=3, consolidated=True, mode="w")
-        store.close()
+            tree_out.to_zarr(staging, zarr_format=3, consolidated=True, mode="w")
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
+            for f in sorted(staging.rglob("*")):
+                if f.is_file():
+                    z.write(f, f.relative_to(staging).as_posix())
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, out)  # atomic: a reader sees the old store or the new one
     finally:
         tmp.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
     return out
 
 
