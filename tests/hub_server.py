@@ -1,24 +1,44 @@
 """A small in-memory Hugging Face Hub for tests.
 
-It speaks the subset of the Hub HTTP API that the real ``huggingface_hub`` 2.x client uses to
-create a repo, commit files (regular, base64-encoded uploads), list trees, resolve revisions and
-download files (``HEAD``/``GET`` on ``/resolve/``, with ``Range`` → ``206``), so the tests run the
-real client end to end without network access and without patching it.
+It speaks the subset of the Hub HTTP API that the real ``huggingface_hub`` 2.x client uses, so the
+tests run the real client end to end without network access and without patching it:
 
-Repositories are git-like: every commit is an immutable snapshot ``{path: blob sha1}``, blobs are
-keyed by their git blob id (``sha1(b"blob <len>\\0" + content)``, which is also the ``ETag``),
-branches point at commits and any full commit sha is a valid revision.
+* repos, branches, trees, ``paths-info``, revisions and ``HEAD``/``GET`` on ``/resolve/`` (with
+  ``Range`` → ``206``);
+* the two upload paths the client takes after asking ``POST /api/{type}s/{repo}/preupload/{rev}``:
+
+  - ``regular``: small text files travel base64-encoded inside the commit (``file`` lines);
+  - ``lfs``: binary files (a NUL byte or invalid UTF-8 in the 512-byte sample), files over
+    10 MiB and files matching a ``filter=lfs`` pattern of the repo's ``.gitattributes``. The
+    client asks the LFS batch endpoint (``POST /{repo}.git/info/lfs/objects/batch``, ``basic``
+    transfer) which objects to send; objects the repo already stores get no ``actions`` (nothing
+    to upload); the others get an ``upload`` href (``PUT``, the server checks the sha256) and a
+    ``verify`` href. The commit then references them by sha256 (``lfsFile`` lines), and the
+    server refuses an ``lfsFile`` whose object was never uploaded, or a binary ``file``.
+
+  The preupload answer carries, for a path the revision already has, its ``oid`` (sha256 for
+  LFS files, the git blob id for regular ones): the client drops unchanged files from the commit
+  with it. ``shouldIgnore`` is true only for paths matched by the repo's ``.gitignore``, as on
+  the Hub. (The real client uploads ``lfs`` files through Xet when ``hf_xet`` is installed;
+  :func:`configure_client_env` disables Xet so that the LFS path runs.)
+
+Repositories are git-like: every commit is an immutable snapshot ``{path: FileRef}``; branches
+point at commits and any full commit sha is a valid revision. ``server.stats`` is the request log
+(every request, LFS batch requests, uploaded LFS objects, regular files committed, …).
 
 Usage::
 
     with HubServer() as hub:          # listens on 127.0.0.1, free port
         api = HfApi(endpoint=hub.url)
         ...
-        hub.stats.files_received      # paths whose content was uploaded, in order
+        hub.stats.lfs_uploads         # sha256 of every object PUT through the LFS path
+        hub.stats.files_received      # paths committed as regular (inline) files
 """
 from __future__ import annotations
 
 import base64
+import codecs
+import fnmatch
 import hashlib
 import json
 import socket
@@ -26,19 +46,64 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import yaml
+from huggingface_hub.utils.sha import git_hash
 
 REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 KNOWN_LICENSES = {"apache-2.0", "cc-by-4.0", "mit", "cc0-1.0", "other"}
 GITATTRIBUTES = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
+#: The Hub refuses regular (in-commit) files above this size.
+REGULAR_MAX_BYTES = 10 * 1024 * 1024
+LFS_JSON = "application/vnd.git-lfs+json"
 
 
-def git_blob_sha1(content: bytes) -> str:
-    """Git blob id of ``content`` (what the Hub returns as ``oid`` and ``ETag`` for regular files)."""
-    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+def is_binary(sample: bytes) -> bool:
+    """True when a file's first bytes hold a NUL byte or are not UTF-8 (a cut-off last character is fine)."""
+    if b"\0" in sample:
+        return True
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    """The git LFS pointer file that the repo's git tree holds for an LFS file."""
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+
+
+def _patterns(content: bytes | None, lfs_only: bool) -> list[str]:
+    """Patterns of a ``.gitattributes`` (those with ``filter=lfs``) or ``.gitignore`` file."""
+    out = []
+    for line in (content or b"").decode(errors="replace").splitlines():
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if not lfs_only or "filter=lfs" in parts[1:]:
+            out.append(parts[0])
+    return out
+
+
+def _matches(path: str, patterns: list[str]) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(path if "/" in p else name, p.lstrip("/")) for p in patterns)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A file of a commit: its git blob id (of the content, or of the LFS pointer), size, LFS sha256."""
+
+    blob: str
+    size: int
+    sha256: str | None = None
+
+    @property
+    def is_lfs(self) -> bool:
+        return self.sha256 is not None
 
 
 @dataclass
@@ -46,14 +111,14 @@ class Commit:
     """One immutable snapshot of a repository."""
 
     sha: str
-    files: dict[str, str]  # path -> blob sha
+    files: dict[str, FileRef]
     parent: str | None
     message: str
 
 
 @dataclass
 class Repo:
-    """A repository: commits, branches and the blobs they reference."""
+    """A repository: commits, branches, regular blobs (by git blob id) and LFS objects (by sha256)."""
 
     repo_id: str
     repo_type: str
@@ -61,13 +126,27 @@ class Repo:
     commits: dict[str, Commit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     blobs: dict[str, bytes] = field(default_factory=dict)
+    lfs: dict[str, bytes] = field(default_factory=dict)
 
     def resolve(self, revision: str) -> Commit | None:
         """Commit for a branch name or a full commit sha, ``None`` when unknown."""
         sha = self.branches.get(revision, revision)
         return self.commits.get(sha)
 
-    def commit(self, branch: str, files: dict[str, bytes], deleted: list[tuple[str, bool]], message: str) -> Commit:
+    def content(self, ref: FileRef) -> bytes:
+        """The bytes of a file (the LFS object for LFS files)."""
+        return self.lfs[ref.sha256] if ref.is_lfs else self.blobs[ref.blob]
+
+    def text_of(self, commit: Commit | None, path: str) -> bytes | None:
+        ref = commit.files.get(path) if commit else None
+        return self.content(ref) if ref else None
+
+    def add_regular(self, content: bytes) -> FileRef:
+        blob = git_hash(content)
+        self.blobs[blob] = content
+        return FileRef(blob, len(content))
+
+    def commit(self, branch: str, files: dict[str, FileRef], deleted: list[tuple[str, bool]], message: str) -> Commit:
         """Apply additions and deletions on top of ``branch`` and move the branch to the new commit."""
         parent = self.commits.get(self.branches.get(branch, ""))
         tree = dict(parent.files) if parent else {}
@@ -77,11 +156,9 @@ class Repo:
                 tree = {p: b for p, b in tree.items() if not p.startswith(prefix)}
             else:
                 tree.pop(path, None)
-        for path, content in files.items():
-            blob = git_blob_sha1(content)
-            self.blobs[blob] = content
-            tree[path] = blob
-        seed = json.dumps([parent.sha if parent else None, sorted(tree.items()), message, time.time_ns()])
+        tree.update(files)
+        seed = json.dumps([parent.sha if parent else None, sorted((p, r.blob) for p, r in tree.items()), message,
+                           time.time_ns()])
         sha = hashlib.sha1(seed.encode()).hexdigest()
         new = Commit(sha=sha, files=tree, parent=parent.sha if parent else None, message=message)
         self.commits[sha] = new
@@ -91,18 +168,30 @@ class Repo:
 
 @dataclass
 class Stats:
-    """What the server saw: for assertions in tests."""
+    """The request log: what the server saw, for assertions in tests."""
 
-    files_received: list[str] = field(default_factory=list)
-    bytes_received: int = 0
-    commits: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
+    files_received: list[str] = field(default_factory=list)      # paths committed as regular files
+    lfs_files_committed: list[str] = field(default_factory=list)  # paths committed as lfsFile lines
+    deleted: list[str] = field(default_factory=list)              # deletedFile / deletedFolder paths
+    preupload_files: int = 0                                      # files the client asked about
+    lfs_batches: int = 0                                          # LFS batch requests
+    lfs_batch_objects: int = 0                                    # objects listed in them
+    lfs_uploads: list[str] = field(default_factory=list)          # sha256 of objects PUT
+    lfs_verifies: int = 0
+    bytes_received: int = 0                                       # regular + LFS content bytes
+    commits: int = 0
     range_requests: int = 0
     authorizations: list[str] = field(default_factory=list)
 
     def reset(self) -> None:
         """Forget everything seen so far."""
         self.__init__()
+
+    @property
+    def uploads(self) -> int:
+        """Files whose content travelled: LFS objects PUT plus regular files committed."""
+        return len(self.lfs_uploads) + len(self.files_received)
 
 
 class HubError(Exception):
@@ -156,7 +245,7 @@ class HubState:
         if key in self.repos:
             raise HubError(409, "You already created this repo")
         repo = Repo(repo_id=repo_id, repo_type=repo_type, private=private)
-        repo.commit("main", {".gitattributes": GITATTRIBUTES}, [], "initial commit")
+        repo.commit("main", {".gitattributes": repo.add_regular(GITATTRIBUTES)}, [], "initial commit")
         self.repos[key] = repo
         return repo
 
@@ -174,15 +263,27 @@ class HubState:
         return self.token is None or authorization == f"Bearer {self.token}"
 
 
-def _tree_entries(commit: Commit, repo: Repo, path: str, recursive: bool) -> list[dict]:
+def _file_entry(path: str, ref: FileRef) -> dict:
+    entry = {"type": "file", "oid": ref.blob, "size": ref.size, "path": path}
+    if ref.is_lfs:
+        entry["lfs"] = {"oid": ref.sha256, "size": ref.size, "pointerSize": len(lfs_pointer(ref.sha256, ref.size))}
+    return entry
+
+
+def _folder_entry(path: str) -> dict:
+    return {"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "size": 0, "path": path}
+
+
+def _tree_entries(commit: Commit, path: str, recursive: bool) -> list[dict]:
     """Tree listing like ``GET /api/{type}s/{repo}/tree/{rev}/{path}``."""
-    prefix = path.strip("/") + "/" if path.strip("/") else ""
+    path = path.strip("/")
+    prefix = path + "/" if path else ""
     if prefix and not any(p.startswith(prefix) for p in commit.files):
-        if path.strip("/") in commit.files:
-            return [_file_entry(repo, path.strip("/"), commit.files[path.strip("/")])]
+        if path in commit.files:
+            return [_file_entry(path, commit.files[path])]
         raise _not_found("EntryNotFound", f"Path {path}")
     entries, folders = [], set()
-    for p, blob in sorted(commit.files.items()):
+    for p, ref in sorted(commit.files.items()):
         if not p.startswith(prefix):
             continue
         rest = p[len(prefix):].split("/")
@@ -192,16 +293,8 @@ def _tree_entries(commit: Commit, repo: Repo, path: str, recursive: bool) -> lis
                 folders.add(folder)
                 entries.append(_folder_entry(folder))
         if recursive or len(rest) == 1:
-            entries.append(_file_entry(repo, p, blob))
+            entries.append(_file_entry(p, ref))
     return entries
-
-
-def _file_entry(repo: Repo, path: str, blob: str) -> dict:
-    return {"type": "file", "oid": blob, "size": len(repo.blobs[blob]), "path": path}
-
-
-def _folder_entry(path: str) -> dict:
-    return {"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "size": 0, "path": path}
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -233,7 +326,19 @@ class Handler(BaseHTTPRequestHandler):
     def state(self) -> HubState:
         return self.server.state  # type: ignore[attr-defined]
 
+    @property
+    def host(self) -> str:
+        return f"http://{self.headers.get('Host')}"
+
     def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while (size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline().strip():  # trailers
+                pass
+            return b"".join(parts)
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
@@ -248,14 +353,18 @@ class Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
-    def _json(self, payload, status: int = 200):
-        self._send(status, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    def _json(self, payload, status: int = 200, content_type: str = "application/json"):
+        self._send(status, json.dumps(payload).encode(), {"Content-Type": content_type})
 
     def _error(self, err: HubError, head: bool = False):
         headers = {"Content-Type": "application/json", "X-Error-Message": err.message}
         if err.code:
             headers["X-Error-Code"] = err.code
         self._send(err.status, json.dumps({"error": err.message}).encode(), headers, head=head)
+
+    def _require_write(self):
+        if not self.state.authorized(self.headers.get("Authorization")):
+            raise HubError(401, "Invalid credentials in Authorization header")
 
     def _dispatch(self, method: str):
         self.state.stats.requests.append((method, self.path))
@@ -270,38 +379,46 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = lambda self: self._dispatch("GET")  # noqa: E731
     do_HEAD = lambda self: self._dispatch("HEAD")  # noqa: E731
     do_POST = lambda self: self._dispatch("POST")  # noqa: E731
+    do_PUT = lambda self: self._dispatch("PUT")  # noqa: E731
 
     # -- routing --------------------------------------------------------------------------------
 
     def _route(self, method: str, url):
-        raw = [s for s in url.path.split("/") if s]
+        raw = [unquote(s) for s in url.path.split("/") if s]
         query = parse_qs(url.query)
         if raw[:3] == ["api", "repos", "create"] and method == "POST":
             return self._create_repo()
         if raw[:2] == ["api", "validate-yaml"] and method == "POST":
             return self._validate_yaml()
         if raw and raw[0] == "api" and len(raw) >= 4 and raw[1] in REPO_TYPES:
-            return self._api(method, REPO_TYPES[raw[1]], f"{unquote(raw[2])}/{unquote(raw[3])}", raw[4:], query)
+            return self._api(method, REPO_TYPES[raw[1]], f"{raw[2]}/{raw[3]}", raw[4:], query)
+        if raw[:1] == ["lfs-upload"] and len(raw) == 5 and method == "PUT":
+            return self._lfs_upload(raw[1], f"{raw[2]}/{raw[3]}", raw[4])
         repo_type = "model"
         if raw and raw[0] in ("datasets", "spaces"):
             repo_type, raw = REPO_TYPES[raw[0]], raw[1:]
+        if len(raw) == 6 and raw[1].endswith(".git") and raw[2:5] == ["info", "lfs", "objects"] and method == "POST":
+            repo_id = f"{raw[0]}/{raw[1][:-len('.git')]}"
+            if raw[5] == "batch":
+                return self._lfs_batch(repo_type, repo_id)
+            if raw[5] == "verify":
+                return self._lfs_verify(repo_type, repo_id)
         if len(raw) >= 5 and raw[2] == "resolve" and method in ("GET", "HEAD"):
-            path = unquote("/".join(raw[4:]))
-            return self._resolve(method, repo_type, f"{raw[0]}/{raw[1]}", unquote(raw[3]), path)
+            return self._resolve(method, repo_type, f"{raw[0]}/{raw[1]}", raw[3], "/".join(raw[4:]))
         raise HubError(404, f"no route for {method} {url.path}")
 
     def _api(self, method: str, repo_type: str, repo_id: str, rest: list[str], query: dict):
         repo = self.state.get(repo_type, repo_id, self.headers.get("Authorization"))
         action = rest[0] if rest else ""
-        revision = unquote(rest[1]) if len(rest) > 1 else "main"
-        path = unquote("/".join(rest[2:]))
+        revision = rest[1] if len(rest) > 1 else "main"
+        path = "/".join(rest[2:])
         if method == "GET" and action in ("", "revision"):
             return self._info(repo, revision)
         if method == "GET" and action == "refs":
             return self._refs(repo)
         if method == "GET" and action == "tree":
             recursive = query.get("recursive", ["False"])[0].lower() in ("1", "true")
-            return self._json(_tree_entries(self._commit(repo, revision), repo, path, recursive))
+            return self._json(_tree_entries(self._commit(repo, revision), path, recursive))
         if method == "POST" and action == "paths-info":
             return self._paths_info(repo, revision)
         if method == "POST" and action == "preupload":
@@ -318,15 +435,14 @@ class Handler(BaseHTTPRequestHandler):
             raise _not_found("RevisionNotFound", f"Revision {revision}")
         return commit
 
-    # -- endpoints ------------------------------------------------------------------------------
+    # -- repos, refs, trees ---------------------------------------------------------------------
 
     def _create_repo(self):
         payload = json.loads(self._body())
-        if not self.state.authorized(self.headers.get("Authorization")):
-            raise HubError(401, "Invalid credentials in Authorization header")
+        self._require_write()
         repo_type = payload.get("type") or "model"
         repo_id = f"{payload['organization']}/{payload['name']}"
-        url = f"http://{self.headers.get('Host')}/{URL_PREFIX[repo_type]}{repo_id}"
+        url = f"{self.host}/{URL_PREFIX[repo_type]}{repo_id}"
         if (repo_type, repo_id) in self.state.repos:  # the Hub answers 409 with the url
             return self._json({"error": "You already created this repo", "url": url}, status=409)
         self.state.create(repo_type, repo_id, payload.get("visibility") == "private")
@@ -341,7 +457,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _info(self, repo: Repo, revision: str):
         commit = self._commit(repo, revision)
-        siblings = [{"rfilename": p, "size": len(repo.blobs[b]), "blobId": b} for p, b in sorted(commit.files.items())]
+        siblings = []
+        for p, ref in sorted(commit.files.items()):
+            sibling = {"rfilename": p, "size": ref.size, "blobId": ref.blob}
+            if ref.is_lfs:
+                sibling["lfs"] = {"sha256": ref.sha256, "size": ref.size,
+                                  "pointerSize": len(lfs_pointer(ref.sha256, ref.size))}
+            siblings.append(sibling)
         self._json({"id": repo.repo_id, "sha": commit.sha, "private": repo.private, "siblings": siblings,
                     "tags": [], "downloads": 0, "likes": 0})
 
@@ -356,25 +478,88 @@ class Handler(BaseHTTPRequestHandler):
         for path in form.get("paths", []):
             path = path.strip("/")
             if path in commit.files:
-                out.append(_file_entry(repo, path, commit.files[path]))
+                out.append(_file_entry(path, commit.files[path]))
             elif any(p.startswith(path + "/") for p in commit.files):
                 out.append(_folder_entry(path))
         self._json(out)
 
+    def _create_branch(self, repo: Repo, branch: str):
+        body = self._body()
+        self._require_write()
+        start = (json.loads(body) if body else {}).get("startingPoint") or "main"
+        if branch in repo.branches:
+            raise HubError(409, f"Branch {branch} already exists")
+        repo.branches[branch] = self._commit(repo, start).sha
+        self._json({})
+
+    # -- uploads --------------------------------------------------------------------------------
+
     def _preupload(self, repo: Repo, revision: str):
         commit = self._commit(repo, revision)
-        files = json.loads(self._body())["files"]
+        payload = json.loads(self._body())
+        lfs_patterns = _patterns(repo.text_of(commit, ".gitattributes"), lfs_only=True)
+        ignore = payload.get("gitIgnore")
+        ignored = _patterns(ignore.encode() if ignore is not None else repo.text_of(commit, ".gitignore"),
+                            lfs_only=False)
         answer = []
-        for f in files:
-            entry = {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-            if f["path"] in commit.files:
-                entry["oid"] = commit.files[f["path"]]
+        for f in payload["files"]:
+            path, size = f["path"], int(f["size"])
+            lfs = size > REGULAR_MAX_BYTES or is_binary(base64.b64decode(f["sample"])) or _matches(path, lfs_patterns)
+            entry = {"path": path, "uploadMode": "lfs" if lfs else "regular",
+                     "shouldIgnore": _matches(path, ignored)}
+            if path in commit.files:  # what the client compares with its local oid to skip unchanged files
+                ref = commit.files[path]
+                entry["oid"] = ref.sha256 if ref.is_lfs else ref.blob
             answer.append(entry)
+        self.state.stats.preupload_files += len(answer)
         self._json({"files": answer, "commitOid": commit.sha})
 
+    def _lfs_batch(self, repo_type: str, repo_id: str):
+        repo = self.state.get(repo_type, repo_id, self.headers.get("Authorization"))
+        payload = json.loads(self._body())
+        self._require_write()
+        if payload.get("operation") != "upload" or "basic" not in payload.get("transfers", ["basic"]):
+            raise HubError(400, "only the basic upload transfer is supported")
+        prefix = f"{self.host}/{URL_PREFIX[repo_type]}{repo_id}.git/info/lfs/objects"
+        objects = []
+        for obj in payload["objects"]:
+            oid, size = obj["oid"], int(obj["size"])
+            answer = {"oid": oid, "size": size}
+            if repo.lfs.get(oid) is None or len(repo.lfs[oid]) != size:  # not stored yet: tell where to PUT
+                answer["authenticated"] = True
+                answer["actions"] = {
+                    "upload": {"href": f"{self.host}/lfs-upload/{repo_type}/{quote(repo_id)}/{oid}"},
+                    "verify": {"href": f"{prefix}/verify", "header": {}},
+                }
+            objects.append(answer)
+        stats = self.state.stats
+        stats.lfs_batches += 1
+        stats.lfs_batch_objects += len(objects)
+        self._json({"transfer": "basic", "objects": objects, "hash_algo": "sha256"}, content_type=LFS_JSON)
+
+    def _lfs_upload(self, repo_type: str, repo_id: str, oid: str):
+        repo = self.state.repos.get((repo_type, repo_id))
+        if repo is None:
+            raise _not_found("RepoNotFound", f"Repository {repo_id}")
+        content = self._body()
+        if hashlib.sha256(content).hexdigest() != oid:
+            raise HubError(400, f"uploaded content does not match sha256 {oid}")
+        repo.lfs[oid] = content
+        self.state.stats.lfs_uploads.append(oid)
+        self.state.stats.bytes_received += len(content)
+        self._send(200)
+
+    def _lfs_verify(self, repo_type: str, repo_id: str):
+        repo = self.state.get(repo_type, repo_id, self.headers.get("Authorization"))
+        obj = json.loads(self._body())
+        self.state.stats.lfs_verifies += 1
+        stored = repo.lfs.get(obj["oid"])
+        if stored is None or len(stored) != int(obj["size"]):
+            raise HubError(404, f"LFS object {obj['oid']} was not uploaded")
+        self._json({"success": True})
+
     def _commit_post(self, repo: Repo, revision: str):
-        if not self.state.authorized(self.headers.get("Authorization")):
-            raise HubError(401, "Invalid credentials in Authorization header")
+        self._require_write()
         if revision not in repo.branches:
             raise _not_found("RevisionNotFound", f"Branch {revision}")
         lines = [json.loads(line) for line in self._body().splitlines() if line.strip()]
@@ -382,31 +567,36 @@ class Handler(BaseHTTPRequestHandler):
         parent = header.get("parentCommit")
         if parent and not repo.branches[revision].startswith(parent):
             raise HubError(412, "A commit has happened since. Please refresh and try again.")
-        files, deleted = {}, []
+        files, deleted, regular, lfs = {}, [], [], []
         for line in lines:
             key, value = line["key"], line["value"]
             if key == "file":
-                files[value["path"]] = base64.b64decode(value["content"])
+                content = base64.b64decode(value["content"])
+                if is_binary(content[:512]) or len(content) > REGULAR_MAX_BYTES:
+                    raise HubError(400, f"{value['path']}: binary or large files must be uploaded with LFS")
+                files[value["path"]] = repo.add_regular(content)
+                regular.append((value["path"], len(content)))
+            elif key == "lfsFile":
+                oid, size = value["oid"], int(value["size"])
+                if value.get("algo", "sha256") != "sha256" or len(repo.lfs.get(oid, b"")) != size or oid not in repo.lfs:
+                    raise HubError(422, f"{value['path']}: LFS object {oid} was not uploaded")
+                files[value["path"]] = FileRef(git_hash(lfs_pointer(oid, size)), size, oid)
+                lfs.append(value["path"])
             elif key in ("deletedFile", "deletedFolder"):
                 deleted.append((value["path"], key == "deletedFolder"))
             elif key != "header":
                 raise HubError(400, f"unsupported commit operation {key!r}")
         commit = repo.commit(revision, files, deleted, header.get("summary", ""))
         stats = self.state.stats
-        stats.files_received.extend(files)
-        stats.bytes_received += sum(len(c) for c in files.values())
+        stats.files_received.extend(p for p, _ in regular)
+        stats.bytes_received += sum(n for _, n in regular)
+        stats.lfs_files_committed.extend(lfs)
+        stats.deleted.extend(p for p, _ in deleted)
         stats.commits += 1
-        host = f"http://{self.headers.get('Host')}"
         self._json({"success": True, "commitOid": commit.sha, "pullRequestUrl": None,
-                    "commitUrl": f"{host}/{URL_PREFIX[repo.repo_type]}{repo.repo_id}/commit/{commit.sha}"})
+                    "commitUrl": f"{self.host}/{URL_PREFIX[repo.repo_type]}{repo.repo_id}/commit/{commit.sha}"})
 
-    def _create_branch(self, repo: Repo, branch: str):
-        body = self._body()
-        start = (json.loads(body) if body else {}).get("startingPoint") or "main"
-        if branch in repo.branches:
-            raise HubError(409, f"Branch {branch} already exists")
-        repo.branches[branch] = self._commit(repo, start).sha
-        self._json({})
+    # -- downloads ------------------------------------------------------------------------------
 
     def _resolve(self, method: str, repo_type: str, repo_id: str, revision: str, path: str):
         head = method == "HEAD"
@@ -414,10 +604,13 @@ class Handler(BaseHTTPRequestHandler):
         commit = self._commit(repo, revision)
         if path not in commit.files:
             raise _not_found("EntryNotFound", f"Entry {path}")
-        blob = commit.files[path]
-        content = repo.blobs[blob]
-        headers = {"X-Repo-Commit": commit.sha, "ETag": f'"{blob}"', "Accept-Ranges": "bytes",
+        ref = commit.files[path]
+        content = repo.content(ref)
+        etag = f'"{ref.sha256 or ref.blob}"'
+        headers = {"X-Repo-Commit": commit.sha, "ETag": etag, "Accept-Ranges": "bytes",
                    "Content-Type": "application/octet-stream"}
+        if ref.is_lfs:  # the client keys its cache by these (the object's sha256 and size)
+            headers.update({"X-Linked-Etag": etag, "X-Linked-Size": str(ref.size)})
         range_header = self.headers.get("Range")
         if range_header and range_header.startswith("bytes="):
             self.state.stats.range_requests += 1
@@ -443,8 +636,8 @@ class HubServer:
     Parameters
     ----------
     token : str, optional
-        When set, commits and repo creation need ``Authorization: Bearer <token>``, and private repos
-        are only visible with it.
+        When set, commits, LFS uploads and repo creation need ``Authorization: Bearer <token>``,
+        and private repos are only visible with it.
     """
 
     def __init__(self, token: str | None = None):
@@ -460,8 +653,12 @@ class HubServer:
 
     @property
     def stats(self) -> Stats:
-        """Counters of what the server received."""
+        """The request log."""
         return self.state.stats
+
+    def repo(self, repo_id: str, repo_type: str = "dataset") -> Repo:
+        """A repository of this server (for assertions on its commits and LFS objects)."""
+        return self.state.repos[(repo_type, repo_id)]
 
     def start(self, port: int = 0) -> "HubServer":
         """Listen (on ``port``, 0 = any free port) and serve in a daemon thread."""
@@ -487,18 +684,25 @@ class HubServer:
 
 
 def configure_client_env(monkeypatch, server: HubServer, hf_home) -> None:
-    """Point ``huggingface_hub`` at ``server`` (``HF_ENDPOINT``) and a temp cache (``HF_HOME``)."""
+    """Point ``huggingface_hub`` at ``server`` (``HF_ENDPOINT``) and a temp cache (``HF_HOME``), and
+    turn Xet off (``HF_HUB_DISABLE_XET``, also in the constant read at import) so that binary files
+    take the LFS path this server implements."""
+    from huggingface_hub import constants
+
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.setenv("HF_HOME", str(hf_home))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_PROGRESS_BARS", True)
     for name in ("HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 
 
-if __name__ == "__main__":  # manual use: python tests/hub_server.py
+if __name__ == "__main__":  # manual use: HF_HUB_DISABLE_XET=1 HF_ENDPOINT=http://127.0.0.1:8765 ...
     server = HubServer().start(8765)
-    print(f"test Hub on {server.url}; Ctrl-C to stop")
+    print(f"test Hub on {server.url}; Ctrl-C to stop (clients need HF_HUB_DISABLE_XET=1)")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

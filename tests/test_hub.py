@@ -1,10 +1,12 @@
-"""Publish / pull a zoo with the real huggingface_hub client against the local test Hub."""
+"""Publish / pull entries written by the builder's store, with the real huggingface_hub client
+against the local test Hub (``tests/hub_server.py``), which logs every request."""
 from __future__ import annotations
 
+import importlib
 import json
-import zlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,268 +14,400 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 import yaml
 import zarr
+from conftest import make_spec
+from hub_server import HubServer, configure_client_env, is_binary
 
-from hub_server import HubServer, configure_client_env, git_blob_sha1
-
-from paistats import hub, hub_card
+import paistats
+from paistats import hub
+from paistats.hub import card
+from paistats.hub.publish import _snapshot_dir
 
 REPO = "pai-lab/zoo"
-ENTRIES = ("lenet300-mnist-snip", "lenet300-mnist-synflow")
-VARIANTS, SPARSITIES, SEEDS = ["original", "shuffle"], [0.0, 0.5, 0.9], [0, 1]
-RUN_DIMS = ["variant", "sparsity", "seed"]
 
 
 # -- fixtures ----------------------------------------------------------------------------------
 
 
-def make_entry(zoo: Path, name: str, offset: float = 0.0) -> Path:
-    """A small entry store: run coordinates, per-run variables and one sharded tensor group."""
-    rng = np.random.default_rng(zlib.crc32(f"{name}{offset}".encode()))
-    root = zarr.open_group(zoo / name, mode="w", zarr_format=3)
-    arch, dataset, method = name.split("-")
-    runs = {f"h{v[0]}{s:g}{k}": {"variant": v, "sparsity": s, "seed": k}
-            for v in VARIANTS for s in SPARSITIES for k in SEEDS}
-    root.attrs.update(arch=arch, dataset=dataset, method=method, default_dataset=dataset, format_version=1,
-                      runs=runs)
-    for dim, values in zip(RUN_DIMS, (np.array(VARIANTS, dtype="T"), np.array(SPARSITIES), np.array(SEEDS))):
-        root.create_array(dim, data=values, dimension_names=[dim])
-    shape = (len(VARIANTS), len(SPARSITIES), len(SEEDS))
-    accuracy = root.create_array("accuracy", shape=shape, dtype="f8", dimension_names=RUN_DIMS)
-    accuracy[...] = 0.9 + offset - 0.01 * np.arange(np.prod(shape)).reshape(shape)
-    density = root.create_array("density", shape=shape[1:] + shape[:1], dtype="f8",
-                                dimension_names=["sparsity", "seed", "variant"])  # other dim order
-    density[...] = (1 - np.array(SPARSITIES))[:, None, None] * np.ones(density.shape)
-    complete = root.create_array("complete", shape=shape, dtype=bool, dimension_names=RUN_DIMS)
-    complete[...] = True
-    complete[1, 2, 1] = False
-    layer = root.create_group("fc1.weight")
-    init = layer.create_array("init", shape=(2, 30, 40), chunks=(1, 10, 40), shards=(1, 30, 40), dtype="f4",
-                              dimension_names=["seed", "out", "in"])
-    init[...] = rng.normal(size=init.shape).astype("f4") + offset
-    mask = layer.create_array("mask", shape=shape + (30, 40), chunks=(1, 1, 1, 10, 40), shards=(1, 1, 2, 30, 40),
-                              dtype=bool, dimension_names=RUN_DIMS + ["out", "in"])
-    mask[...] = rng.random(mask.shape) > 0.5
-    return zoo / name
+@pytest.fixture(scope="session")
+def random_results(tiny_recipe):
+    """Real runs of a second method (mnist1d_mlp / random) on the grid of ``small_zoo``."""
+    from zoo_builder import run
+
+    cells = [(v, s) for v in ("original", "reinit") for s in (0.0, 0.5)]
+    return [run(make_spec(v, s, 0, tiny_recipe, method="random")) for v, s in cells]
 
 
-def read_arrays(store) -> dict[str, np.ndarray]:
-    """Every array of a Zarr store, by path."""
-    group = zarr.open_group(store, mode="r", zarr_format=3)
-    return {path: np.asarray(array[...]) for path, array in group.members(max_depth=None)
-            if isinstance(array, zarr.Array)}
+def write_entry(zoo: Path, results) -> str:
+    """Plan, write and finalize the runs with the builder's store; the entry name."""
+    from zoo_builder import store
+
+    entries = store.plan_entries(zoo, [r.spec for r in results])
+    for r in results:
+        store.write_run(zoo, r)
+    for entry in entries:
+        store.finalize(zoo, entry)
+    return entries[0]
 
 
-def assert_same_arrays(a: dict, b: dict) -> None:
-    assert sorted(a) == sorted(b)
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-
-
+@pytest.fixture(scope="module")
+def zoo_template(tmp_path_factory, small_results, random_results):
+    """Two real finalized entries and their publish snapshots, written once per module."""
+    zoo = tmp_path_factory.mktemp("template") / "zoo"
+    entries = (write_entry(zoo, small_results[:4]), write_entry(zoo, random_results))
+    for entry in entries:
+        _snapshot_dir(zoo, entry)
+    return zoo, entries
 
 
 @pytest.fixture
-def zoo(tmp_path) -> Path:
-    """A local zoo with two entries."""
-    for name in ENTRIES:
-        make_entry(tmp_path / "zoo", name)
-    return tmp_path / "zoo"
+def zoo(zoo_template, tmp_path):
+    """A copy of the template zoo; returns (zoo_dir, (magnitude entry, random entry))."""
+    src, entries = zoo_template
+    shutil.copytree(src, tmp_path / "zoo", symlinks=True)
+    return tmp_path / "zoo", entries
+
+
+def published_files(zoo: Path, entry: str) -> dict[str, bytes]:
+    """Repo path → bytes of every file publish sends for ``entry`` (its snapshot)."""
+    folder = _snapshot_dir(zoo, entry)
+    return {f"{entry}/{p.relative_to(folder).as_posix()}": p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_same_values(a: xr.DataTree, b: xr.DataTree) -> None:
+    """Same nodes, variables, coordinates and values (attributes aside: a snapshot notes its layout)."""
+    assert sorted(n.path for n in a.subtree) == sorted(n.path for n in b.subtree)
+    xr.testing.assert_equal(a.compute(), b.compute())
+
+
+def one_line(err: BaseException) -> str:
+    text = str(err)
+    assert text and "\n" not in text and err.__cause__ is None
+    assert err.__context__ is None or err.__suppress_context__, "no chained traceback"
+    assert isinstance(err, paistats.ZooError)
+    return text
 
 
 # -- round trip --------------------------------------------------------------------------------
 
 
-def test_publish_then_pull_one_entry_gives_identical_arrays(hub_env, zoo):
-    info = hub.publish(zoo, REPO)
+def test_publish_pull_load_gives_identical_values(hub_env, zoo):
+    zoo_dir, (first, second) = zoo
+    info = hub.publish(zoo_dir, REPO)
     assert info is not None and len(info.oid) == 40
-    path = hub.pull(REPO, entries=[ENTRIES[0]])
+    path = hub.pull(REPO, entries=[first])
     assert path.is_relative_to(hub.cache_dir())
-    assert_same_arrays(read_arrays(path / ENTRIES[0]), read_arrays(zoo / ENTRIES[0]))
-    assert not (path / ENTRIES[1]).exists(), "only the requested entry is downloaded"
+    assert not (path / second).exists(), "only the requested entry is downloaded"
     assert (path / "README.md").is_file() and (path / "index.json").is_file()
+    pulled = paistats.load(first, zoo=path)
+    assert_same_values(pulled, paistats.load(first, zoo=zoo_dir))
+    assert paistats.verify(path / first).ok, "every file matches the published manifest"
+    assert_same_values(paistats.load(second, zoo=REPO), paistats.load(second, zoo=zoo_dir))
+
+
+def test_binary_files_go_through_lfs_and_text_files_inline(hub_env, zoo):
+    zoo_dir, entries = zoo
+    hub.publish(zoo_dir, REPO)
+    files = {p: b for e in entries for p, b in published_files(zoo_dir, e).items()}
+    binary = {p for p, b in files.items() if b and is_binary(b[:512])}
+    stats = hub_env.stats
+    groups = set(paistats.layers(paistats.load(entries[0], zoo=zoo_dir))) | {"state"}
+    chunks = {p for p in files if "/c/" in p and p.split("/")[1] in groups}
+    assert chunks and chunks <= binary, "compressed tensor chunks and shards are binary"
+    runs_tables = {card.runs_path(e) for e in entries}
+    assert set(stats.lfs_files_committed) == binary | runs_tables
+    assert set(stats.files_received) == (set(files) - binary) | {"index.json", "README.md"}
+    assert all(not is_binary(files[p][:512]) for p in set(stats.files_received) & set(files))
+    objects = {hub_env.repo(REPO).commits[hub_env.repo(REPO).branches["main"]].files[p].sha256
+               for p in stats.lfs_files_committed}
+    assert set(stats.lfs_uploads) == objects, "every LFS object is PUT (identical files may share one)"
+    assert stats.lfs_verifies == len(stats.lfs_uploads) <= len(stats.lfs_files_committed)
+    assert any("/info/lfs/objects/batch" in path for _, path in stats.requests)
 
 
 def test_republishing_unchanged_data_uploads_nothing(hub_env, zoo):
-    hub.publish(zoo, REPO)
+    zoo_dir, entries = zoo
+    hub.publish(zoo_dir, REPO)
+    lfs_files = len(hub_env.stats.lfs_files_committed)
     hub_env.stats.reset()
-    assert hub.publish(zoo, REPO) is None
-    assert hub_env.stats.files_received == [] and hub_env.stats.commits == 0
+    assert hub.publish(zoo_dir, REPO) is None
+    stats = hub_env.stats
+    assert stats.lfs_uploads == [] and stats.files_received == [] and stats.commits == 0
+    # the client did offer every file: the Hub's preupload answer (oid) and the LFS batch answer
+    # (no upload action for a stored object) are what skipped them
+    assert stats.preupload_files == sum(len(published_files(zoo_dir, e)) for e in entries) + 2 + len(entries)
+    assert stats.lfs_batch_objects == lfs_files
 
-    store = zarr.open_group(zoo / ENTRIES[1], mode="r+")
-    store["fc1.weight/init"][1, 0, 0] = 42.0  # touches one shard of one entry
-    hub.publish(zoo, REPO)
-    assert hub_env.stats.files_received == [f"{ENTRIES[1]}/fc1.weight/init/c/1/0/0"]
-    assert hub_env.stats.commits == 1
+
+def test_a_grown_entry_uploads_only_new_and_changed_files(hub_env, zoo, small_results):
+    zoo_dir, (first, second) = zoo
+    hub.publish(zoo_dir, REPO)
+    before = published_files(zoo_dir, first)
+    write_entry(zoo_dir, small_results[4:])  # a new seed and a new sparsity
+    after = published_files(zoo_dir, first)
+    changed = {p for p, b in after.items() if before.get(p) != b}
+    assert changed and len(changed) < len(after)
+    hub_env.stats.reset()
+    hub.publish(zoo_dir, REPO)
+    stats = hub_env.stats
+    meta = {card.runs_path(first), card.runs_path(second), "index.json", "README.md"}
+    committed = set(stats.lfs_files_committed) | set(stats.files_received)
+    assert committed - meta == changed
+    assert set(stats.lfs_uploads) <= {hub_env.repo(REPO).commits[hub_env.repo(REPO).branches["main"]].files[p].sha256
+                                      for p in committed}
+    assert not any(p.startswith(f"{second}/") for p in committed), "the other entry is untouched"
+    assert_same_values(paistats.load(first, zoo=hub.pull(REPO, entries=[first])), paistats.load(first, zoo=zoo_dir))
 
 
-def test_publish_mirrors_deleted_files_and_keeps_other_entries(hub_env, zoo, tmp_path):
-    hub.publish(zoo, REPO)
-    store = zarr.open_group(zoo / ENTRIES[0], mode="r+")
-    del store["fc1.weight/mask"]
-    hub.publish(zoo, REPO, entries=[ENTRIES[0]])
+def test_commits_hold_at_most_files_per_commit(hub_env, zoo, monkeypatch):
+    publish_mod = importlib.import_module("paistats.hub.publish")
+    zoo_dir, entries = zoo
+    monkeypatch.setattr(publish_mod, "FILES_PER_COMMIT", 7)
+    hub.publish(zoo_dir, REPO)
+    repo = hub_env.repo(REPO)
+    commits = [c for c in repo.commits.values() if c.message.startswith("Publish")]
+    n_files = sum(len(published_files(zoo_dir, e)) for e in entries) + len(entries) + 2
+    assert len(commits) == hub_env.stats.commits in (-(-n_files // 7), -(-n_files // 7) + 1)
+    sizes = []
+    for commit in commits:
+        parent = repo.commits[commit.parent].files
+        sizes.append(len({p for p, ref in commit.files.items() if parent.get(p) != ref}))
+    assert sum(sizes) == n_files and max(sizes) <= 7 and min(sizes) > 0
+    head = repo.commits[repo.branches["main"]]
+    last_added = set(head.files) - set(repo.commits[head.parent].files)
+    assert {"README.md", "index.json"} <= last_added, "the card and index come with the last commit"
+    assert_same_values(paistats.load(entries[0], zoo=REPO), paistats.load(entries[0], zoo=zoo_dir))
+
+
+def test_deleting_an_entry_locally_removes_it_with_prune(hub_env, zoo):
+    zoo_dir, (first, second) = zoo
+    hub.publish(zoo_dir, REPO)
+    shutil.rmtree(zoo_dir / second)
+    assert hub.publish(zoo_dir, REPO) is None, "without prune, remote entries stay"
+    hub_env.stats.reset()
+    hub.publish(zoo_dir, REPO, prune=True)
+    assert sorted(hub_env.stats.deleted) == sorted([f"{second}/", card.runs_path(second)])
+    assert hub_env.stats.lfs_uploads == []
     path = hub.pull(REPO)
-    assert not (path / ENTRIES[0] / "fc1.weight" / "mask").exists()
-    assert_same_arrays(read_arrays(path / ENTRIES[0]), read_arrays(zoo / ENTRIES[0]))
-    index = json.loads((path / "index.json").read_text())["entries"]
-    assert sorted(index) == sorted(ENTRIES), "an entry published earlier stays in the index"
+    assert not (path / second).exists() and not (path / card.runs_path(second)).exists()
+    assert sorted(json.loads((path / "index.json").read_text())["entries"]) == [first]
+    assert second not in (path / "README.md").read_text()
+    with pytest.raises(hub.HubError, match="not in"):
+        hub.pull(REPO, entries=[second])
 
 
-def test_lazy_hf_url_reads_shards_with_range_requests(hub_env, zoo):
-    hub.publish(zoo, REPO)
+def test_files_gone_from_an_entry_are_deleted_remotely(hub_env, zoo):
+    zoo_dir, (first, _) = zoo
+    hub.publish(zoo_dir, REPO)
+    # a stale remote file, as left by an earlier layout of the entry
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    HfApi(endpoint=hub_env.url).create_commit(REPO, [CommitOperationAdd(f"{first}/old/c/0", b"\0stale")],
+                                              commit_message="stale", repo_type="dataset")
     hub_env.stats.reset()
-    store = hub.open_store(f"hf://datasets/{REPO}/{ENTRIES[0]}")
-    group = zarr.open_group(store, mode="r", zarr_format=3)
-    np.testing.assert_array_equal(group["fc1.weight/init"][1, :10],
-                                  zarr.open_array(zoo / ENTRIES[0] / "fc1.weight" / "init")[1, :10])
-    assert_same_arrays(read_arrays(store), read_arrays(zoo / ENTRIES[0]))
-    assert hub_env.stats.range_requests > 0
+    hub.publish(zoo_dir, REPO)
+    assert hub_env.stats.deleted == [f"{first}/old/c/0"] and hub_env.stats.uploads == 0
+    assert not (hub.pull(REPO, entries=[first]) / first / "old").exists()
+
+
+def test_only_finalized_entries_are_published(hub_env, zoo):
+    zoo_dir, (first, _) = zoo
+    (zoo_dir / first / "manifest.json").unlink()
+    with pytest.raises(paistats.ManifestError, match="finalize"):
+        hub.publish(zoo_dir, REPO)
+    assert hub_env.stats.requests == [], "local problems are found before any request"
+
+
+def test_lazy_hf_url_reads_one_run_with_range_requests(hub_env, zoo):
+    zoo_dir, (first, _) = zoo
+    hub.publish(zoo_dir, REPO)
+    hub_env.stats.reset()
+    store = hub.open_store(f"hf://datasets/{REPO}/{first}")
+    tree = xr.open_datatree(store, engine="zarr", zarr_format=3)
+    local = paistats.load(first, zoo=zoo_dir)
+    layer = paistats.layers(local)[0]
+    shards = tree[layer]["mask"].encoding["shards"]
+    assert shards and np.prod(shards[:3]) > 1, "the published layout holds several runs per shard"
+    one = {"variant": 0, "sparsity": 0, "seed": 0}
+    np.testing.assert_array_equal(tree[layer]["mask"].isel(one).values, local[layer]["mask"].isel(one).values)
+    assert hub_env.stats.range_requests > 0, "one run of a shard is read with Range requests"
+    np.testing.assert_array_equal(tree[layer]["trained"].values, local[layer]["trained"].values)
+    np.testing.assert_array_equal(tree["accuracy"].values, local["accuracy"].values)
     assert not (hub.cache_dir() / "datasets--pai-lab--zoo").exists(), "hf:// reads download nothing"
 
 
-def test_lazy_read_with_xarray_open_datatree(hub_env, zoo):
-    import xarray as xr
-    hub.publish(zoo, REPO)
-    tree = xr.open_datatree(hub.open_store(REPO, ENTRIES[0]), engine="zarr", zarr_format=3, consolidated=False)
-    local = zarr.open_group(zoo / ENTRIES[0], mode="r")
-    np.testing.assert_array_equal(tree["accuracy"].values, local["accuracy"][...])
-    np.testing.assert_array_equal(tree["fc1.weight"]["mask"].values, local["fc1.weight/mask"][...])
-
-
-def test_revision_pins_the_published_data(hub_env, zoo):
-    first = hub.publish(zoo, REPO)
-    before = read_arrays(zoo / ENTRIES[0])
-    zarr.open_group(zoo / ENTRIES[0], mode="r+")["accuracy"][0, 0, 0] = 0.123
-    second = hub.publish(zoo, REPO, commit_message="new accuracy")
-    assert second.oid != first.oid
-    assert_same_arrays(read_arrays(hub.pull(REPO, entries=[ENTRIES[0]], revision=first.oid) / ENTRIES[0]), before)
-    latest = hub.pull(REPO, entries=[ENTRIES[0]])
-    assert read_arrays(latest / ENTRIES[0])["accuracy"][0, 0, 0] == 0.123
-    lazy = hub.open_store(f"hf://datasets/{REPO}@{first.oid}/{ENTRIES[0]}")
-    assert_same_arrays(read_arrays(lazy), before)
+def test_revision_pins_the_published_data(hub_env, zoo, small_results):
+    zoo_dir, (first, _) = zoo
+    one = hub.publish(zoo_dir, REPO)
+    before = paistats.load(first, zoo=zoo_dir).compute()
+    write_entry(zoo_dir, small_results[4:5])
+    two = hub.publish(zoo_dir, REPO, commit_message="one more seed")
+    assert two.oid != one.oid
+    assert_same_values(paistats.load(first, zoo=REPO, revision=one.oid), before)
+    assert paistats.load(first, zoo=REPO)["seed"].size == before["seed"].size + 1
+    lazy = xr.open_datatree(hub.open_store(f"hf://datasets/{REPO}@{one.oid}/{first}"), engine="zarr")
+    np.testing.assert_array_equal(lazy["accuracy"].values, before["accuracy"].values)
 
 
 def test_publish_to_a_branch(hub_env, zoo):
-    hub.publish(zoo, REPO, entries=[ENTRIES[0]])
-    hub.publish(zoo, REPO, entries=[ENTRIES[1]], revision="dev")
-    assert (hub.pull(REPO, revision="dev") / ENTRIES[1] / "zarr.json").is_file()
+    zoo_dir, (first, second) = zoo
+    hub.publish(zoo_dir, REPO, entries=[first])
+    hub.publish(zoo_dir, REPO, entries=[second], revision="dev")
+    assert (hub.pull(REPO, revision="dev") / second / "zarr.json").is_file()
     with pytest.raises(hub.HubError, match="not in"):
-        hub.pull(REPO, entries=[ENTRIES[1]])
+        hub.pull(REPO, entries=[second])
+    with pytest.raises(hub.HubError, match="branch"):
+        hub.publish(zoo_dir, REPO, revision="0" * 40)
+
+
+def test_pull_without_tensors_skips_the_tensor_groups(hub_env, zoo):
+    zoo_dir, (first, _) = zoo
+    hub.publish(zoo_dir, REPO)
+    path = hub.pull(REPO, entries=[first], tensors=False)
+    layer = paistats.layers(paistats.load(first, zoo=zoo_dir))[0]
+    assert (path / first / "zarr.json").is_file() and not (path / first / layer).exists()
+    assert not (path / first / "state").exists()
+    tree = paistats.load(first, zoo=REPO, tensors=False)
+    np.testing.assert_array_equal(tree["accuracy"].values, paistats.load(first, zoo=zoo_dir)["accuracy"].values)
 
 
 # -- metadata: runs table and card -------------------------------------------------------------
 
 
-def test_runs_table_has_one_row_per_run(hub_env, zoo):
-    hub.publish(zoo, REPO)
-    path = hub.pull(REPO, entries=[ENTRIES[0]])
-    table = pd.read_parquet(path / "runs" / f"{ENTRIES[0]}.parquet")
-    assert list(table.columns) == list(hub_card.RUN_COLUMNS)
-    assert len(table) == len(VARIANTS) * len(SPARSITIES) * len(SEEDS)
-    row = table.set_index(RUN_DIMS).loc[("shuffle", 0.9, 1)]
-    assert (row["arch"], row["dataset"], row["method"]) == ("lenet300", "mnist", "snip")
-    assert not row["complete"] and row["spec_hash"] == "hs0.91"
-    assert row["density"] == pytest.approx(0.1)
-    local = zarr.open_group(zoo / ENTRIES[0], mode="r")["accuracy"][...]
-    assert row["accuracy"] == local[1, 2, 1]
-    assert (path / "runs" / f"{ENTRIES[1]}.parquet").is_file(), "all run tables come with any pull"
+def test_runs_table_matches_the_reader(hub_env, zoo):
+    zoo_dir, (first, second) = zoo
+    hub.publish(zoo_dir, REPO)
+    path = hub.pull(REPO, entries=[])
+    table = pd.read_parquet(path / "runs" / f"{first}.parquet")
+    assert list(table.columns) == list(card.RUN_COLUMNS)
+    tree = paistats.load(first, zoo=zoo_dir)
+    runs = tree.attrs["runs"]
+    assert len(table) == len(runs) == 4
+    for spec_hash, cell in runs.items():
+        row = table.set_index("spec_hash").loc[spec_hash]
+        assert (row["variant"], row["sparsity"], row["seed"]) == (cell["variant"], cell["sparsity"], cell["seed"])
+        sel = tree.sel(variant=cell["variant"], sparsity=cell["sparsity"], seed=cell["seed"])
+        assert row["accuracy"] == float(sel["accuracy"]) and row["density"] == float(sel["density"])
+        assert row["complete"] and (row["arch"], row["dataset"], row["method"]) == (
+            tree.attrs["arch"], tree.attrs["dataset"], tree.attrs["method"])
+    assert (path / "runs" / f"{second}.parquet").is_file(), "all run tables come with any pull"
+    assert pd.read_parquet(path / "runs" / f"{second}.parquet").columns.equals(table.columns), "one schema"
 
 
 def test_dataset_card_metadata_points_the_viewer_at_the_runs(hub_env, zoo):
-    hub.publish(zoo, REPO, license="apache-2.0")
+    zoo_dir, entries = zoo
+    hub.publish(zoo_dir, REPO, license="apache-2.0")
     text = (hub.pull(REPO, entries=[]) / "README.md").read_text()
     meta = yaml.safe_load(text.split("---")[1])
     assert meta["license"] == "apache-2.0" and "pruning" in meta["tags"]
     assert meta["configs"][0]["data_files"][0]["path"] == "runs/*.parquet"
-    assert all(name in text for name in ENTRIES) and "paistats.load" in text
+    assert all(name in text for name in entries) and "paistats.load" in text
 
 
-def test_runs_frame_tolerates_a_store_without_run_variables(tmp_path):
+def test_card_refuses_what_the_reader_refuses(tmp_path):
     zarr.open_group(tmp_path / "vgg16-cifar10-snip", mode="w", zarr_format=3)
-    frame = hub_card.runs_frame(tmp_path / "vgg16-cifar10-snip")
-    assert frame.empty and list(frame.columns) == list(hub_card.RUN_COLUMNS)
-    assert hub_card.parquet_bytes(frame) == hub_card.parquet_bytes(frame.copy())
-
-
-def test_card_rejects_unknown_license():
+    with pytest.raises(paistats.ZooError):
+        card.runs_frame(tmp_path / "vgg16-cifar10-snip")
     with pytest.raises(ValueError, match="license"):
-        hub_card.card_text(REPO, {}, license="wtfpl")
+        card.card_text(REPO, {}, license="wtfpl")
 
 
 # -- offline, unreachable, tokens --------------------------------------------------------------
 
 
 def test_offline_mode_reads_the_cache_without_network(hub_env, zoo, monkeypatch):
-    hub.publish(zoo, REPO)
-    online = hub.pull(REPO, entries=[ENTRIES[0]])
+    zoo_dir, (first, second) = zoo
+    hub.publish(zoo_dir, REPO)
+    online = hub.pull(REPO, entries=[first])
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     hub_env.stats.reset()
-    assert hub.pull(REPO, entries=[ENTRIES[0]]) == online
+    assert hub.pull(REPO, entries=[first]) == online
     assert hub_env.stats.requests == []
     with pytest.raises(hub.HubUnreachableError, match="HF_HUB_OFFLINE"):
-        hub.pull(REPO, entries=[ENTRIES[1]])
+        hub.pull(REPO, entries=[second])
 
 
 def test_unreachable_hub_falls_back_to_the_cache_with_a_warning(hub_env, zoo, caplog):
-    hub.publish(zoo, REPO)
-    online = hub.pull(REPO, entries=[ENTRIES[0]])
+    zoo_dir, (first, second) = zoo
+    hub.publish(zoo_dir, REPO)
+    online = hub.pull(REPO, entries=[first])
     hub_env.stop()
     with caplog.at_level(logging.WARNING, logger="paistats.hub"):
-        assert hub.pull(REPO, entries=[ENTRIES[0]]) == online
+        assert hub.pull(REPO, entries=[first]) == online
     assert "unreachable" in caplog.text and "cached copy" in caplog.text
     with pytest.raises(hub.HubUnreachableError) as err:
-        hub.pull(REPO, entries=[ENTRIES[1]])
-    assert "unreachable" in str(err.value) and "\n" not in str(err.value)
-    with pytest.raises(hub.HubUnreachableError, match="unreachable"):
-        hub.publish(zoo, REPO)
+        hub.pull(REPO, entries=[second])
+    assert "unreachable" in one_line(err.value)
+    with pytest.raises(hub.HubUnreachableError) as err:
+        hub.publish(zoo_dir, REPO)
+    assert "unreachable" in one_line(err.value) and "HF_ENDPOINT" in str(err.value)
 
 
 def test_tokens_never_appear_in_errors_or_logs(tmp_path, monkeypatch, zoo, caplog):
+    zoo_dir, (first, _) = zoo
     good, wrong = "hf_GoodSecretToken0123456789", "hf_WrongSecretToken9876543210"
     server = HubServer(token=good).start()
     try:
         configure_client_env(monkeypatch, server, tmp_path / "hf-home")
         monkeypatch.setenv("HF_TOKEN", good)  # resolved by huggingface_hub itself
-        hub.publish(zoo, REPO, private=True)
-        assert f"Bearer {good}" in server.stats.authorizations
-        assert (hub.pull(REPO, entries=[ENTRIES[0]]) / ENTRIES[0] / "zarr.json").is_file()
+        hub.publish(zoo_dir, REPO, private=True)
+        assert f"Bearer {good}" in server.stats.authorizations and server.stats.lfs_uploads
+        assert (hub.pull(REPO, entries=[first]) / first / "zarr.json").is_file()
 
         monkeypatch.setenv("HF_TOKEN", wrong)
         caplog.set_level(logging.DEBUG)
         errors = []
-        for call in (lambda: hub.publish(zoo, REPO), lambda: hub.pull(REPO, revision="other")):
+        for call in (lambda: hub.publish(zoo_dir, REPO), lambda: hub.pull(REPO, revision="other")):
             with pytest.raises(hub.HubError) as err:
                 call()
             errors.append(err.value)
         for error in errors:
-            assert wrong not in str(error) and good not in str(error) and "\n" not in str(error)
-            assert error.__cause__ is None
-        assert "not authorized" in str(errors[0])
+            text = one_line(error)
+            assert wrong not in text and good not in text
+        assert "not authorized" in str(errors[0]) or "not found" in str(errors[0])
         assert wrong not in caplog.text and good not in caplog.text
     finally:
         server.stop()
 
 
-# -- validation --------------------------------------------------------------------------------
+# -- bad input: one line each, all paistats.ZooError ---------------------------------------------
 
 
 @pytest.mark.parametrize("repo_id", ["zoo", "org/../zoo", "org/zoo/extra", "../zoo", "org/", "org/zo o", ""])
 def test_bad_repo_ids_are_rejected(repo_id, tmp_path):
-    with pytest.raises(ValueError, match="org/name"):
-        hub.publish(tmp_path, repo_id)
-    with pytest.raises(ValueError, match="org/name"):
-        hub.pull(repo_id)
+    for call in (lambda: hub.publish(tmp_path, repo_id), lambda: hub.pull(repo_id)):
+        with pytest.raises(hub.InvalidRepoIdError) as err:
+            call()
+        assert "org/name" in one_line(err.value) and isinstance(err.value, ValueError)
+
+
+def test_unknown_repo_and_revision_give_one_line(hub_env, zoo):
+    zoo_dir, (first, _) = zoo
+    with pytest.raises(hub.HubError) as err:
+        hub.pull("pai-lab/nothing-here")
+    assert "not found" in one_line(err.value)
+    hub.publish(zoo_dir, REPO, entries=[first])
+    with pytest.raises(hub.HubError) as err:
+        hub.pull(REPO, revision="no-such-branch")
+    assert "revision 'no-such-branch' not found" in one_line(err.value)
+    for bad in ("", "../main", "/main", " main"):
+        with pytest.raises(hub.InvalidRevisionError) as err:
+            hub.pull(REPO, revision=bad)
+        one_line(err.value)
+    with pytest.raises(paistats.UnknownEntryError) as err:
+        hub.publish(zoo_dir, REPO, entries=["resnet20-cifar10-snip"])
+    assert "available" in one_line(err.value)
+    with pytest.raises(paistats.ZooNotFoundError):
+        hub.publish(zoo_dir / "nope", REPO)
 
 
 @pytest.mark.parametrize("entry", ["../x", "a/b", "..", ".hidden", "a\\b", ""])
-def test_bad_entry_names_are_rejected(entry, tmp_path):
-    with pytest.raises(ValueError, match="entry name"):
+def test_bad_entry_names_are_rejected(entry):
+    with pytest.raises(paistats.InvalidNameError, match="entry name"):
         hub.pull(REPO, entries=[entry])
-
-
-def test_publish_rejects_unknown_entries(zoo):
-    with pytest.raises(FileNotFoundError, match="available"):
-        hub.publish(zoo, REPO, entries=["resnet20-cifar10-snip"])
 
 
 @pytest.mark.parametrize(("zoo", "expected"), [
@@ -292,15 +426,16 @@ def test_is_hub_ref_prefers_existing_local_folders(tmp_path, monkeypatch):
     (tmp_path / "org" / "zoo").mkdir(parents=True)
     assert not hub.is_hub_ref("org/zoo") and hub.is_hub_ref("org/other")
     assert not hub.is_hub_ref("./org/zoo") and not hub.is_hub_ref("zoo") and not hub.is_hub_ref(tmp_path)
-    with pytest.raises(ValueError, match="dataset repo"):
+    with pytest.raises(hub.InvalidRepoIdError, match="dataset repo"):
         hub.parse_ref("hf://models/org/zoo")
 
 
 def test_resolve_downloads_the_named_entry(hub_env, zoo):
-    hub.publish(zoo, REPO)
-    path = hub.resolve(f"hf://datasets/{REPO}/{ENTRIES[1]}")
-    assert (path / ENTRIES[1] / "zarr.json").is_file() and not (path / ENTRIES[0]).exists()
-    with pytest.raises(ValueError, match="two revisions"):
+    zoo_dir, (first, second) = zoo
+    hub.publish(zoo_dir, REPO)
+    path = hub.resolve(f"hf://datasets/{REPO}/{second}")
+    assert (path / second / "zarr.json").is_file() and not (path / first).exists()
+    with pytest.raises(hub.HubError, match="two revisions"):
         hub.resolve(f"{REPO}@a", revision="b")
 
 
@@ -308,13 +443,12 @@ def test_resolve_downloads_the_named_entry(hub_env, zoo):
 
 
 def test_fresh_process_uses_hf_endpoint_and_hf_home_from_the_environment(hub_env, zoo, tmp_path):
-    hub.publish(zoo, REPO)
+    zoo_dir, (first, _) = zoo
+    hub.publish(zoo_dir, REPO)
     env = {**os.environ, "HF_HOME": str(tmp_path / "other-home"), "PYTHONPATH": str(Path(__file__).parents[1])}
-    code = f"from paistats import hub; print(hub.pull({REPO!r}, entries=[{ENTRIES[0]!r}]))"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    code = f"from paistats import hub; print(hub.pull({REPO!r}, entries=[{first!r}]))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     path = Path(out.stdout.strip().splitlines()[-1])
     assert path.is_relative_to(tmp_path / "other-home" / "hub")
-    assert_same_arrays(read_arrays(path / ENTRIES[0]), read_arrays(zoo / ENTRIES[0]))
-    blob = (zoo / ENTRIES[0] / "zarr.json").read_bytes()
-    assert git_blob_sha1(blob) == hub.git_blob_sha1(zoo / ENTRIES[0] / "zarr.json")
+    assert_same_values(paistats.load(first, zoo=path), paistats.load(first, zoo=zoo_dir))
