@@ -166,4 +166,4 @@ def test_results_page_is_generated_from_a_report(tmp_path):
     page = results_page.write(tmp_path / "rep", tmp_path / "docs")
     text = page.read_text()
     assert "7 equivalent (of 8)" in text and "Accuracy caption." in text
-    assert (tmp_path / "docs" / "results" / "acc.png").is_file()
+    assert (tmp_path / "docs" / "results" / "acc.svg").is_file()

@@ -100,7 +100,7 @@ def test_report_answers_from_the_data(report, zoo):
     expected = {f"{p}/{v} s={s:g}" for (p, v, s), n in flagged.items() if n > 0}
     line = verdicts[verdicts["question"].str.contains("disconnected")]["answer"].iloc[0]
     assert {c.split(" (")[0] for c in line.split(", ")} == expected if expected else "no run" in line
-    tests = pd.read_csv(report / "tables" / "tests-mnist1d-mlp.csv")
+    tests = pd.read_csv(report / "tables" / "tests-mnist1d_mlp.csv")
     assert set(tests["pruner"]) <= set(_report_zoo.METHODS)
     assert tests["family"].str.startswith("holm over pruner × sparsity").all()
     assert set(tests["verdict"]) <= {"non-inferior", "inferior", "equivalent", "different", "worse", "better",
