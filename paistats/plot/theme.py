@@ -42,6 +42,7 @@ PRUNER_COLORS = {
 VERDICT_COLORS = {
     "equivalent": OKABE_ITO["bluish_green"], "non-inferior": OKABE_ITO["sky_blue"],
     "better": OKABE_ITO["blue"], "worse": OKABE_ITO["vermillion"], "different": OKABE_ITO["vermillion"],
+    "inferior": OKABE_ITO["reddish_purple"], "above noise": OKABE_ITO["orange"],
     "inconclusive": OKABE_ITO["grey"], "untestable": OKABE_ITO["yellow"],
 }
 DIVERGING_SCHEME = "blueorange"
