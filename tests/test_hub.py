@@ -272,6 +272,9 @@ def test_pull_without_tensors_skips_the_tensor_groups(hub_env, zoo):
     assert not (path / first / "state").exists()
     tree = paistats.load(first, zoo=REPO, tensors=False)
     np.testing.assert_array_equal(tree["accuracy"].values, paistats.load(first, zoo=zoo_dir)["accuracy"].values)
+    every = hub.pull(REPO, tensors=False)  # every entry the index lists
+    assert all((every / e / "accuracy" / "zarr.json").is_file() and not (every / e / layer).exists()
+               for e in zoo[1])
 
 
 # -- metadata: runs table and card -------------------------------------------------------------
