@@ -77,10 +77,7 @@ def resolve_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = 
     if _is_hub(zoo):
         from paistats import hub
 
-        try:
-            return Path(hub.resolve(zoo, entries=entries, revision=revision, tensors=tensors))
-        except TypeError:  # a hub module without tensor-free pulls: download everything
-            return Path(hub.resolve(zoo, entries=entries, revision=revision))
+        return Path(hub.resolve(zoo, entries=entries, revision=revision, tensors=tensors))
     path = Path(zoo).expanduser()
     if not path.is_dir():
         raise ZooNotFoundError(f"zoo directory {path} does not exist (a Hub zoo is 'org/name' or "
@@ -157,6 +154,8 @@ def _fill_values(ds: xr.Dataset) -> dict:
             out[v] = False
         elif x.dtype.kind in "iu":
             out[v] = -1
+        elif x.dtype.kind in "OUT":
+            out[v] = ""
     return out
 
 

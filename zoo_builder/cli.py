@@ -209,6 +209,8 @@ def _push_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", default="zoo", help="zoo folder (default: ./zoo)")
     p.add_argument("--entries", nargs="+", metavar="ENTRY", help="entries to publish (default: all)")
     p.add_argument("--revision", metavar="REV", help="branch (default: main)")
+    p.add_argument("--prune", action="store_true",
+                   help="also delete remote entries that are not in the local zoo (default: keep them)")
     return p
 
 
@@ -353,12 +355,12 @@ def _accuracy_tables(zoo_dir: Path, entries: list[str]) -> str:
     return "\n\n".join(out)
 
 
-def _push(zoo_dir: str, repo: str, entries, revision, *, quiet: bool = False) -> int:
+def _push(zoo_dir: str, repo: str, entries, revision, *, quiet: bool = False, prune: bool = False) -> int:
     from paistats import hub
 
     _check_repo("push", repo)
     _check_revision(revision)
-    result = hub.publish(zoo_dir, repo, entries=entries, revision=revision, token=None)
+    result = hub.publish(zoo_dir, repo, entries=entries, revision=revision, token=None, prune=prune)
     if not quiet:
         oid = getattr(result, "oid", None)
         print(f"published {zoo_dir} to {repo}" + (f"@{revision}" if revision else "")
@@ -367,7 +369,9 @@ def _push(zoo_dir: str, repo: str, entries, revision, *, quiet: bool = False) ->
 
 
 def _zoo_entries(zoo_dir: Path) -> list[str]:
-    return sorted(p.name for p in zoo_dir.iterdir() if p.is_dir() and (p / "zarr.json").is_file())
+    from paistats.store.index import entry_dirs
+
+    return list(entry_dirs(zoo_dir))
 
 
 def cmd_ls(args) -> int:
@@ -435,7 +439,7 @@ def cmd_push(args) -> int:
     zoo_dir = Path(args.out)
     if not zoo_dir.is_dir():
         raise UsageError(f"zoo folder {str(zoo_dir)!r} does not exist; give the zoo with --out DIR")
-    return _push(str(zoo_dir), args.repo, args.entries, args.revision)
+    return _push(str(zoo_dir), args.repo, args.entries, args.revision, prune=args.prune)
 
 
 def cmd_presets(args) -> int:

@@ -53,8 +53,9 @@ def local_entries(zoo_dir) -> dict[str, Path]:
         raise ZooNotFoundError(f"zoo folder {zoo_dir} does not exist (give the folder the builder wrote)")
     if (zoo_dir / "zarr.json").is_file():
         return {validate_entry(zoo_dir.name): zoo_dir}
-    return {p.name: p for p in sorted(zoo_dir.iterdir())
-            if p.is_dir() and not p.name.startswith(".") and (p / "zarr.json").is_file()}
+    from paistats.store.index import entry_dirs
+
+    return entry_dirs(zoo_dir)
 
 
 def _select(found: dict[str, Path], entries: list[str] | None, zoo_dir: Path) -> dict[str, Path]:

@@ -30,13 +30,19 @@ def read_index(zoo_dir: str | os.PathLike) -> dict[str, dict]:
     return scan_entries(zoo_dir)
 
 
+def entry_dirs(zoo_dir: str | os.PathLike) -> dict[str, Path]:
+    """The one entry lister: entry name → folder, for every non-hidden folder of ``zoo_dir`` that
+    holds a Zarr store (``zarr.json``), sorted by name."""
+    zoo_dir = Path(zoo_dir)
+    return {child.name: child for child in (sorted(zoo_dir.iterdir()) if zoo_dir.is_dir() else [])
+            if not child.name.startswith(".") and (child / "zarr.json").is_file()}
+
+
 def scan_entries(zoo_dir: Path) -> dict[str, dict]:
     """Index rebuilt from the root ``zarr.json`` of every entry folder."""
     out = {}
-    for child in sorted(zoo_dir.iterdir()) if zoo_dir.is_dir() else []:
+    for child in entry_dirs(zoo_dir).values():
         meta = child / "zarr.json"
-        if child.name.startswith(".") or not meta.is_file():
-            continue
         try:
             attrs = json.loads(meta.read_text()).get("attributes", {})
             out[child.name] = {k: attrs[k] for k in INDEX_FIELDS}
