@@ -216,3 +216,22 @@ def test_no_dimension_name_shadows_a_sel_or_python_keyword():
     assert not any(keyword.iskeyword(n) for n in names)
     with pytest.raises(ValueError, match="keyword"):
         layout.check_dim_name("method")
+
+
+def test_arch_stack_of_entries_with_different_grids(small_zoo, tiny_recipe, spec_factory):
+    from zoo_builder import run, store
+
+    zoo, entry = small_zoo
+    spec = spec_factory("original", 0.9, 2, tiny_recipe, method="random")   # a sparsity and seed magnitude lacks
+    store.plan_entries(zoo, [spec])
+    store.write_run(zoo, run(spec))
+    arch = paistats.load("mnist1d_mlp", zoo=zoo)
+    assert list(arch["pruner"].values) == ["magnitude", "random"]
+    assert list(arch["sparsity"].values) == [0.0, 0.5, 0.9] and list(arch["seed"].values) == [0, 2]
+    cell = dict(pruner="random", variant="original", sparsity=0.9, seed=2)
+    assert arch["complete"].sel(cell).values.item() and arch["device"].sel(cell).values.item() == "cpu"
+    assert not arch["complete"].sel(pruner="magnitude", sparsity=0.9).values.any()
+    missing = dict(pruner="magnitude", sparsity=0.9, seed=2, variant="original")
+    assert arch["device"].sel(missing).values.item() == ""
+    assert np.isnan(arch["accuracy"].sel(missing).values.item())
+    assert np.isnan(arch["fc.0.weight"]["trained"].sel(missing).values).all()
