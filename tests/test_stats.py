@@ -275,6 +275,9 @@ def test_precomputed_equal_fresh_bit_for_bit_and_read_no_tensor(zoo, monkeypatch
         assert not [r for r in reads if "/" in r], reads  # no tensor chunk was read
         for k in fresh:
             _same(pre[k], fresh[k])
+        light = paistats.load(name, zoo=zoo, tensors=False)  # root variables + derived statistics only
+        _same(layer_stats(light), fresh["s"])
+        _same(distances(light, include_pruned=True), fresh["dp"])
 
 
 def test_precomputed_is_recomputed_when_the_entry_grows(zoo, monkeypatch):

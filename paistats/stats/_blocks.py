@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from paistats.stats._kernels import DIST_NAMES, STAT_NAMES, Sample, describe, distance, spearman
+from paistats.stats._kernels import DIST_NAMES, STAT_NAMES, Sample, describe, distance, rankdata, spearman
 
 #: Stages of a run's samples inside the kernels (rows of the outputs).
 RUN_STAGES = ("init", "trained", "score")
@@ -75,9 +75,10 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
                 kept_sorted = [Sample(x) for x in kept]
                 for k, smp in enumerate(kept_sorted):
                     stats[idx + (k,)] = describe(smp, n_tensor, q)
+                score_ranks = rankdata(kept[2]) if kept_sorted[2].ok and kept[2].size >= 2 else None
                 for k in (0, 1):
                     if kept_sorted[k].ok and kept_sorted[2].ok:
-                        stats[idx + (k, _SPEARMAN)] = spearman(np.abs(kept[k]), kept[2])
+                        stats[idx + (k, _SPEARMAN)] = spearman(np.abs(kept[k]), kept[2], score_ranks)
             if not want_dist:
                 continue
             if ref_mode == "dense":
@@ -107,9 +108,10 @@ def dense_block(init, reinit, score, *, nt: int, quantiles: tuple):
         samples = [Sample(x) for x in (w0, w1, s)]
         for k, smp in enumerate(samples):
             out[idx + (k,)] = describe(smp, n_tensor, q)
+        score_ranks = rankdata(s) if samples[2].ok and s.size >= 2 else None
         for k, w in ((0, w0), (1, w1)):
             if samples[k].ok and samples[2].ok:
-                out[idx + (k, _SPEARMAN)] = spearman(np.abs(w), s)
+                out[idx + (k, _SPEARMAN)] = spearman(np.abs(w), s, score_ranks)
     return out
 
 

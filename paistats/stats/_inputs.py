@@ -67,6 +67,9 @@ def layer_nodes(obj: xr.DataTree) -> list[tuple[str, xr.Dataset]]:
         return [(obj.name, obj.to_dataset(inherit=True))]
     names = _layer_names(obj)
     if not names:
+        if any(t.get("prunable") for t in obj.attrs.get("tensors", [])):
+            raise ValueError("the entry was loaded without tensors and has no fresh precomputed statistics for "
+                             "this request: load it with tensors=True, or run `python -m paistats stats ENTRY`")
         raise ValueError("the object holds no prunable layer (no node with a `mask`): pass an entry from "
                          "paistats.load")
     return [(n, obj[n].to_dataset(inherit=True)) for n in names]

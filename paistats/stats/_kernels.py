@@ -100,11 +100,13 @@ def rankdata(x: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation (``scipy.stats.spearmanr(a, b).statistic``); NaN when undefined."""
+def spearman(a: np.ndarray, b: np.ndarray, rb: np.ndarray | None = None) -> float:
+    """Spearman's rank correlation (``scipy.stats.spearmanr(a, b).statistic``); NaN when undefined.
+    ``rb``: ``rankdata(b)`` when the caller has it already (a run's score ranks serve two stages)."""
     if a.size < 2 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return np.nan
-    ra, rb = rankdata(a), rankdata(b)
+    ra = rankdata(a)
+    rb = rankdata(b) if rb is None else rb.copy()
     ra -= ra.mean()
     rb -= rb.mean()
     den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
