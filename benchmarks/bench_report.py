@@ -13,9 +13,12 @@ statistics).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # `analysis` from a source checkout
 
 
 def read_everything(zoo: str) -> tuple[float, int]:
