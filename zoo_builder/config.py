@@ -232,16 +232,22 @@ def _iterations(value, where: str, methods: tuple[str, ...]) -> dict:
     if value is None:
         return {}
     if isinstance(value, int) and not isinstance(value, bool):
+        from zoo_builder.pruning import method as get_method
+
         n = _int(value, where, minimum=1)
-        return {m: n for m in methods}
+        return {m: n for m in methods if get_method(m).iterations > 1}  # one-shot methods stay one-shot
     if isinstance(value, dict):
-        from zoo_builder.pruning import names as method_names
+        from zoo_builder.pruning import check_iterations, names as method_names
 
         out = {}
         for m, n in value.items():
             if m not in method_names():
                 raise _err(where, unknown_choice_message("pruning method", m, method_names()))
             out[m] = _int(n, f"{where}.{m}", minimum=1)
+            try:
+                check_iterations(m, out[m])
+            except ValueError as e:
+                raise _err(f"{where}.{m}", str(e)) from None
         return out
     raise _err(where, f"expected an integer ≥ 1 or a mapping method → rounds, got {value!r}")
 
@@ -271,7 +277,7 @@ def parse_grid(d: Any, where: str = "grid") -> Grid:
     from zoo_builder.datasets import names as dataset_names
     from zoo_builder.models import ARCHITECTURES
     from zoo_builder.pruning import names as method_names
-    from zoo_builder.variants import VARIANTS
+    from zoo_builder import variants as variant_registry
 
     if not isinstance(d, dict):
         raise _err(where, f"expected a mapping with keys {', '.join(GRID_REQUIRED)}, got {d!r}")
@@ -287,7 +293,9 @@ def parse_grid(d: Any, where: str = "grid") -> Grid:
         _check_compatible(a, dataset or ARCHITECTURES.get(a).default_dataset, where)
     methods = _names(d.get("methods", "all"), f"{where}.methods", method_names(), "pruning method",
                      allow_all=True)
-    variants = _names(d.get("variants", "all"), f"{where}.variants", list(VARIANTS), "variant",
+    chosen = d.get("variants", "all")  # "all": FDRC21's four; invert_* variants are named explicitly
+    variants = _names(list(variant_registry.VARIANTS) if chosen == "all" else chosen, f"{where}.variants",
+                      variant_registry.names(), "variant",
                       allow_all=True)
     dense = d.get("dense", True)
     if not isinstance(dense, bool):

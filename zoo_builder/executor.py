@@ -215,34 +215,11 @@ def _build_info(opts: TaskOptions, device: str) -> dict:
 
 
 def _reuse_dense(base, spec: RunSpec, device: str, data_root):
-    """The dense baseline of ``spec.method`` from another method's dense run ``base``.
+    """The dense baseline of ``spec.method`` from another method's dense run ``base`` (see
+    :func:`zoo_builder.run.reuse_dense`); None when it cannot be shared."""
+    from zoo_builder.run import reuse_dense
 
-    At sparsity 0 every mask is all-True, so the trained network depends on (arch, dataset, seed,
-    recipe) only: it is identical for every method. This builds ``spec``'s own pruning (scores)
-    and checks that the mask is full and the initialization equals ``base``'s; if not, it returns
-    None and the caller trains normally.
-    """
-    import torch
-
-    from zoo_builder import variants
-    from zoo_builder.run import RunResult, _cpu_state, prepare
-
-    start = time.perf_counter()
-    model, pruned = prepare(spec, device=device, data_root=data_root)
-    masks, _ = variants.apply(spec.variant, pruned, model, seed=spec.seed)
-    if not all(bool(m.all()) for m in masks.values()):
-        return None
-    initial = _cpu_state(model)
-    if initial.keys() != base.initial.keys() or not all(torch.equal(initial[k], base.initial[k]) for k in initial):
-        return None
-    return RunResult(
-        spec=spec, initial=initial, reinit=base.reinit,
-        scores={k: v.to("cpu") for k, v in pruned.scores.items()},
-        masks={k: v.to("cpu") for k, v in masks.items()},
-        trained=base.trained, history=base.history, accuracy=base.accuracy, density=base.density,
-        seconds=time.perf_counter() - start, device=base.device,
-        extra={**base.extra, "dense_training_shared_with": base.spec.hash},
-    )
+    return reuse_dense(base, spec, device=device, data_root=data_root)
 
 
 def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None) -> list[dict]:
@@ -312,6 +289,7 @@ class Summary:
     failed: dict = field(default_factory=dict)  # hash -> (meta dict)
     seconds: float = 0.0
     entries: list = field(default_factory=list)
+    disconnected: int = 0       # complete runs of the entries whose pruned network carries no signal
 
     @property
     def ok(self) -> bool:
@@ -327,12 +305,28 @@ class Summary:
                 f"({self.done} run now, {self.skipped} already complete, {len(self.failed)} failed) "
                 f"in {_fmt_duration(self.seconds)} ({self.runs_per_hour():.0f} runs/h)")
         lines = [head]
+        if self.disconnected:
+            lines.append(f"{self.disconnected} complete run(s) are disconnected (a prunable layer at density 0 or no "
+                         "signal from input to output, e.g. inverted SynFlow): root variable `disconnected`")
         if self.failed:
             lines.append(f"failed runs ({len(self.failed)}):")
             for h, m in self.failed.items():
                 lines.append(f"  {m['entry']} variant={m['variant']} sparsity={m['sparsity']:g} "
                              f"seed={m['seed']} [{h}]: {m.get('error', '?')}")
         return "\n".join(lines)
+
+
+def _count_disconnected(zoo_dir: str, entries: list[str]) -> int:
+    """Complete runs flagged ``disconnected`` in ``entries`` (two small root arrays per entry)."""
+    import numpy as np
+
+    from paistats.store.reader import open_group
+
+    n = 0
+    for e in entries:
+        group = open_group(Path(zoo_dir) / e)
+        n += int(np.sum(np.asarray(group["disconnected"][...]) & np.asarray(group["complete"][...])))
+    return n
 
 
 def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: str = "auto",
@@ -409,6 +403,7 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
         _submit_and_wait(todo_tasks, opts, cluster, record)
     for e in entries:
         store.finalize(zoo_dir, e)
+    summary.disconnected = _count_disconnected(zoo_dir, entries)
     summary.seconds = time.perf_counter() - t0
     if progress is not None:
         progress.close()

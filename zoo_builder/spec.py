@@ -63,8 +63,10 @@ class RunSpec:
         object.__setattr__(self, "recipe", get_recipe(self.recipe))
         if self.per_class < 1:
             raise ValueError(f"per_class must be ≥ 1, got {self.per_class!r}")
-        if self.iterations is not None and self.iterations < 1:
-            raise ValueError(f"iterations must be ≥ 1 or None, got {self.iterations!r}")
+        if self.iterations is not None:
+            from zoo_builder.pruning import check_iterations
+
+            check_iterations(self.method, self.iterations)  # one line: ≥ 1, and one-shot methods take 1
         if not isinstance(self.amp, bool):
             raise ValueError(f"amp must be True or False, got {self.amp!r}")
 

@@ -40,7 +40,7 @@ PRUNER_DIM = "pruner"
 #: Every dimension that labels a run (the stacked pruner first, then the entry's grid).
 RUN_DIMS = (PRUNER_DIM,) + GRID_DIMS
 #: Canonical variant order (new variants of a growing entry are appended in this order).
-VARIANT_ORDER = ("original", "shuffle", "reinit", "invert")
+VARIANT_ORDER = ("original", "shuffle", "reinit", "invert", "invert_shuffle", "invert_reinit")
 
 #: Names no dimension or coordinate may take: keywords of ``.sel`` / ``.isel`` (xarray would take
 #: them as options, not labels) and Python keywords (``.sel(in=0)`` is a syntax error).
