@@ -29,8 +29,8 @@ import numpy as np
 import xarray as xr
 from zarr.storage import ZipStore
 
-from paistats.stats._compute import RATIO_METRICS, Request, compute
-from paistats.stats._inputs import PRUNER_DIM, RANDOM, complete_flags, layer_nodes, pruner_dim
+from paistats.stats._compute import Request, compute
+from paistats.stats._inputs import RANDOM, complete_flags, entry_label, layer_nodes, pruner_dim
 from paistats.stats._kernels import BINS, QUANTILES
 
 DERIVED_DIR = "derived"
@@ -254,6 +254,8 @@ def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
         return None
     if any(d not in flags.dims for d in ("variant", "sparsity", "seed")):
         return None
+    if kind != "layer_stats" and req.reference not in [str(v) for v in flags["variant"].values]:
+        return None  # computing raises the error that says what to select
     pdim = pruner_dim(flags)
     if (pdim is None) != (len(dirs) == 1):
         return None
@@ -292,17 +294,17 @@ def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
         else:
             ds = ds.drop_vars(rnd)
         out.append(ds)
+    label = entry_label(obj)
     if pdim is None:
         res = out[0]
-        label = str(obj.attrs.get("entry") or obj.name)
     else:
         methods = [_method_of(p) for p in dirs]
-        order = [methods.index(str(m)) for m in flags[pdim].values] if set(map(str, flags[pdim].values)) <= set(methods) else None
-        if order is None:
+        wanted = [str(m) for m in flags[pdim].values]
+        if not set(wanted) <= set(methods):
             return None
+        order = [methods.index(m) for m in wanted]
         res = xr.concat([out[i] for i in order], dim=pdim, coords="minimal", compat="override", join="exact")
         res = res.assign_coords({pdim: flags[pdim].values})
-        label = str(obj.attrs.get("entry") or obj.name)
     res = res.assign_coords({k: v for k, v in coords.items() if k in res.dims})
     res = res.assign_coords(layer=np.array([*names, "all"], dtype=object))
     if "stage" in res.dims:
@@ -314,14 +316,6 @@ def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
     return _order(res)
 
 
-def _has(tree: xr.DataTree, path: str) -> bool:
-    try:
-        tree[path]
-    except KeyError:
-        return False
-    return True
-
-
 def _method_of(entry_dir: Path) -> str:
     from paistats.store.reader import read_root_attrs
 
@@ -329,4 +323,4 @@ def _method_of(entry_dir: Path) -> str:
 
 
 __all__ = ["DERIVED_DIR", "STORE_NAME", "derived_path", "entry_dirs", "lookup", "read_derived", "source_key",
-           "write_derived", "RATIO_METRICS", "PRUNER_DIM"]
+           "write_derived"]
