@@ -75,8 +75,9 @@ def _reproduce(args) -> int:
     local = Path(zoo).expanduser()
     is_hub = not local.is_dir() and hub.is_hub_ref(zoo)
     if not is_hub:
+        # a zoo the command manages (no --zoo) is completed to the preset's grid; a given one is never rebuilt
         managed = args.zoo is None
-        if not (local / "index.json").is_file() or (managed and _incomplete(local)):
+        if not (local / "index.json").is_file() or (managed and reproduce.missing_runs(local, args.preset)[0]):
             reproduce.build_zoo(local, args.preset, workers=args.workers)
         zoo = str(local)
     t0 = time.perf_counter()
@@ -95,17 +96,6 @@ def _reproduce(args) -> int:
     if args.check:
         return _check(out, out / "screenshot.png")
     return 0
-
-
-def _incomplete(zoo: Path) -> bool:
-    """True when the zoo the CLI manages has unfinished runs (the build is then resumed)."""
-    import paistats
-
-    try:
-        listing = paistats.list_zoo(zoo)
-    except paistats.ZooError:
-        return True
-    return bool(len(listing) == 0 or listing["error"].notna().any() or (listing["complete"] < listing["planned"]).any())
 
 
 def _check(folder: Path, screenshot) -> int:

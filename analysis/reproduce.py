@@ -48,6 +48,18 @@ def estimate_minutes(cfg: dict, workers: int) -> tuple[int, float]:
     return len(p.specs), p.estimate_seconds() / max(workers, 1) / 60
 
 
+def missing_runs(path: Path, preset: str) -> tuple[int, int]:
+    """(runs of ``preset`` not complete in the zoo at ``path``, runs planned); read-only."""
+    from zoo_builder import config, plan, store
+
+    p = plan.from_config(config.parse(build_config(preset), source="analysis"))
+    todo = 0
+    for entry, specs in p.entries().items():
+        done = set(store.completed(str(path), entry)) if (Path(path) / entry).exists() else set()
+        todo += sum(s.hash not in done for s in specs)
+    return todo, len(p.specs)
+
+
 def build_zoo(path: Path, preset: str, *, workers: int | None = None, quiet: bool = False) -> None:
     """Build the ``preset`` zoo into ``path`` with ``python -m zoo_builder`` (resumes a partial build)."""
     import yaml
@@ -55,8 +67,11 @@ def build_zoo(path: Path, preset: str, *, workers: int | None = None, quiet: boo
     cfg = build_config(preset)
     workers = workers or min(os.cpu_count() or 1, 8)
     runs, minutes = estimate_minutes(cfg, workers)
-    print(f"analysis: no zoo at {path}: building the {preset!r} zoo there ({runs} runs, about {minutes:.0f} min "
-          f"estimated on {workers} CPU worker(s); interrupting and rerunning resumes)", flush=True)
+    todo, _ = missing_runs(path, preset)
+    what = "no zoo" if todo == runs else f"{todo} of the {runs} runs of {preset!r} missing"
+    print(f"analysis: {what} at {path}: building the {preset!r} zoo there ({runs} runs, about "
+          f"{minutes * todo / max(runs, 1):.0f} min estimated on {workers} CPU worker(s); interrupting and rerunning "
+          "resumes)", flush=True)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         yaml.safe_dump(cfg, f)
     try:

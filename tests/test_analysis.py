@@ -106,6 +106,19 @@ def test_smoke_config_has_three_seeds_and_a_cost_estimate():
     assert runs == 510
 
 
+def test_missing_runs_of_a_preset_are_counted(tmp_path):
+    import _report_zoo
+
+    assert reproduce.missing_runs(tmp_path / "none", "smoke") == (162, 162)
+    from zoo_builder import RunSpec, run, store
+
+    zoo = tmp_path / "zoo"
+    spec = RunSpec(_report_zoo.ARCH, _report_zoo.DATA, "magnitude", "original", 0.5, 0, "smoke")  # a preset run
+    store.plan_entries(zoo, [spec])
+    store.write_run(zoo, run(spec))
+    assert reproduce.missing_runs(zoo, "smoke") == (161, 162)
+
+
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
