@@ -345,3 +345,18 @@ def test_cli_stats_writes_tables(zoo, tmp_path, capsys):
     assert paistats.verify(zoo / MAG).ok  # the manifest lists the derived store
     assert main(["stats", str(tmp_path / "nowhere")]) == 2
     assert "paistats: error:" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_benchmark_script_runs_on_a_tiny_zoo(zoo, capsys):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    import bench_stats
+
+    bench_stats.main([str(zoo), "--naive-cells", "1", "--write-derived", "--mem-arch", ARCH, "--mem-dataset", DATA,
+                      "--mem-recipe", "smoke", "--mem-seeds", "1", "--grow", "2"])
+    out = capsys.readouterr().out
+    for line in ("× the I/O floor", "× paistats", "precomputed layer_stats + distances", "growth of the peak"):
+        assert line in out, out
