@@ -153,6 +153,11 @@ def _main(argv: list[str] | None = None) -> int:
 
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
             print(table[["method", "planned", "complete", "finalized", "sparsities", "seeds"]].to_string())
+        bad = table["error"].dropna()
+        if len(bad):
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            print(f"{PROG}: error: entry {bad.index[0]} is unreadable{more}: {bad.iloc[0]}", file=sys.stderr)
+            return 2
     return 0
 
 

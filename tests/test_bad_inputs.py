@@ -53,15 +53,7 @@ def case(cli, argv, problem, fix, *, zoo=None, env=None, id):
     "truncated" (its zarr.json cut short), "unfinalized" (no manifest), "bad-index" /
     "bad-manifest" (index.json / manifest.json cut short); ``env``: extra environment (``None``
     values unset a variable)."""
-    marks = [TRUNCATED_XFAIL] if zoo == "truncated" else []
-    return pytest.param(cli, argv, problem, fix, zoo, env or {}, id=id, marks=marks)
-
-
-# The writer opens an entry with zarr.open_group, which lets a JSONDecodeError of a cut-short
-# zarr.json out as a traceback; paistats.store.writer._open (the store's owner) is to raise
-# TruncatedStoreError instead. strict: this starts failing (XPASS) once that is fixed.
-TRUNCATED_XFAIL = pytest.mark.xfail(strict=True, reason="paistats.store.writer._open: JSONDecodeError "
-                                                        "of a truncated zarr.json is not a TruncatedStoreError")
+    return pytest.param(cli, argv, problem, fix, zoo, env or {}, id=id)
 
 
 CASES = [
@@ -173,6 +165,8 @@ CASES = [
     # ---- paistats
     case(PS, [], "the following arguments are required: command", "--help", id="ps-no-command"),
     case(PS, ["bogus"], "invalid choice: 'bogus'", "choose from", id="ps-unknown-command"),
+    case(PS, ["list", "--zoo", "{zoo}"], f"entry {ENTRY} is unreadable", "re-download", zoo="truncated",
+         id="ps-list-truncated-entry"),
     case(PS, ["verify", ENTRY], "no zoo given", "set PAISTATS_ZOO", id="ps-no-zoo"),
     case(PS, ["verify", ENTRY, "--zoo", "{ws}/nothing"], "does not exist", "a Hub zoo is 'org/name'",
          id="ps-zoo-missing"),

@@ -47,8 +47,12 @@ def entry_dir(zoo_dir, entry: str) -> Path:
 def _open(path: Path, mode: str = "r+", consolidated: bool | None = None) -> zarr.Group:
     if not (path / "zarr.json").is_file():
         raise TruncatedStoreError(f"{path} is not a zoo entry (no zarr.json); was it planned?")
-    return zarr.open_group(DurableLocalStore(path, read_only=mode == "r"), mode=mode,
-                           use_consolidated=consolidated)
+    try:
+        return zarr.open_group(DurableLocalStore(path, read_only=mode == "r"), mode=mode,
+                               use_consolidated=consolidated)
+    except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError of a cut-short zarr.json, bad metadata
+        raise TruncatedStoreError(f"{path}/zarr.json is unreadable ({type(e).__name__}): the entry's metadata is "
+                                  "truncated or corrupt; delete the entry folder and rebuild it") from None
 
 
 def consolidate(path: Path) -> None:
