@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: ./zoo, or ./zoo-smoke with --preset smoke)")
     r.add_argument("--preset", choices=("smoke", "mini"), default="mini",
                    help="what to build when the zoo is missing: mini (LeNet-300-100/MNIST, 510 runs, ~25 min on 2 "
-                        "cores) or smoke (tiny MLP/mnist1d with 3 seeds, ~1-2 min)")
+                        "cores) or smoke (tiny MLP/mnist1d with 3 seeds, 162 runs, ~3 min)")
     r.add_argument("--entries", nargs="+", metavar="ENTRY", help="only these entries (names, aliases or archs)")
     r.add_argument("--out", metavar="DIR", help="report folder (default: ./report, or ./report-smoke)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
