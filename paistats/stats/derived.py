@@ -15,6 +15,7 @@ parameters, and the paistats version.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -157,7 +158,7 @@ def _storable(ds: xr.Dataset) -> xr.Dataset:
 
 
 def read_derived(entry_dir: str | os.PathLike, group: str | None = None, *,
-                 fresh_only: bool = True) -> xr.DataTree | xr.Dataset | None:
+                 fresh_only: bool = True, key: str | None = None) -> xr.DataTree | xr.Dataset | None:
     """The stored statistics of an entry (loaded into memory), or None when absent or stale.
 
     Parameters
@@ -168,28 +169,47 @@ def read_derived(entry_dir: str | os.PathLike, group: str | None = None, *,
         …) as a Dataset (None when absent); default: the whole tree.
     fresh_only : bool, default True
         Return None when the entry changed since they were written (its ``source_key`` differs).
+    key : str, optional
+        The entry's current :func:`source_key`, when the caller has it.
     """
     path = derived_path(entry_dir)
     attrs = _stored_attrs(Path(entry_dir))
     if attrs is None:
         return None
-    if fresh_only and (attrs.get("source_key") != source_key(entry_dir)
+    if fresh_only and (attrs.get("source_key") != (key or source_key(entry_dir))
                        or attrs.get("derived_version") != DERIVED_VERSION):
         return None
+    if group is not None:
+        st = path.stat()
+        cached = _read_group(str(path), st.st_size, st.st_mtime_ns, group)
+        return cached.copy(deep=True) if cached is not None else None
     try:
         store = ZipStore(path, mode="r")
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-                if group is not None:
-                    return _plain_strings(xr.open_dataset(store, group=group, engine="zarr", consolidated=True,
-                                                          chunks=None).load())
                 tree = xr.open_datatree(store, engine="zarr", consolidated=True, chunks=None).load()
         finally:
             store.close()
     except Exception:  # noqa: BLE001 (an absent group or unreadable store: recomputed, never fatal)
         return None
     return tree.map_over_datasets(_plain_strings)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_group(path: str, size: int, mtime_ns: int, group: str) -> xr.Dataset | None:
+    """One group of a derived store (cached per file version: the store is replaced, never changed)."""
+    try:
+        store = ZipStore(path, mode="r")
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+                ds = xr.open_dataset(store, group=group, engine="zarr", consolidated=True, chunks=None).load()
+        finally:
+            store.close()
+    except Exception:  # noqa: BLE001 (an absent group or unreadable store: recomputed, never fatal)
+        return None
+    return _plain_strings(ds)
 
 
 def _plain_strings(ds: xr.Dataset) -> xr.Dataset:
@@ -266,9 +286,10 @@ def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
         names = [t["name"] for t in obj.attrs.get("tensors", []) if t.get("prunable")]
     if not names:
         return None
+    keys = {d: source_key(d) for d in dirs}
     stores = {}
     for d in dirs:
-        ds = read_derived(d, group)
+        ds = read_derived(d, group, key=keys[d])
         if ds is None:
             return None
         stores[d] = (ds, _stored_attrs(d))
@@ -289,7 +310,7 @@ def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
         rnd = [v for v in ds.data_vars if v.endswith("_random") or v.endswith("_random_ratio")]
         if kind == "distances" and has_random:
             rdir = next((p for p in dirs if p.name.endswith(f"-{RANDOM}")), None)
-            if rdir is None or not rnd or attrs.get("random_key") != source_key(rdir):
+            if rdir is None or not rnd or attrs.get("random_key") != keys[rdir]:
                 return None
         else:
             ds = ds.drop_vars(rnd)
