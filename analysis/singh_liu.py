@@ -59,8 +59,61 @@ def protocol_text(tree: xr.DataTree, arch: Arch) -> str:
     return (f"This zoo trained {arch.label} with recipe {ours or 'unknown'}; Singh & Liu's scripts: {theirs}. "
             "Distances after training therefore describe this zoo's recipe, not theirs. GraSP convention: their "
             "`grasp10` runs were launched without `--prune_highest`, which under the companion code's convention is "
-            "inverted GraSP; in this zoo that run is pruner `grasp`, variant `invert` (pruner `grasp` keeps the "
-            "lowest −θ⊙Hg as GraSP's authors intended, `grasp_abs` the largest |θ⊙Hg|).")
+            "inverted GraSP; in this zoo that run is pruner `grasp`, variant `invert`, and their GraSP shuffle / "
+            "reinit are variants `invert_shuffle` / `invert_reinit` where built (pruner `grasp` keeps the lowest "
+            "−θ⊙Hg as GraSP's authors intended, `grasp_abs` the largest |θ⊙Hg|).")
+
+
+SL_GRASP = ("invert", "invert_shuffle", "invert_reinit")
+
+
+def grasp_convention(ctx: Context, report, tree: xr.DataTree, arch: Arch, layers: list[str], section: str) -> None:
+    """Singh & Liu's GraSP (this zoo's ``grasp`` ``invert``): distances of ``invert_shuffle`` /
+    ``invert_reinit`` to ``invert``, against the seed noise floor of ``invert``."""
+    if "grasp" not in arch.names or PRUNER not in tree.dims:
+        return
+    variants = [str(v) for v in tree["variant"].values]
+    if not set(SL_GRASP) <= set(variants):
+        ctx.skip(section, "Singh & Liu's GraSP convention (grasp invert / invert_shuffle / invert_reinit)",
+                 "the zoo lacks variants " + ", ".join(v for v in SL_GRASP if v not in variants)
+                 + " (the singh-liu preset builds them)")
+        return
+    g = tree.sel({PRUNER: ["grasp"], "variant": list(SL_GRASP)})
+    dist, m1 = _quiet(distances, g, reference="invert")
+    noise, m2 = _quiet(noise_floor, g, reference="invert")
+    for m in dict.fromkeys(m1 + m2):
+        ctx.skip(section, "GraSP convention statistics", m)
+    sparsities = [float(x) for x in dist["sparsity"].values if x > 0]
+    if not sparsities:
+        return
+    s0 = focus_sparsity(sparsities)
+    sub = report.section(f"Singh & Liu's GraSP convention: {arch.label}", level=3)
+    frame = distance_frame(dist, noise, s0, variants=("invert_shuffle", "invert_reinit"))
+    sub.figure(f"distance-grasp-convention-{arch.arch}", plot.distance_by_layer(frame, metric="W1 / σ(invert)",
+                                                                               layer_order=layers),
+               f"As the distance figure above for Singh & Liu's GraSP (this zoo's grasp, variant invert): W1/σ of the "
+               f"kept weights of invert_shuffle and invert_reinit to invert (same seed), against the seed noise floor "
+               f"of invert. Runs: entry {arch.names['grasp']}, sparsity {s0:g}.")
+    try:
+        res, msgs = _quiet(inference.noise_test, dist[METRIC].sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+                           .sel(sparsity=sparsities), noise[METRIC].sel(stage=list(STAGES), sparsity=sparsities)
+                           .drop_sel(layer="all", errors="ignore"), reference="invert",
+                           variants=["invert_shuffle", "invert_reinit"], alpha=ctx.alpha, errors="skip")
+    except inference.InferenceError as e:
+        ctx.skip(section, "GraSP convention: shift vs noise", str(e))
+        return
+    for m in msgs:
+        ctx.skip(section, "GraSP convention: shift vs noise", m)
+    if res:
+        t = inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="holm")
+        sub.table(f"noise-grasp-convention-{arch.arch}", t[[PRUNER, "sparsity", "variant", "layer", "stage", "n",
+                                                             "effect", "pvalue_adj", "verdict"]],
+                  "Singh & Liu's GraSP: is W1/σ of invert_shuffle / invert_reinit to invert above the seed noise floor? "
+                  "One-sided, Holm over sparsity × layer within each variant and stage.")
+        for (v, st), part in t.groupby(["variant", "stage"]):
+            ctx.verdict(f"{arch.label}: Singh & Liu's GraSP — {v} vs invert above the seed noise floor at {st}?",
+                        count_phrase(part["verdict"].value_counts(), len(part)) + f" cells; Holm, α = {ctx.alpha}",
+                        f"{SECTION} ({arch.label})")
 
 
 def _quiet(fn, *a, **kw):
@@ -330,4 +383,5 @@ def run(ctx: Context, report, arch: Arch) -> dict:
                   "and seed), median over seeds; on kept weights and with the pruned zeros (their computation). "
                   "Below 1: closer to original than random pruning is.")
     _summarise(ctx, arch, eq, nt, ratios)
+    grasp_convention(ctx, report, tree, arch, layers, sec.title)
     return {"tree": tree, "stats": stats, "distances": dist, "noise": noise, "distances_zeros": dist0}

@@ -162,3 +162,16 @@ def test_missing_random_and_too_few_seeds_are_skipped_with_reasons(tmp_path, cap
     assert "no `random` pruner" in reasons                   # no random baseline or ratio
     assert "at least 2" in reasons                           # one seed: no seed-level test
     assert "Skipped and why" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_singh_liu_grasp_convention_is_compared_against_invert(tmp_path):
+    from analysis import reproduce
+
+    variants = ("original", "shuffle", "reinit", "invert", "invert_shuffle", "invert_reinit")
+    zoo = _report_zoo.build(tmp_path / "zoo", methods=("grasp",), variants=variants, epochs=0)
+    index, ctx = reproduce.build_report(zoo, tmp_path / "r", sections=("singh_liu",), formats=("svg",))
+    manifest = (tmp_path / "r" / "manifest.json").read_text()
+    assert "distance-grasp-convention" in manifest
+    lines = [v["question"] for v in ctx.summary if "Singh & Liu's GraSP" in v["question"]]
+    assert any("invert_shuffle vs invert" in q for q in lines) and any("invert_reinit vs invert" in q for q in lines)
+    assert any("no `random` pruner" in s["reason"] for s in ctx.skipped)
