@@ -140,6 +140,20 @@ def _git_revision() -> str:
         return "unknown"
 
 
+def _guarded(ctx: Context, report: Report, title: str, arch, fn):
+    """Run one script; input it cannot use (no reference variant, an unreadable entry, …) skips it with the
+    reason in the report instead of ending the report."""
+    from paistats.inference import InferenceError
+
+    try:
+        return fn()
+    except (paistats.ZooError, InferenceError, ValueError, KeyError) as e:
+        reason = f"{type(e).__name__}: " + " ".join(str(e).split())[:300]
+        ctx.skip(f"{title} ({arch.label})", "the whole section", reason)
+        report.section(f"{title}: {arch.label} (skipped)", level=2).note(f"Skipped: {reason}")
+        return None
+
+
 def build_report(zoo, out, *, entries: list[str] | None = None, overwrite: bool = False, margin: float = 0.01,
                  shift_margin: float = 0.1, alpha: float = 0.05, sections=("frankle", "singh_liu", "link"),
                  formats=None) -> tuple[Path, Context]:
@@ -165,12 +179,12 @@ def build_report(zoo, out, *, entries: list[str] | None = None, overwrite: bool 
     summary = report.section("Verdict summary", level=2)
     for arch in arches:
         if "frankle" in sections:
-            frankle.run(ctx, report, arch)
+            _guarded(ctx, report, frankle.SECTION, arch, lambda: frankle.run(ctx, report, arch))
         sl = {}
         if "singh_liu" in sections:
-            sl = singh_liu.run(ctx, report, arch)
+            sl = _guarded(ctx, report, singh_liu.SECTION, arch, lambda: singh_liu.run(ctx, report, arch)) or {}
         if "link" in sections:
-            link.run(ctx, report, arch, sl)
+            _guarded(ctx, report, link.SECTION, arch, lambda: link.run(ctx, report, arch, sl))
     _methods(report, ctx)
     skip = report.section("Skipped and why", level=2)
     if ctx.skipped:

@@ -175,3 +175,16 @@ def test_singh_liu_grasp_convention_is_compared_against_invert(tmp_path):
     lines = [v["question"] for v in ctx.summary if "Singh & Liu's GraSP" in v["question"]]
     assert any("invert_shuffle vs invert" in q for q in lines) and any("invert_reinit vs invert" in q for q in lines)
     assert any("no `random` pruner" in s["reason"] for s in ctx.skipped)
+
+
+def test_a_zoo_without_the_reference_variant_gives_reasons_not_a_crash(tmp_path):
+    from analysis import reproduce
+
+    zoo = _report_zoo.build(tmp_path / "zoo", seeds=(0, 1), variants=("shuffle", "reinit"), epochs=0)
+    index, ctx = reproduce.build_report(zoo, tmp_path / "r", formats=("svg",))
+    reasons = " ".join(s["reason"] for s in ctx.skipped)
+    assert "original" in reasons and "Traceback" not in reasons
+    sections = [s["section"] for s in ctx.skipped]
+    assert any(t.startswith("Frankle et al.") for t in sections)
+    assert any(t.startswith("Singh & Liu") for t in sections)
+    assert index.is_file()
