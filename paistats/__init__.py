@@ -86,4 +86,17 @@ __all__ = [
     "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError", "UnsupportedFormatError",
     "ZooError", "ZooNotFoundError",
     "InferenceError", "inference", "regress", "shift_table",
+    "StatsWarning", "distances", "layer_stats", "noise_floor", "stats",
 ]
+
+_STATS_NAMES = ("StatsWarning", "distances", "layer_stats", "noise_floor")
+
+
+def __getattr__(name: str):
+    # the statistics import scipy: load them on first use, so that `import paistats` stays light
+    if name in _STATS_NAMES or name == "stats":
+        import importlib
+
+        stats = importlib.import_module("paistats.stats")
+        return stats if name == "stats" else getattr(stats, name)
+    raise AttributeError(f"module 'paistats' has no attribute {name!r}")

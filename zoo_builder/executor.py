@@ -332,7 +332,7 @@ def _count_disconnected(zoo_dir: str, entries: list[str]) -> int:
 def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: str = "auto",
           amp: bool = False, channels_last: bool = False, data_root: str | None = None,
           skip_failed: bool = False, progress=None, lock: bool = True,
-          inject_failure: tuple = ()) -> Summary:
+          inject_failure: tuple = (), derived: bool = True) -> Summary:
     """Build every run of ``plan`` into ``zoo_dir`` on a Dask cluster; resume where it stopped.
 
     Parameters
@@ -347,6 +347,8 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
         CUDA speed options (see :class:`TaskOptions`); they run on the CPU as well.
     skip_failed : bool
         Do not retry runs that a previous build recorded as failed.
+    derived : bool
+        Store each entry's layer statistics and distances when finalizing it (``paistats stats``).
     progress : zoo_builder.progress.Progress, optional
         Receives ``start(total, done)``, ``update(meta)`` and ``close()``.
 
@@ -401,8 +403,9 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
                            data_root=str(Path(data_root).resolve()) if data_root else None,
                            inject_failure=tuple(inject_failure), lock=lock)
         _submit_and_wait(todo_tasks, opts, cluster, record)
-    for e in entries:
-        store.finalize(zoo_dir, e)
+    # the random entry first: the others' precomputed statistics take their ratio to random pruning from it
+    for e in sorted(entries, key=lambda e: not e.endswith("-random")):
+        store.finalize(zoo_dir, e, derived=derived)
     summary.disconnected = _count_disconnected(zoo_dir, entries)
     summary.seconds = time.perf_counter() - t0
     if progress is not None:

@@ -229,12 +229,13 @@ def failures(zoo_dir: str | os.PathLike, entry: str) -> dict[str, str]:
     return out
 
 
-def finalize(zoo_dir: str | os.PathLike, entry: str) -> Path:
+def finalize(zoo_dir: str | os.PathLike, entry: str, *, derived: bool = False) -> Path:
     """Remove interrupted-write leftovers and write the entry's manifest of content hashes.
 
-    Idempotent. Returns the path of ``manifest.json``.
+    ``derived=True`` also stores the entry's layer statistics and distances (recomputed only when
+    the entry changed). Idempotent. Returns the path of ``manifest.json``.
     """
-    return _manifest.finalize(zoo_dir, entry)
+    return _manifest.finalize(zoo_dir, entry, derived=derived)
 
 
 __all__ = ["completed", "entry_plan", "failures", "finalize", "payload", "plan_entries", "provenance",

@@ -55,10 +55,12 @@ def _hash_files(zoo_dir, entry: str, path: Path) -> dict[str, dict]:
     return files
 
 
-def finalize(zoo_dir, entry: str) -> Path:
+def finalize(zoo_dir, entry: str, *, derived: bool = False) -> Path:
     """Remove ``*.partial`` leftovers, re-consolidate metadata and write ``manifest.json``.
 
     Holds the entry's exclusive lock, so it waits for writers in progress. Idempotent.
+    ``derived=True`` first (re)computes the entry's precomputed statistics
+    (:func:`paistats.stats.write_derived`, a no-op when they are fresh), so the manifest lists them.
     """
     from paistats.store.writer import completed, consolidate, entry_dir
 
@@ -71,6 +73,14 @@ def finalize(zoo_dir, entry: str) -> Path:
                 if f.endswith(PARTIAL_SUFFIX):
                     Path(dirpath, f).unlink(missing_ok=True)
         consolidate(path)
+        if derived:
+            import warnings
+
+            from paistats.stats import StatsWarning, write_derived
+
+            with warnings.catch_warnings():  # NaN cells (one seed, empty layers) are reported when read
+                warnings.simplefilter("ignore", StatsWarning)
+                write_derived(path)
         files = _hash_files(zoo_dir, entry, path)
         out = write_manifest(path, entry, files, complete_runs=len(completed(zoo_dir, entry)))
     return out
