@@ -106,6 +106,7 @@ def test_smoke_config_has_three_seeds_and_a_cost_estimate():
     assert runs == 510
 
 
+@pytest.mark.slow
 def test_missing_runs_of_a_preset_are_counted(tmp_path):
     import _report_zoo
 
