@@ -179,7 +179,9 @@ def _stack_methods(trees: list[xr.DataTree], arch: str) -> xr.DataTree:
         out[p] = combined
     out["/"].attrs.update({"entries": [t.attrs["entry"] for t in trees], "methods": methods})
     out["/"].attrs.pop("entry", None)
-    return xr.DataTree.from_dict(out, name=arch)
+    stacked = xr.DataTree.from_dict(out, name=arch)
+    stacked.encoding = {"sources": [t.encoding.get("source") for t in trees]}
+    return stacked
 
 
 def list_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = None) -> pd.DataFrame:

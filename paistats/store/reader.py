@@ -242,7 +242,9 @@ def open_entry(path: str | os.PathLike, *, tensors: bool = True) -> xr.DataTree:
         p: xr.Dataset(vars_, coords=root_coords if p == "/" else None, attrs=group_attrs.get(p, {}))
         for p, vars_ in sorted(datasets.items(), key=lambda kv: kv[0].count("/") + (kv[0] != "/"))
     }, name=attrs.get("entry"))
-    return _sorted(tree)
+    tree = _sorted(tree)
+    tree.encoding = {"source": str(path)}  # where the data came from (precomputed statistics live there)
+    return tree
 
 
 def _sorted(tree: xr.DataTree) -> xr.DataTree:
