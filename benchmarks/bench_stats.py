@@ -99,8 +99,12 @@ def naive(obj, cells=None):
                 ref = run(p, "original", s, k, layer, stage)
                 rnd = run("random", "original", s, k, layer, stage) if "random" in pruners and p is not None else None
                 other = run(p, "original", s, seeds[(seeds.index(k) + 1) % len(seeds)], layer, stage)
+                if ref.size == 0 or other.size == 0 or (rnd is not None and rnd.size == 0):
+                    continue  # a fully pruned layer: no statistics (paistats gives NaN there)
                 for v in variants:
                     x = run(p, v, s, k, layer, stage)
+                    if x.size == 0:
+                        continue
                     ss.describe(x), np.quantile(x, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]), np.mean(x > 0)
                     for y in [ref] + ([rnd] if rnd is not None else []):
                         ss.ks_2samp(x, y), ss.wasserstein_distance(x, y), ss.energy_distance(x, y)
