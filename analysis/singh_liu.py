@@ -210,14 +210,21 @@ def minimal_change_tests(ctx: Context, stats: xr.Dataset, section: str) -> pd.Da
     x = x.sel(sparsity=x["sparsity"] > 0)
     x.name = "log std"
     variants = [v for v in ("shuffle", "reinit") if v in x["variant"].values]
+    return _holm_over_cells(ctx, section, "equivalence of the kept weights' std (changed minimally?)",
+                            inference.compare, x, test="tost", margin=float(np.log1p(ctx.shift_margin)),
+                            variants=variants, alpha=ctx.alpha, errors="skip")
+
+
+def _holm_over_cells(ctx: Context, section: str, what: str, grid_test, /, *args, **kwargs) -> pd.DataFrame:
+    """Run a grid test, note its skipped cells (and a test that cannot run at all) in the report's
+    skipped table, and stack the results with Holm over pruner × sparsity × layer."""
     try:
-        res, msgs = _quiet(inference.compare, x, test="tost", margin=float(np.log1p(ctx.shift_margin)),
-                           variants=variants, alpha=ctx.alpha, errors="skip")
+        res, msgs = _quiet(grid_test, *args, **kwargs)
     except inference.InferenceError as e:
-        ctx.skip(section, "equivalence of the kept weights' std (changed minimally?)", str(e))
+        ctx.skip(section, what, str(e))
         return pd.DataFrame()
     for m in msgs:
-        ctx.skip(section, "equivalence of the kept weights' std", m)
+        ctx.skip(section, what, m)
     return inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="holm") if res else pd.DataFrame()
 
 
@@ -228,14 +235,8 @@ def noise_tests(ctx: Context, dist: xr.Dataset, noise: xr.Dataset, section: str)
     d = d.sel(sparsity=d["sparsity"] > 0)
     n = noise[METRIC].sel(stage=list(STAGES), sparsity=d["sparsity"]).drop_sel(layer="all", errors="ignore")
     variants = [v for v in ("shuffle", "reinit") if v in d["variant"].values]
-    try:
-        res, msgs = _quiet(inference.noise_test, d, n, variants=variants, alpha=ctx.alpha, errors="skip")
-    except inference.InferenceError as e:
-        ctx.skip(section, "shift vs seed noise floor", str(e))
-        return pd.DataFrame()
-    for m in msgs:
-        ctx.skip(section, "shift vs seed noise floor", m)
-    return inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="holm") if res else pd.DataFrame()
+    return _holm_over_cells(ctx, section, "shift vs seed noise floor", inference.noise_test, d, n,
+                            variants=variants, alpha=ctx.alpha, errors="skip")
 
 
 def ratio_table(dist: xr.Dataset, dist_zeros: xr.Dataset | None, metric: str = "wasserstein") -> pd.DataFrame:

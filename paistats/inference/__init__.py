@@ -21,7 +21,7 @@ adjust, stack, to_dataset
 """
 from __future__ import annotations
 
-import importlib
+from paistats._lazy import lazy_attributes
 
 # Lazy (PEP 562): ``import paistats`` stays free of scipy / statsmodels until a test is used.
 _WHERE = {
@@ -35,13 +35,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"paistats.inference.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'paistats.inference' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

@@ -7,7 +7,7 @@ arch, dataset fixed effects when they vary).
 """
 from __future__ import annotations
 
-import importlib
+from paistats._lazy import lazy_attributes
 
 # Lazy (PEP 562): statsmodels' formula API loads on the first fit, not on ``import paistats``.
 _WHERE = {"RegressionResult": "models", "default_formula": "models", "fit": "models", "mixedlm": "models",
@@ -15,13 +15,4 @@ _WHERE = {"RegressionResult": "models", "default_formula": "models", "fit": "mod
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"paistats.regress.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'paistats.regress' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

@@ -32,7 +32,7 @@ from zarr.storage import LocalStore
 
 from paistats.errors import ManifestError, StoreError
 from paistats.store import layout
-from paistats.store.manifest import read_manifest, sha256_file, write_manifest
+from paistats.store.manifest import entry_files, read_manifest, sha256_file, write_manifest
 
 #: Uncompressed bytes a compacted shard holds at most (one file; the Hub stores it with Xet/LFS).
 COMPACT_SHARD_BYTES = 128 << 20
@@ -79,8 +79,8 @@ def _target(array: zarr.Array, cap: int) -> tuple[tuple[int, ...], tuple[int, ..
     nbytes = itemsize * math.prod(shape)
     n_lead = lead_count(dims)
     whole = tuple(max(1, n) for n in shape)
-    small_root = n_lead == len(dims) or all(d in layout.GRID_DIMS or d == "epoch" for d in dims)
-    if not shape or nbytes <= (1 << 20) and (n_lead == 0 or small_root):
+    root_like = all(d in layout.GRID_DIMS or d == "epoch" for d in dims)  # run variables, histories
+    if not shape or (nbytes <= (1 << 20) and (n_lead == 0 or root_like)):
         return whole, None
     if n_lead == 0:
         return (whole, None) if nbytes <= cap else (tuple(array.chunks), None)
@@ -165,10 +165,9 @@ def compact_entry(src: str | os.PathLike, dst: str | os.PathLike, *, cap: int = 
         # stores nested outside the entry's Zarr hierarchy (derived statistics) travel as they are
         for extra in sorted(p for p in src.iterdir() if p.is_dir() and not (p / "zarr.json").is_file()):
             shutil.copytree(extra, tmp / extra.name, ignore=shutil.ignore_patterns("*.partial"))
-        if (src / layout.MANIFEST_FILE).read_bytes() != manifest_bytes if (src / layout.MANIFEST_FILE).is_file() else True:
+        manifest_now = src / layout.MANIFEST_FILE
+        if not manifest_now.is_file() or manifest_now.read_bytes() != manifest_bytes:
             raise StoreError(f"{src} changed while it was compacted (a run was written): finalize it and retry")
-        from paistats.store.manifest import entry_files
-
         files = {rel: {"size": (tmp / rel).stat().st_size, "sha256": sha256_file(tmp / rel)} for rel in entry_files(tmp)}
         write_manifest(tmp, attrs.get("entry", src.name), files, complete_runs=source_manifest.get("complete_runs", 0),
                        created=source_manifest.get("created"), layout_name="compact")
