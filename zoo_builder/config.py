@@ -25,10 +25,11 @@ Test-only failure injection is not part of a configuration: see :mod:`zoo_builde
 """
 from __future__ import annotations
 
+
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
@@ -217,7 +218,7 @@ def _recipe(value, where: str):
         changes = {k: v for k, v in value.items() if k != "base"}
         if "milestones" in changes and isinstance(changes["milestones"], list):
             changes["milestones"] = tuple(changes["milestones"])
-        fields = list(base.to_dict())
+        fields = [f.name for f in dataclass_fields(base)]
         for k in changes:
             if k not in fields:
                 raise _err(where, unknown_choice_message("recipe field", k, fields))

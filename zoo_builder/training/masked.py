@@ -89,11 +89,17 @@ class Masker:
                                "every prunable weight to take part")
 
 
-def make_optimizer(model: nn.Module, recipe: Recipe):
+def make_optimizer(model: nn.Module, recipe: Recipe, steps_per_epoch: int = 1):
+    """SGD and its learning-rate scheduler; step ``"step"`` schedulers once per epoch, ``"cosine"``
+    ones once per batch (see :func:`steps_scheduler_per_batch`)."""
     optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                                 nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(recipe.milestones),
-                                                     gamma=recipe.gamma)
+    if recipe.schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=max(recipe.epochs * steps_per_epoch, 1), eta_min=0.0)
+    else:
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(recipe.milestones),
+                                                         gamma=recipe.gamma)
     return optimizer, scheduler
 
 
@@ -142,13 +148,14 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if amp else contextlib.nullcontext
     masker = Masker(model, masks)
     masker.apply_to_weights()
-    optimizer, scheduler = make_optimizer(model, recipe)
+    n = len(train_split)
+    optimizer, scheduler = make_optimizer(model, recipe, steps_per_epoch=math.ceil(n / recipe.batch_size))
+    per_batch = recipe.schedule == "cosine"
     # both streams draw on the CPU (results moved to the device): the same draws on any device
     order_gen = seeding.generator(seed, "data_order")
     aug_gen = seeding.generator(seed, "augment")
     use_augment = recipe.augment and augment is not None
     history = History()
-    n = len(train_split)
     model.train()
     for epoch in range(1, recipe.epochs + 1):
         start = time.perf_counter()
@@ -165,9 +172,12 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
             loss.backward()
             masker.apply_to_grads()
             optimizer.step()
+            if per_batch:
+                scheduler.step()
             total += loss.detach()
             batches += 1
-        scheduler.step()
+        if not per_batch:
+            scheduler.step()
         if epoch == 1:
             masker.check_gradients()
         train_loss = float(total) / max(batches, 1)

@@ -27,6 +27,11 @@ class Recipe:
     gamma : float
     augment : bool
         Apply the dataset's training augmentation (CIFAR: flip + 4-px pad-crop).
+    schedule : {"step", "cosine"}
+        ``"step"``: multiply the learning rate by ``gamma`` after each epoch in ``milestones``.
+        ``"cosine"``: anneal it from ``lr`` to 0 along a half cosine over every optimizer step
+        (``milestones`` must be empty), so the last epoch ends at learning rate 0 and training
+        stops where it has settled.
     """
 
     name: str
@@ -39,10 +44,15 @@ class Recipe:
     milestones: tuple[int, ...] = field(default_factory=tuple)
     gamma: float = 0.1
     augment: bool = False
+    schedule: str = "step"
 
     def __post_init__(self):
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError(f"recipe {self.name!r}: epochs ≥ 0, batch_size ≥ 1 and lr > 0 are required")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"recipe {self.name!r}: schedule {self.schedule!r} is not one of {', '.join(SCHEDULES)}")
+        if self.schedule == "cosine" and self.milestones:
+            raise ValueError(f"recipe {self.name!r}: a cosine schedule takes no milestones; drop them")
         object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
 
     def with_(self, **changes) -> "Recipe":
@@ -54,8 +64,13 @@ class Recipe:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["milestones"] = list(self.milestones)
+        if d["schedule"] == "step":
+            # the default is left out so that recipes (and run hashes) written before the field existed stay the same
+            del d["schedule"]
         return d
 
+
+SCHEDULES = ("step", "cosine")
 
 RECIPES: Registry[Recipe] = Registry("recipe")
 
@@ -65,8 +80,10 @@ for _r in (
            milestones=(80, 120), augment=True),
     # Singh & Liu's LeNet-300-100 runs: plain SGD 0.1, batch 128, 16 epochs.
     Recipe("lenet_mnist", epochs=16, batch_size=128, lr=0.1),
-    # CPU mini zoo: ≥ 97.5 % dense in 3 epochs (≈ 1.4 s/epoch on 2 threads).
-    Recipe("lenet_mnist_cpu", epochs=3, batch_size=128, lr=0.05, momentum=0.9, milestones=(2,)),
+    # CPU mini zoo: ≥ 97.5 % dense in 3 epochs (≈ 1.4 s/epoch on 2 threads). The learning rate anneals to 0
+    # (cosine, per step) so that each run ends where it settled; measured on 1 seed against a 6-epoch run, the
+    # sparsest and GraSP cells still gain in a longer run, and the report flags the cells whose last epoch did.
+    Recipe("lenet_mnist_cpu", epochs=3, batch_size=128, lr=0.1, momentum=0.9, schedule="cosine"),
     Recipe("digits_cpu", epochs=30, batch_size=64, lr=0.05, momentum=0.9, weight_decay=1e-4, milestones=(20,)),
     Recipe("mnist1d_cpu", epochs=40, batch_size=100, lr=0.05, momentum=0.9, weight_decay=1e-4, milestones=(30,)),
     # Seconds-long recipe for tests and the smoke preset.
