@@ -365,7 +365,8 @@ def ratio_tests(dist: xr.Dataset, *, metric: str = "wasserstein", alpha: float =
     if rkey not in dist:
         raise inference.InferenceError(f"ratio_tests: the distances have no {rkey} (no random pruner in the stack); "
                                        "load the architecture with its random entry")
-    d = drop_null_pruner(dist[[key, rkey]]).sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+    d = drop_null_pruner(dist[[key, rkey]]).drop_sel(layer="all", errors="ignore")
+    d = d.sel(stage=[st for st in STAGES if st in d["stage"].values])
     d = d.sel(sparsity=d["sparsity"] > 0, variant=[v for v in ("shuffle", "reinit") if v in d["variant"].values])
     rows = []
     for idx in np.ndindex(*(d.sizes[k] for k in (PRUNER, "sparsity", "variant", "layer", "stage"))):
