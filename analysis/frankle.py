@@ -197,7 +197,8 @@ def run(ctx: Context, report, arch: Arch) -> pd.DataFrame:
         sub.figure(f"tests-{arch.arch}", plot.verdict_forest(forest, margin=ctx.margin),
                    f"Seed-level accuracy differences of {arch.label} (percentage points) with their confidence "
                    f"intervals, coloured by verdict (Holm over pruner × sparsity, α = {ctx.alpha}); dashed lines: "
-                   f"± the {100 * ctx.margin:g} pp margin. One row per comparison, one panel per sparsity; "
+                   f"± the {100 * ctx.margin:g} pp margin. One row per comparison, one panel per sparsity, each panel "
+                   "with its own x scale (compare positions against the panel's 0 and margin rules, not across panels); "
                    "runs as in the accuracy figure.")
         shown = table[[PRUNER, "sparsity", "comparison", "test", "n", "effect", "ci_low", "ci_high", "pvalue",
                        "pvalue_adj", "verdict", "family"]].copy()
