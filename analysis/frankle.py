@@ -167,10 +167,20 @@ def run(ctx: Context, report, arch: Arch) -> pd.DataFrame:
         ctx.skip(sec.title, "every figure and test", "no complete pruned run")
         sec.note("No complete pruned run: nothing to show.")
         return pd.DataFrame()
-    sec.figure(f"accuracy-{arch.arch}", plot.accuracy_vs_sparsity(pruned),
-               f"Test accuracy of {arch.label} after training, mean over seeds with its 95% Student-t interval "
-               f"(n = {n_seeds} seeds per point), per pruning method (panel) and variant (colour). "
-               f"Runs: every complete pruned run of the entries {', '.join(arch.names.values())}.")
+    dense_txt = ("dashed rule and grey band: the dense network (sparsity 0) with its 95% seed interval"
+                 if (runs["sparsity"] == 0).any() else "no dense baseline in this zoo")
+    sec.figure(f"accuracy-{arch.arch}", plot.accuracy_vs_density(runs),
+               f"Test accuracy of {arch.label} after training against density (fraction of weights kept, log scale, "
+               f"as in Frankle et al. 2021, Fig. 1), mean over seeds with its 95% Student-t interval (n = {n_seeds} "
+               f"seeds per point), per pruning method (panel) and variant (colour); {dense_txt}. "
+               f"Runs: every complete run of the entries {', '.join(arch.names.values())}.")
+    if "original" in set(pruned["variant"]) and len(set(pruned["variant"])) > 1:
+        sec.figure(f"accuracy-delta-{arch.arch}", plot.accuracy_delta(runs),
+                   f"Accuracy of each variant minus original's of the same method, sparsity and seed (percentage "
+                   f"points), mean over seeds with its 95% paired Student-t interval, against density (log scale); "
+                   f"invert in its own row, every panel with its own y scale; solid rule: original (0); dashed grey "
+                   f"line: the dense network minus original ({'shown' if dense_txt[0] == 'd' else 'absent: no dense run'})."
+                   " Runs: as in the previous figure.")
     table = tests(ctx, accuracy(ds), sec.title)
     disc = disconnected_table(runs)
     if table.empty:
@@ -187,7 +197,8 @@ def run(ctx: Context, report, arch: Arch) -> pd.DataFrame:
         sub.figure(f"tests-{arch.arch}", plot.verdict_forest(forest, margin=ctx.margin),
                    f"Seed-level accuracy differences of {arch.label} (percentage points) with their confidence "
                    f"intervals, coloured by verdict (Holm over pruner × sparsity, α = {ctx.alpha}); dashed lines: "
-                   f"± the {100 * ctx.margin:g} pp margin. One row per comparison, one panel per sparsity; "
+                   f"± the {100 * ctx.margin:g} pp margin. One row per comparison, one panel per sparsity, each panel "
+                   "with its own x scale (compare positions against the panel's 0 and margin rules, not across panels); "
                    "runs as in the accuracy figure.")
         shown = table[[PRUNER, "sparsity", "comparison", "test", "n", "effect", "ci_low", "ci_high", "pvalue",
                        "pvalue_adj", "verdict", "family"]].copy()
@@ -205,4 +216,99 @@ def run(ctx: Context, report, arch: Arch) -> pd.DataFrame:
     else:
         dsub.text("No complete run is flagged disconnected.")
     _summarise(ctx, arch, table, disc)
+    _convergence_section(ctx, report, arch)
     return table
+
+
+# ---- training convergence: the last epoch's gain of test accuracy -------------------------------------------------
+NOT_CONVERGED_PP = 0.2
+"""Last-epoch gain of test accuracy (percentage points) at and above which a cell counts as not converged."""
+
+
+def training_curves(ctx: Context, arch: Arch) -> xr.Dataset:
+    """``test_accuracy`` (pruner, variant, sparsity, seed, epoch) and ``complete`` of every method of
+    ``arch``, loaded as a user would (``paistats.load("<arch>-<method>", tensors=False)``)."""
+    import paistats
+
+    parts = []
+    for method, name in arch.names.items():
+        tree = paistats.load(name, zoo=ctx.zoo, tensors=False)
+        have = [v for v in ("complete", "test_accuracy") if v in tree.data_vars]
+        parts.append(tree.to_dataset(inherit=True)[have].load().expand_dims({PRUNER: [method]}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return xr.concat(parts, dim=PRUNER, join="outer", fill_value={"complete": False})
+
+
+def convergence_table(ds: xr.Dataset, *, threshold: float = NOT_CONVERGED_PP) -> pd.DataFrame:
+    """Last-epoch gain of test accuracy per pruner × variant × sparsity, seed mean, in percentage points.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Root variables of a zoo entry or an arch stack: ``test_accuracy`` (fraction) with dims
+        ``(pruner?, variant, sparsity, seed, epoch)``; ``complete`` (bool, same dims without
+        ``epoch``) if present restricts to complete runs.
+    threshold : float
+        Gain (pp) at and above which the cell is flagged ``not converged``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (pruner, variant, sparsity) with a complete run: ``pruner``, ``variant``,
+        ``sparsity``, ``n`` (seeds), ``last_epoch``, ``last_pp`` (seed-mean test accuracy at the last
+        epoch, %), ``gain_pp`` (seed mean of test accuracy at the last epoch minus the epoch before,
+        pp), ``converged`` (gain < ``threshold``) and ``status`` (``"converged"`` / ``"not converged"``).
+        Empty (same columns) when the zoo has fewer than two epochs.
+    """
+    cols = [PRUNER, "variant", "sparsity", "n", "last_epoch", "last_pp", "gain_pp", "converged", "status"]
+    if "test_accuracy" not in ds or "epoch" not in ds["test_accuracy"].dims:
+        raise ValueError("convergence_table needs the root variable test_accuracy with an epoch dim "
+                         "(load the entry with paistats.load(name, tensors=False))")
+    acc = ds["test_accuracy"].sortby("epoch")
+    if "complete" in ds:
+        acc = acc.where(ds["complete"].astype(bool))
+    if PRUNER not in acc.dims:
+        acc = acc.expand_dims({PRUNER: [ds.attrs.get("method", "?")]})
+    if acc.sizes["epoch"] < 2:
+        return pd.DataFrame(columns=cols)
+    last, prev = acc.isel(epoch=-1), acc.isel(epoch=-2)
+    gain = (last - prev).where(np.isfinite(last) & np.isfinite(prev))
+    out = xr.Dataset({"n": np.isfinite(gain).sum("seed"), "last_pp": 100 * last.mean("seed"),
+                      "gain_pp": 100 * gain.mean("seed")})
+    t = out.to_dataframe().reset_index()
+    t = t[t["n"] > 0].copy()
+    t["n"] = t["n"].astype(int)
+    t["last_epoch"] = int(acc["epoch"].values[-1])
+    t["converged"] = t["gain_pp"] < threshold
+    t["status"] = np.where(t["converged"], "converged", "not converged")
+    return t[cols].reset_index(drop=True)
+
+
+def _convergence_section(ctx: Context, report, arch: Arch) -> None:
+    """Table, chart and one sentence on the last epoch's gain (the Frankle section's training check)."""
+    where = f"Frankle et al.: {arch.label}"
+    table = convergence_table(training_curves(ctx, arch))
+    if table.empty:
+        ctx.skip(where, "training convergence (last-epoch gain)", "the zoo stores fewer than two epochs of "
+                 "test_accuracy: no gain can be computed")
+        return
+    sub = report.section(f"Training convergence: {arch.label}", level=3)
+    bad = table[~table["converged"]]
+    epoch = int(table["last_epoch"].iloc[0])
+    sub.text(f"Test accuracy at the last epoch ({epoch}) minus the epoch before, mean over seeds: "
+             f"{len(bad)} of {len(table)} pruner × variant × sparsity cells gained ≥ {NOT_CONVERGED_PP:g} pp in the "
+             f"last epoch and are flagged 'not converged'"
+             + (" (" + ", ".join(f"{r.pruner}/{r.variant} s={r.sparsity:g}: {r.gain_pp:+.2f} pp"
+                                 for r in bad.head(12).itertuples()) + (", …" if len(bad) > 12 else "") + ")"
+                if len(bad) else "")
+             + "; accuracy differences there may reflect training speed, not the final accuracy.")
+    sub.figure(f"convergence-{arch.arch}", plot.convergence_gain(table, threshold=NOT_CONVERGED_PP),
+               f"Last-epoch gain of test accuracy (pp, epoch {epoch} minus {epoch - 1}, mean over seeds) against "
+               f"density (log scale) per method and variant; dashed rule: the {NOT_CONVERGED_PP:g} pp flag; circled: "
+               f"not converged. Runs: every complete run of {', '.join(arch.names.values())}.")
+    sub.table(f"convergence-{arch.arch}", table, f"Last-epoch gain of test accuracy per pruner × variant × sparsity "
+              f"(seed mean, pp) and the flag (gain ≥ {NOT_CONVERGED_PP:g} pp: not converged).")
+    ctx.verdict(f"{arch.label}: training converged (last-epoch gain of test accuracy < {NOT_CONVERGED_PP:g} pp)?",
+                f"{len(table) - len(bad)} converged, {len(bad)} not converged (of {len(table)} pruner × variant × "
+                "sparsity cells; seed means; descriptive)", f"{SECTION} ({arch.label})")

@@ -206,7 +206,7 @@ def minimal_change_tests(ctx: Context, stats: xr.Dataset, section: str) -> pd.Da
     """TOST per (pruner, sparsity, layer, stage): is the kept weights' std of shuffle / reinit within
     ± ``ctx.shift_margin`` (relative) of the original's? On log std over seeds; Holm over
     pruner × sparsity × layer within each (variant, stage)."""
-    x = np.log(stats["std"].sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore"))
+    x = np.log(drop_null_pruner(stats["std"]).sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore"))
     x = x.sel(sparsity=x["sparsity"] > 0)
     x.name = "log std"
     variants = [v for v in ("shuffle", "reinit") if v in x["variant"].values]
@@ -231,9 +231,10 @@ def _holm_over_cells(ctx: Context, section: str, what: str, grid_test, /, *args,
 def noise_tests(ctx: Context, dist: xr.Dataset, noise: xr.Dataset, section: str) -> pd.DataFrame:
     """Is the distance of shuffle / reinit to original above the seed noise floor? Per (pruner,
     sparsity, layer, stage); Holm over pruner × sparsity × layer within each (variant, stage)."""
-    d = dist[METRIC].sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+    d = drop_null_pruner(dist[METRIC]).sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
     d = d.sel(sparsity=d["sparsity"] > 0)
-    n = noise[METRIC].sel(stage=list(STAGES), sparsity=d["sparsity"]).drop_sel(layer="all", errors="ignore")
+    n = drop_null_pruner(noise[METRIC]).sel(stage=list(STAGES), sparsity=d["sparsity"]).drop_sel(layer="all",
+                                                                                                 errors="ignore")
     variants = [v for v in ("shuffle", "reinit") if v in d["variant"].values]
     return _holm_over_cells(ctx, section, "shift vs seed noise floor", inference.noise_test, d, n,
                             variants=variants, alpha=ctx.alpha, errors="skip")
@@ -262,6 +263,155 @@ def ratio_table(dist: xr.Dataset, dist_zeros: xr.Dataset | None, metric: str = "
     return wide
 
 
+NULL_PRUNER = "random"
+NULL_REASON = ("null by construction: the random pruner's mask is drawn independently of the weights, so shuffle (another "
+               "random mask with the same layer counts) and reinit (other weights from the same initializer) give runs "
+               "with the same law as original; left out of tests and counts")
+INIT_RATIO = "≈ 1 by construction"
+RATIO_VERDICTS = ("below", "above", "within noise band", "inconclusive", "untestable")
+
+
+def drop_null_pruner(x: xr.DataArray | xr.Dataset):
+    """``x`` without the random pruner, whose shuffle and reinit are null by construction (:data:`NULL_REASON`)."""
+    if PRUNER in x.dims and NULL_PRUNER in [str(p) for p in x[PRUNER].values]:
+        return x.drop_sel({PRUNER: NULL_PRUNER})
+    return x
+
+
+def noise_band(reference: np.ndarray) -> float:
+    """Half-width of the ratio's noise band on the log scale, from one cell's reference distances over seeds.
+
+    Under the null (the variant's distance and random pruning's are exchangeable), a seed's log
+    ratio is distributed as the log ratio of two seeds' reference distances,
+    ``z_ab = log(r_a / r_b)`` (a < b). The band is their root mean square,
+    ``sqrt(mean(z_ab**2))``: one null standard deviation of a single seed's log ratio.
+
+    Parameters
+    ----------
+    reference : array, dims (seed,)
+        Random pruning's distance to the method's original, per seed (finite, > 0 entries used).
+
+    Returns
+    -------
+    float
+        The band half-width (log ratio; NaN with fewer than two usable seeds).
+    """
+    r = np.asarray(reference, dtype=float)
+    r = np.log(r[np.isfinite(r) & (r > 0)])
+    if r.size < 2:
+        return float("nan")
+    a, b = np.triu_indices(r.size, k=1)
+    return float(np.sqrt(np.mean((r[a] - r[b]) ** 2)))
+
+
+def ratio_verdict(ci_low: float, ci_high: float, band: float) -> str:
+    """Read a verdict from the interval of the mean log ratio and the noise band ± ``band``.
+
+    ``below`` (upper bound < −band: closer to original than random pruning beyond the noise),
+    ``above`` (lower bound > band), ``within noise band`` (the whole interval inside ± band),
+    ``inconclusive`` (otherwise), ``untestable`` (no interval or no band).
+    """
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high) and np.isfinite(band)):
+        return "untestable"
+    if ci_high < -band:
+        return "below"
+    if ci_low > band:
+        return "above"
+    if -band < ci_low and ci_high < band:
+        return "within noise band"
+    return "inconclusive"
+
+
+def ratio_tests(dist: xr.Dataset, *, metric: str = "wasserstein", alpha: float = 0.05,
+                adjust: str = "bonferroni") -> pd.DataFrame:
+    """Singh & Liu's ratio tested at the level of seeds: is the variant's distance to original below
+    random pruning's, beyond the seed noise?
+
+    Per cell (pruner, sparsity, variant ∈ shuffle / reinit, layer, stage), with seeds as replicates:
+    the per-seed log ratio ``log(d / r)`` (``d`` = ``<metric>`` of the variant to original, ``r`` =
+    ``<metric>_random``, random pruning's original to the method's original, same seed), its mean and
+    Student-t interval over seeds, and the noise band ± :func:`noise_band`; the verdict is read from
+    the interval by :func:`ratio_verdict`. The interval is two-sided at level 1 − 2α/m, so each reading
+    (below, above: one-sided; within: TOST) is a test at α/m, where m is the size of the family:
+    every tested pruner × sparsity × layer cell of one (variant, stage) (``adjust="bonferroni"``;
+    ``"none"``: m = 1). Left out of the family: stage ``init`` (verdict ``"≈ 1 by construction"``: at
+    init both runs keep random-looking subsets of the same initial weights) and the random pruner
+    (:data:`NULL_REASON`; its ratio is 0 / 0).
+
+    Parameters
+    ----------
+    dist : xarray.Dataset
+        :func:`paistats.stats.distances` of an arch stack with the random pruner (dims pruner,
+        variant, sparsity, seed, layer, stage).
+    metric : str
+        Distance whose ratio is tested (kept weights); ``wasserstein`` as Singh & Liu.
+    alpha : float
+        Level of each reading before the family adjustment.
+    adjust : {"bonferroni", "none"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cell: ``pruner``, ``sparsity``, ``variant``, ``layer``, ``stage``, ``n`` (seeds),
+        ``ratio`` (exp of the mean log ratio, the geometric mean over seeds), ``log_ratio`` (mean),
+        ``ci_low``, ``ci_high`` (log ratio), ``band`` (log ratio half-width), ``level`` (of the
+        interval), ``family`` and ``verdict`` (one of :data:`RATIO_VERDICTS` or ``"≈ 1 by construction"``).
+    """
+    from scipy import stats as sps
+
+    if adjust not in ("bonferroni", "none"):
+        raise inference.InferenceError(f"ratio_tests: adjust={adjust!r} is not known; use 'bonferroni' or 'none'")
+    key, rkey = metric, f"{metric}_random"
+    if rkey not in dist:
+        raise inference.InferenceError(f"ratio_tests: the distances have no {rkey} (no random pruner in the stack); "
+                                       "load the architecture with its random entry")
+    d = drop_null_pruner(dist[[key, rkey]]).drop_sel(layer="all", errors="ignore")
+    d = d.sel(stage=[st for st in STAGES if st in d["stage"].values])
+    d = d.sel(sparsity=d["sparsity"] > 0, variant=[v for v in ("shuffle", "reinit") if v in d["variant"].values])
+    rows = []
+    for idx in np.ndindex(*(d.sizes[k] for k in (PRUNER, "sparsity", "variant", "layer", "stage"))):
+        sel = dict(zip((PRUNER, "sparsity", "variant", "layer", "stage"), idx))
+        cell = d.isel(sel)
+        num, den = np.asarray(cell[key].values, float), np.asarray(cell[rkey].values, float)
+        ok = np.isfinite(num) & np.isfinite(den) & (num > 0) & (den > 0)
+        x = np.log(num[ok] / den[ok])
+        rows.append({PRUNER: str(cell[PRUNER].values), "sparsity": float(cell["sparsity"].values),
+                     "variant": str(cell["variant"].values), "layer": str(cell["layer"].values),
+                     "stage": str(cell["stage"].values), "n": int(x.size),
+                     "log_ratio": float(x.mean()) if x.size else np.nan,
+                     "sd": float(x.std(ddof=1)) if x.size > 1 else np.nan, "band": noise_band(den)})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["ratio"] = np.exp(out["log_ratio"])
+    tested = (out["stage"] != "init") & (out["n"] > 0)
+    out["m"] = 1
+    if adjust == "bonferroni":
+        out.loc[tested, "m"] = out[tested].groupby(["variant", "stage"])["n"].transform("size")
+    out["level"] = 1 - 2 * alpha / out["m"]
+    half = sps.t.ppf(1 - alpha / out["m"], (out["n"] - 1).clip(lower=1)) * out["sd"] / np.sqrt(out["n"])
+    out["ci_low"], out["ci_high"] = out["log_ratio"] - half, out["log_ratio"] + half
+    out["verdict"] = [ratio_verdict(lo, hi, b) for lo, hi, b in zip(out["ci_low"], out["ci_high"], out["band"])]
+    out.loc[out["stage"] == "init", "verdict"] = INIT_RATIO
+    fam = (f"{adjust} over pruner × sparsity × layer (m=" + out["m"].astype(str) + ") within "
+           + out["variant"] + ", " + out["stage"]) if adjust == "bonferroni" else "none (per cell)"
+    out["family"] = np.where(out["stage"] == "init", "not tested", fam)
+    return out[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "ratio", "log_ratio", "ci_low", "ci_high",
+                "band", "level", "family", "verdict"]]
+
+
+def _ratio_summary(part: pd.DataFrame, alpha: float) -> str:
+    """One verdict line for the ratio tests of one (variant, stage)."""
+    if (part["verdict"] == INIT_RATIO).all():
+        return (f"{INIT_RATIO} at init (not tested, not counted): {len(part)} cells, geometric-mean ratio median "
+                f"{part['ratio'].median():.2f}; random pruner left out (null by construction)")
+    level = part["level"].iloc[0]
+    return (count_phrase(part["verdict"].value_counts(), len(part)) + " pruner × sparsity × layer cells; seed-level "
+            f"{100 * level:.3g}% interval of the mean log ratio vs the noise band (±RMS of log ratios of two seeds' "
+            f"random-pruning distances); {part['family'].iloc[0].split(' (')[0]}, α = {alpha}; random pruner left "
+            "out (null by construction)")
+
+
 def _summarise(ctx: Context, arch: Arch, eq: pd.DataFrame, nt: pd.DataFrame, ratios: pd.DataFrame) -> None:
     where = f"{SECTION} ({arch.label})"
     for v in ("shuffle", "reinit"):
@@ -283,14 +433,11 @@ def _summarise(ctx: Context, arch: Arch, eq: pd.DataFrame, nt: pd.DataFrame, rat
                     ctx.verdict(f"{arch.label}: {v}'s W1/σ to original above the seed noise floor at {stage}?",
                                 count_phrase(part["verdict"].value_counts(), len(part))
                                 + f" cells; Holm, α = {ctx.alpha}", where)
-            if len(ratios) and "kept only" in ratios:
+            if len(ratios):
                 part = ratios[(ratios["variant"] == v) & (ratios["stage"] == stage)]
                 if len(part):
-                    below = int((part["kept only"] < 1).sum())
-                    ctx.verdict(f"{arch.label}: {v}'s Wasserstein distance below random pruning's at {stage} "
-                                "(Singh & Liu's ratio < 1, kept weights)?",
-                                f"{below} of {len(part)} pruner × sparsity × layer cells (median over seeds; "
-                                f"median ratio {part['kept only'].median():.2f}; descriptive)", where)
+                    ctx.verdict(f"{arch.label}: {v}'s Wasserstein distance to original below random pruning's at "
+                                f"{stage} (Singh & Liu's ratio, kept weights)?", _ratio_summary(part, ctx.alpha), where)
 
 
 def run(ctx: Context, report, arch: Arch) -> dict:
@@ -359,6 +506,14 @@ def run(ctx: Context, report, arch: Arch) -> dict:
     eq = minimal_change_tests(ctx, stats, sec.title)
     nt = noise_tests(ctx, dist, noise, sec.title)
     ratios = ratio_table(dist, dist0)
+    rtests = pd.DataFrame()
+    if "random" in methods:
+        try:
+            rtests = ratio_tests(dist, alpha=ctx.alpha)
+        except inference.InferenceError as e:
+            ctx.skip(sec.title, "ratio to random pruning (tests)", str(e))
+        if len(methods) > 1:
+            ctx.skip(sec.title, "random pruner's shuffle and reinit", NULL_REASON)
     if len(eq):
         sub = report.section(f"Changed minimally? {arch.label}", level=3)
         sub.text(f"TOST on the log of the kept weights' std over seeds (paired by seed): 'equivalent' means the "
@@ -383,6 +538,21 @@ def run(ctx: Context, report, arch: Arch) -> dict:
                   "original divided by that of random pruning's original to this method's original (same sparsity "
                   "and seed), median over seeds; on kept weights and with the pruned zeros (their computation). "
                   "Below 1: closer to original than random pruning is.")
-    _summarise(ctx, arch, eq, nt, ratios)
+    if len(rtests):
+        sub = report.section(f"Ratio to random pruning, tested: {arch.label}", level=3)
+        sub.text("Per seed, the log of Singh & Liu's ratio (W1 of the variant's kept weights to original's ÷ W1 of "
+                 "random pruning's original to this method's original, same sparsity and seed); its mean over seeds "
+                 "with a Student-t interval at the level in each row (two-sided 1 − 2α/m, Bonferroni over pruner × "
+                 "sparsity × layer within each variant and stage); the noise band ± b, b = root mean square of "
+                 "log(r_a / r_b) over seed pairs of random pruning's distance r (how far a seed's log ratio strays "
+                 "from 0 when numerator and denominator are exchangeable). Verdict from the interval: below (upper "
+                 "bound < −b: closer to original than random pruning is), above (lower bound > b), within noise "
+                 "band (interval inside ±b), inconclusive otherwise. At init the ratio is ≈ 1 by construction (both "
+                 "runs keep random-looking subsets of the same initial weights): shown, not tested or counted. "
+                 "The random pruner is left out: " + NULL_REASON + ".")
+        sub.table(f"ratio-tests-{arch.arch}", rtests, f"Singh & Liu's ratio tested over seeds, {arch.label}: "
+                  "geometric-mean ratio, mean log ratio with its interval (log scale), noise band b (log scale), "
+                  "interval level, family and verdict.")
+    _summarise(ctx, arch, eq, nt, rtests)
     grasp_convention(ctx, report, tree, arch, layers, sec.title)
     return {"tree": tree, "stats": stats, "distances": dist, "noise": noise, "distances_zeros": dist0}

@@ -153,3 +153,94 @@ def test_exported_png_svg_pdf_are_valid_and_not_empty(tmp_path):
     assert json.loads(out["json"].read_text())["config"]["font"] == theme.FONT
     with pytest.raises(ValueError, match="unknown export format"):
         plot.save(ALL_CHARTS["accuracy"](), tmp_path / "x", formats=("gif",))
+
+
+# ---- Frankle-style accuracy figures, convergence, forest scales --------------------------------------------------
+def _runs_with_dense() -> pd.DataFrame:
+    runs = F.runs()
+    dense = pd.DataFrame([dict(pruner=p, variant="original", sparsity=0.0, seed=k, accuracy=0.95 + 0.002 * k)
+                          for p in F.PRUNERS for k in F.SEEDS])
+    return pd.concat([runs, dense], ignore_index=True)
+
+
+def _encodings(spec: dict) -> list[dict]:
+    return [u.get("encoding", {}) for u in _layers(spec)]
+
+
+def _x_scales(spec: dict) -> list[dict]:
+    return [e["x"].get("scale", {}) for e in _encodings(spec) if e.get("x", {}).get("field") == "density"]
+
+
+def test_accuracy_vs_density_has_a_log_density_axis_and_the_dense_baseline():
+    runs = _runs_with_dense()
+    spec = plot.spec(plot.accuracy_vs_density(runs))
+    scales = _x_scales(spec)
+    assert scales and all(s["type"] == "log" and s["reverse"] for s in scales)
+    rows = pd.DataFrame(_data(spec))
+    cell = rows[(rows.series == "variant") & (rows.pruner == "snip") & (rows.variant == "reinit")
+                & (rows.sparsity == 0.9)].iloc[0]
+    assert cell["density"] == pytest.approx(0.1)
+    dense = rows[(rows.series == "dense") & (rows.pruner == "snip")].iloc[0]
+    assert dense["mean"] == pytest.approx(100 * (0.95 + 0.002 * np.mean(F.SEEDS)))
+    rule = [u for u in _layers(spec) if u["mark"]["type"] == "rule" and "dense" in json.dumps(u.get("transform", []))]
+    assert rule and rule[0]["encoding"]["y"]["field"] == "mean"        # the dense baseline rule
+    assert not (rows[rows.series == "variant"]["sparsity"] == 0).any()   # dense is not a point of the curves
+
+
+def test_accuracy_delta_is_paired_by_seed_with_invert_in_its_own_panel():
+    runs = _runs_with_dense()
+    chart = plot.accuracy_delta(runs)
+    spec = plot.spec(chart)
+    assert spec["resolve"]["scale"]["y"] == "independent"
+    assert spec["facet"]["row"]["field"] == "panel"
+    rows = pd.DataFrame(_data(spec))
+    var = rows[rows.series == "variant"]
+    assert set(var[var.variant == "invert"]["panel"]) == {"invert − original"}
+    assert set(var[var.variant != "invert"]["panel"]) == {"shuffle, reinit − original"}
+    assert "original" not in set(var["variant"])
+    key = (runs.pruner == "synflow") & (runs.sparsity == 0.5)
+    by_seed = runs[key].pivot_table(index="seed", columns="variant", values="accuracy")
+    want = 100 * (by_seed["shuffle"] - by_seed["original"]).mean()
+    got = var[(var.pruner == "synflow") & (var.sparsity == 0.5) & (var.variant == "shuffle")].iloc[0]
+    assert got["mean"] == pytest.approx(want, rel=1e-12)
+    # the dense line: dense mean minus original's mean at each density, drawn in both panels
+    dense = rows[(rows.series == "dense − original") & (rows.pruner == "synflow") & (rows.sparsity == 0.5)]
+    assert len(dense) == 2
+    want_dense = 100 * (runs[(runs.pruner == "synflow") & (runs.sparsity == 0)].accuracy.mean()
+                        - by_seed["original"].mean())
+    assert dense["mean"].to_numpy() == pytest.approx([want_dense] * 2)
+    assert all(s["type"] == "log" for s in _x_scales(spec))
+    with pytest.raises(ValueError, match="reference variant 'nope'"):
+        plot.accuracy_delta(runs, reference="nope")
+
+
+def test_accuracy_delta_without_dense_runs_has_no_dense_line():
+    spec = plot.spec(plot.accuracy_delta(F.runs()))
+    assert set(pd.DataFrame(_data(spec))["series"]) == {"variant"}
+
+
+def test_verdict_forest_panels_have_their_own_x_scale_and_show_the_margin():
+    spec = plot.spec(plot.verdict_forest(F.verdicts(), margin=0.01))
+    assert spec["resolve"]["scale"]["x"] == "independent"
+    margins = sorted(e["x"]["datum"] for e in _encodings(spec) if "datum" in e.get("x", {}))
+    assert margins == pytest.approx([-1.0, 0.0, 1.0])       # ±1 pp and 0: datum values join every panel's domain
+
+
+def test_convergence_chart_flags_cells_at_the_threshold():
+    table = pd.DataFrame({"pruner": ["snip"] * 3, "variant": ["original", "shuffle", "reinit"],
+                          "sparsity": [0.5] * 3, "gain_pp": [0.1, 0.3, 0.2]})
+    spec = plot.spec(plot.convergence_gain(table, threshold=0.2))
+    rows = pd.DataFrame(_data(spec))
+    assert list(rows["status"]) == ["converged", "not converged", "not converged"]
+    assert 0.2 in [e["y"].get("datum") for e in _encodings(spec) if "y" in e]
+    assert all(s["type"] == "log" for s in _x_scales(spec))
+
+
+@pytest.mark.parametrize("name", ["density", "delta", "convergence"])
+def test_new_figures_export_to_png(name, tmp_path):
+    chart = {"density": lambda: plot.accuracy_vs_density(_runs_with_dense()),
+             "delta": lambda: plot.accuracy_delta(_runs_with_dense()),
+             "convergence": lambda: plot.convergence_gain(pd.DataFrame(
+                 {"pruner": "snip", "variant": ["original", "shuffle"], "sparsity": [0.5, 0.9], "gain_pp": [0.1, 0.4]}))}
+    out = plot.save(chart[name](), tmp_path / name, formats=("png",))
+    _check_png(out["png"])

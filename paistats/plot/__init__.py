@@ -13,12 +13,13 @@ Widths follow :data:`theme.SINGLE_COLUMN` / :data:`theme.DOUBLE_COLUMN`; call
 """
 from paistats.plot import theme
 from paistats.plot.charts import (
-    accuracy_vs_sparsity, distance_by_layer, layer_density, shift_vs_accuracy, stat_change_heatmap,
-    verdict_forest, weight_ecdf,
+    accuracy_delta, accuracy_vs_density, accuracy_vs_sparsity, convergence_gain, distance_by_layer, layer_density,
+    shift_vs_accuracy, stat_change_heatmap, verdict_forest, weight_ecdf,
 )
 from paistats.plot.export import FORMATS, javascript_bundle, save, spec
 
 __all__ = [
-    "FORMATS", "accuracy_vs_sparsity", "distance_by_layer", "javascript_bundle", "layer_density", "save",
-    "shift_vs_accuracy", "spec", "stat_change_heatmap", "theme", "verdict_forest", "weight_ecdf",
+    "FORMATS", "accuracy_delta", "accuracy_vs_density", "accuracy_vs_sparsity", "convergence_gain",
+    "distance_by_layer", "javascript_bundle", "layer_density", "save", "shift_vs_accuracy", "spec",
+    "stat_change_heatmap", "theme", "verdict_forest", "weight_ecdf",
 ]

@@ -44,6 +44,56 @@ def ordered(values, preferred=()) -> list:
     return [v for v in preferred if v in seen] + [v for v in seen if v not in preferred]
 
 
+def paired_delta(runs: pd.DataFrame, value: str, *, reference: str = "original") -> pd.DataFrame:
+    """Each pruned run's ``value`` minus the ``reference`` variant's of the same pruner, sparsity and seed.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        Columns ``pruner``, ``variant``, ``sparsity``, ``seed`` and ``value``; rows at sparsity 0
+        (dense baselines) are ignored.
+    value : str
+        Column to difference (e.g. ``accuracy`` as a fraction).
+    reference : str
+        The variant subtracted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``pruner``, ``variant``, ``sparsity``, ``seed``, ``delta`` (same unit as ``value``):
+        one row per run of every other variant whose reference run exists (a seed without its
+        reference is left out).
+    """
+    keys = ["pruner", "sparsity", "seed"]
+    pruned = runs[runs["sparsity"] > 0]
+    ref = pruned[pruned["variant"] == reference][keys + [value]].rename(columns={value: "_ref"})
+    other = pruned[pruned["variant"] != reference]
+    out = other.merge(ref, on=keys, how="inner")
+    out["delta"] = out[value] - out["_ref"]
+    return out[["pruner", "variant", "sparsity", "seed", "delta"]].dropna(subset=["delta"]).reset_index(drop=True)
+
+
+def dense_mean(runs: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Mean ``value`` of the dense baselines (sparsity 0) over seeds per pruner, with its seed interval.
+
+    The dense network does not depend on the pruning method (the builder trains it once), so a
+    pruner without dense rows gets the mean over every dense row. Returns columns ``pruner``,
+    ``mean``, ``lower``, ``upper``, ``n`` for each pruner of ``runs`` (empty without dense rows).
+    """
+    dense = runs[runs["sparsity"] == 0]
+    cols = ["pruner", "mean", "lower", "upper", "n"]
+    if dense.empty:
+        return pd.DataFrame(columns=cols)
+    per = seed_interval(dense.drop_duplicates(["pruner", "seed"]), value, ["pruner"])
+    pooled = seed_interval(dense.drop_duplicates(["seed"]).assign(_all=0), value, ["_all"]).iloc[0]
+    rows = []
+    for p in ordered(runs["pruner"]):
+        hit = per[per["pruner"] == p]
+        src = hit.iloc[0] if len(hit) else pooled
+        rows.append({"pruner": p, **{c: src[c] for c in cols[1:]}})
+    return pd.DataFrame(rows, columns=cols)
+
+
 VARIANT_ORDER = ("original", "shuffle", "reinit", "invert")
 PRUNER_ORDER = ("random", "magnitude", "snip", "grasp", "grasp_abs", "synflow")
 STAGE_ORDER = ("init", "trained")

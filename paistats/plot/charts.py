@@ -15,7 +15,17 @@ import numpy as np
 import pandas as pd
 
 from paistats.plot import theme
-from paistats.plot._frames import PRUNER_ORDER, STAGE_ORDER, VARIANT_ORDER, ordered, require, seed_interval
+from paistats.plot._frames import (
+    PRUNER_ORDER, STAGE_ORDER, VARIANT_ORDER, dense_mean, ordered, paired_delta, require, seed_interval,
+)
+
+DENSITY_TITLE = "density (fraction of weights kept, log scale)"
+
+
+def density_axis(**kw) -> alt.X:
+    """Frankle et al.'s x axis: density (fraction kept) on a log scale, dense on the left."""
+    return alt.X("density:Q", title=DENSITY_TITLE, scale=alt.Scale(type="log", reverse=True, nice=False),
+                 axis=alt.Axis(format=".2~%", labelOverlap="greedy"), **kw)
 
 
 def _panel_width(columns: int, total: int = theme.DOUBLE_COLUMN) -> int:
@@ -58,6 +68,166 @@ def accuracy_vs_sparsity(runs: pd.DataFrame, *, value: str = "accuracy", confide
     bars = base.mark_rule().encode(y="lower:Q", y2="upper:Q")
     n = min(columns, len(pruners))
     return alt.layer(bars, line, data=summary).properties(width=_panel_width(n), height=110).facet(
+        facet=alt.Facet("pruner:N", sort=pruners, title=None), columns=n)
+
+
+def accuracy_vs_density(runs: pd.DataFrame, *, value: str = "accuracy", confidence: float = 0.95,
+                        columns: int = 3) -> alt.FacetChart:
+    """Test accuracy against density on a log axis (Frankle et al. 2021, Fig. 1), with the dense baseline.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        One row per completed run: ``pruner``, ``variant``, ``sparsity`` (fraction removed; 0 =
+        dense baseline), ``seed`` and ``value`` (accuracy as a fraction).
+    confidence : float
+        Level of the Student-t interval over seeds drawn as error bars and as the dense band.
+    columns : int
+        Panels (pruning methods) per row.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per pruning method; x = density = 1 − sparsity (log scale, dense on the left),
+        y = mean accuracy over seeds (%), colour = variant; a dashed rule and grey band: the dense
+        network's mean accuracy and its seed interval (absent without sparsity-0 runs).
+    """
+    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "accuracy_vs_density")
+    pruned = runs[runs["sparsity"] > 0]
+    summary = seed_interval(pruned, value, ["pruner", "variant", "sparsity"], confidence=confidence)
+    summary["density"] = 1.0 - summary["sparsity"]
+    summary["series"] = "variant"
+    dense = dense_mean(runs, value).assign(series="dense", variant="dense")
+    data = pd.concat([summary, dense], ignore_index=True)
+    for c in ("mean", "lower", "upper", "std"):
+        if c in data:
+            data[c] = 100 * data[c]
+    variants = ordered(summary["variant"], VARIANT_ORDER)
+    pruners = ordered(summary["pruner"], PRUNER_ORDER)
+    color = alt.Color("variant:N", scale=theme.scale_for(variants, theme.VARIANT_COLORS), sort=variants)
+    y = alt.Y("mean:Q", title="test accuracy (%)", scale=alt.Scale(zero=False))
+    tips = ["pruner:N", "variant:N", "sparsity:Q", alt.Tooltip("density:Q", format=".3~%"),
+            alt.Tooltip("mean:Q", format=".2f", title="accuracy %"), alt.Tooltip("std:Q", format=".2f", title="std %"),
+            "n:Q"]
+    is_run = "datum.series == 'variant'"
+    base = alt.Chart().transform_filter(is_run).encode(x=density_axis(), color=color)
+    layers = [base.mark_rule().encode(y="lower:Q", y2="upper:Q"), base.mark_line(point=True).encode(y=y, tooltip=tips)]
+    if len(dense):
+        d = alt.Chart().transform_filter("datum.series == 'dense'")
+        layers = [d.mark_rect(color="#999999", opacity=0.25).encode(y="lower:Q", y2="upper:Q"),
+                  d.mark_rule(color="#555555", strokeDash=[4, 3]).encode(
+                      y="mean:Q", tooltip=[alt.Tooltip("mean:Q", format=".2f", title="dense accuracy %"), "n:Q"])] + layers
+    n = min(columns, len(pruners))
+    return alt.layer(*layers, data=data).properties(width=_panel_width(n), height=110).facet(
+        facet=alt.Facet("pruner:N", sort=pruners, title=None), columns=n)
+
+
+def accuracy_delta(runs: pd.DataFrame, *, value: str = "accuracy", reference: str = "original",
+                   own_panel=("invert",), confidence: float = 0.95) -> alt.FacetChart:
+    """Accuracy of each variant minus the reference's (paired by seed, percentage points) against log density.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        One row per completed run: ``pruner``, ``variant``, ``sparsity`` (0 = dense baseline),
+        ``seed`` and ``value`` (accuracy as a fraction).
+    reference : str
+        Variant subtracted within (pruner, sparsity, seed); drawn as the zero line.
+    own_panel : sequence of str
+        Variants drawn in a row of their own (``invert`` loses tens of points, which would hide
+        shuffle's and reinit's fractions of a point); the other variants share one row.
+    confidence : float
+        Level of the Student-t interval of the mean paired difference over seeds (error bars).
+
+    Returns
+    -------
+    altair.FacetChart
+        Rows = variant group, columns = pruning method, each panel with its own y scale; x =
+        density (log, dense on the left); y = mean over seeds of variant − reference (pp); a solid
+        rule at 0 (= reference) and, with sparsity-0 runs, a dashed grey line "dense − reference":
+        the dense network's mean accuracy minus the reference's at each density.
+    """
+    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "accuracy_delta")
+    if reference not in set(runs["variant"]):
+        raise ValueError(f"accuracy_delta: reference variant {reference!r} is not in the runs (variants: "
+                         f"{', '.join(map(str, ordered(runs['variant'])))}); pass reference=")
+    delta = paired_delta(runs, value, reference=reference)
+    summary = seed_interval(delta, "delta", ["pruner", "variant", "sparsity"], confidence=confidence)
+    variants = ordered(summary["variant"], VARIANT_ORDER)
+    shared = [v for v in variants if v not in own_panel]
+    label = {v: (f"{v} − {reference}" if v in own_panel else ", ".join(shared) + f" − {reference}") for v in variants}
+    summary["panel"] = summary["variant"].map(label)
+    panels = ordered(summary["panel"].tolist())
+    summary["series"] = "variant"
+    parts = [summary]
+    dense = dense_mean(runs, value)
+    pruned = runs[runs["sparsity"] > 0]
+    ref = seed_interval(pruned[pruned["variant"] == reference], value, ["pruner", "sparsity"])
+    if len(dense) and len(ref):
+        line = ref.merge(dense[["pruner", "mean"]].rename(columns={"mean": "dense"}), on="pruner")
+        line["mean"] = line["dense"] - line["mean"]
+        for panel in panels:
+            parts.append(line[["pruner", "sparsity", "mean", "n"]].assign(panel=panel, series=f"dense − {reference}",
+                                                                           variant=f"dense − {reference}"))
+    data = pd.concat(parts, ignore_index=True)
+    data["density"] = 1.0 - data["sparsity"]
+    for c in ("mean", "lower", "upper", "std"):
+        if c in data:
+            data[c] = 100 * data[c]
+    pruners = ordered(summary["pruner"], PRUNER_ORDER)
+    color = alt.Color("variant:N", scale=theme.scale_for(variants, theme.VARIANT_COLORS), sort=variants)
+    y = alt.Y("mean:Q", title=f"Δ accuracy vs {reference} (pp)")
+    tips = ["pruner:N", "variant:N", "sparsity:Q", alt.Tooltip("density:Q", format=".3~%"),
+            alt.Tooltip("mean:Q", format=".2f", title="Δ pp"), alt.Tooltip("lower:Q", format=".2f"),
+            alt.Tooltip("upper:Q", format=".2f"), "n:Q"]
+    var = alt.Chart().transform_filter("datum.series == 'variant'").encode(x=density_axis(), color=color)
+    layers = [alt.Chart().mark_rule(color="#000000", strokeWidth=0.8).encode(y=alt.datum(0))]
+    if len(parts) > 1:
+        layers.append(alt.Chart().transform_filter("datum.series != 'variant'").mark_line(
+            color="#777777", strokeDash=[4, 3], point=alt.OverlayMarkDef(color="#777777", size=12)).encode(
+            x=density_axis(), y="mean:Q", tooltip=["pruner:N", "sparsity:Q", alt.Tooltip(
+                "mean:Q", format=".2f", title=f"dense − {reference} (pp)")]))
+    layers += [var.mark_rule().encode(y="lower:Q", y2="upper:Q"), var.mark_line(point=True).encode(y=y, tooltip=tips)]
+    return alt.layer(*layers, data=data).properties(width=_panel_width(len(pruners)), height=100).facet(
+        row=alt.Row("panel:N", sort=panels, title=None, header=alt.Header(labelAngle=0, labelAlign="left",
+                                                                          labelOrient="top", labelAnchor="start")),
+        column=alt.Column("pruner:N", sort=pruners, title=None)).resolve_scale(y="independent")
+
+
+def convergence_gain(table: pd.DataFrame, *, gain: str = "gain_pp", threshold: float | None = 0.2) -> alt.FacetChart:
+    """Last-epoch gain of test accuracy (pp) against log density, per pruning method, with the flag threshold.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``pruner``, ``variant``, ``sparsity`` and ``gain`` (percentage points; e.g.
+        :func:`analysis.frankle.convergence_table`), optional ``converged`` (bool).
+    threshold : float, optional
+        Gain (pp) at and above which a cell counts as not converged: a dashed rule.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per pruning method; colour = variant; hollow points mark cells not converged.
+    """
+    t = require(table, ["pruner", "variant", "sparsity", gain], "convergence_gain").copy()
+    t["density"] = 1.0 - t["sparsity"]
+    if "converged" not in t:
+        t["converged"] = t[gain] < threshold if threshold is not None else True
+    t["status"] = np.where(t["converged"], "converged", "not converged")
+    variants = ordered(t["variant"], VARIANT_ORDER)
+    pruners = ordered(t["pruner"], PRUNER_ORDER)
+    color = alt.Color("variant:N", scale=theme.scale_for(variants, theme.VARIANT_COLORS), sort=variants)
+    pts = alt.Chart().mark_line(point=True).encode(
+        x=density_axis(), y=alt.Y(f"{gain}:Q", title="last-epoch gain (pp)"), color=color,
+        tooltip=["pruner:N", "variant:N", "sparsity:Q", alt.Tooltip(f"{gain}:Q", format=".2f"), "status:N"])
+    flag = alt.Chart().transform_filter("datum.status == 'not converged'").mark_point(
+        shape="circle", size=90, filled=False, color="#D55E00").encode(x=density_axis(), y=f"{gain}:Q")
+    layers = [alt.Chart().mark_rule(color="#000000", strokeWidth=0.6).encode(y=alt.datum(0)), pts, flag]
+    if threshold is not None:
+        layers.insert(1, alt.Chart().mark_rule(color="#D55E00", strokeDash=[4, 3]).encode(y=alt.datum(threshold)))
+    n = min(3, len(pruners))
+    return alt.layer(*layers, data=t).properties(width=_panel_width(n), height=100).facet(
         facet=alt.Facet("pruner:N", sort=pruners, title=None), columns=n)
 
 
@@ -260,7 +430,9 @@ def verdict_forest(df: pd.DataFrame, *, margin: float | None = None, estimate: s
     Returns
     -------
     altair.FacetChart
-        Rows = comparison, columns = sparsity; one line per pruning method.
+        Rows = comparison, columns = sparsity; one line per pruning method. Every panel has its own
+        x scale, which always spans 0 and ± ``margin`` (so the margin stays visible next to a
+        comparison whose intervals are small, and invert's large losses do not squash the others).
     """
     df = require(df, ["pruner", "sparsity", "comparison", estimate, "ci_low", "ci_high", "verdict"],
                  "verdict_forest").copy()
@@ -286,4 +458,4 @@ def verdict_forest(df: pd.DataFrame, *, margin: float | None = None, estimate: s
     return alt.layer(*layers, data=df).properties(width=_panel_width(min(n, 4)), height=alt.Step(12)).facet(
         row=alt.Row("comparison:N", title=None, sort=ordered(df["comparison"]),
                     header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top", labelAnchor="start")),
-        column=alt.Column("sparsity:O", sort=sparsities, title="sparsity"))
+        column=alt.Column("sparsity:O", sort=sparsities, title="sparsity")).resolve_scale(x="independent")
