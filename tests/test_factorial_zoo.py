@@ -1,6 +1,7 @@
 """shuffle_kept / permute_kept in a real (tiny) zoo: stored starts, views, distances, and growing an
 existing entry along ``variant``."""
 import numpy as np
+import pandas as pd
 import pytest
 
 import paistats
@@ -13,6 +14,7 @@ FIRST = ("original", "shuffle", "reinit")
 ADDED = ("shuffle_kept", "permute_kept")
 SEEDS = (0, 1)
 SPARSITY = 0.8
+pytestmark = pytest.mark.slow  # ten real runs and two finalizations with statistics: ≈ 30 s on a shared core
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +118,18 @@ def test_a_stored_start_variant_without_its_start_weights_is_refused(tmp_path, f
 
     with pytest.raises(GridError, match="lacks its per-run start weights"):
         writer.write_run(tmp_path, entry, payload)
+
+
+def test_report_section_on_a_tiny_factorial_zoo(grown, tmp_path):
+    from analysis import factorial, reproduce
+
+    zoo, *_ = grown
+    index, ctx = reproduce.build_report(zoo, tmp_path / "report", sections=("factorial",),
+                                        formats=("svg",))
+    html = index.read_text()
+    assert factorial.SECTION in html and "interaction-" in html
+    (line,) = [s for s in ctx.summary if s["section"] == factorial.SECTION]
+    assert "of 1 pruner × sparsity cells" in line["answer"]
+    shift = pd.read_csv(next((tmp_path / "report" / "tables").glob("factorial-shift-*.csv")))
+    at_init = shift[(shift.stage == "init") & shift.variant.isin(["shuffle_kept", "permute_kept"])]
+    assert len(at_init) and (at_init[["ks", "wasserstein_rel", "log_std_ratio"]].abs() <= 1e-12).all().all()
