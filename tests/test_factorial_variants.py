@@ -89,3 +89,19 @@ def test_a_variant_cannot_move_values_without_a_shuffle_or_redraw_and_move():
         variants.Variant("x", move_values=True)
     with pytest.raises(ValueError, match="reinit draws fresh values"):
         variants.Variant("x", reinit=True, permute_kept=True)
+
+
+def test_factorial_preset_is_the_issue_grid_and_fits_the_time_budget():
+    from analysis.reproduce import estimate_minutes
+    from zoo_builder import plan, presets
+
+    p = plan.from_config(presets.load("factorial"))
+    cells = {(s.arch, s.dataset, s.recipe.name, s.method, s.variant, s.sparsity) for s in p.specs}
+    assert cells == {("lenet300", "mnist", "lenet_mnist_cpu", m, v, s)
+                     for m in ("magnitude", "snip", "grasp", "synflow", "random")
+                     for v in variants.FACTORIAL for s in (0.9, 0.98)}
+    assert {s.seed for s in p.specs} == set(range(5)) and len(p) == 250
+    # every pruning task holds the five variants (scored once), shuffle and shuffle_kept together
+    assert all([s.variant for s in t.specs] == list(variants.FACTORIAL) for t in p.tasks)
+    runs, minutes = estimate_minutes(presets.get("factorial"), 2)
+    assert runs == 250 and minutes * 1.8 <= 15  # 1.8: mini's measured / estimated wall time on this machine
