@@ -27,12 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "folder (index.html, figures/, tables/) and print the verdict summary.")
     r.add_argument("--zoo", metavar="PATH_OR_REPO",
                    help="a zoo folder or a Hub dataset repo (org/name); a missing folder is built with --preset "
-                        "(default: ./zoo, or ./zoo-smoke with --preset smoke)")
-    r.add_argument("--preset", choices=("smoke", "mini"), default="mini",
+                        "(default: ./zoo, or ./zoo-smoke / ./zoo-factorial with --preset smoke / factorial)")
+    r.add_argument("--preset", choices=("smoke", "mini", "factorial"), default="mini",
                    help="what to build when the zoo is missing: mini (LeNet-300-100/MNIST, 510 runs, ~25 min on 2 "
-                        "cores) or smoke (tiny MLP/mnist1d with 3 seeds, 162 runs, ~3 min)")
+                        "cores), smoke (tiny MLP/mnist1d with 3 seeds, 162 runs, ~3 min) or factorial (issue 15's "
+                        "mask-layout x kept-values design on LeNet-300-100/MNIST, 250 runs, ~12 min expected)")
     r.add_argument("--entries", nargs="+", metavar="ENTRY", help="only these entries (names, aliases or archs)")
-    r.add_argument("--out", metavar="DIR", help="report folder (default: ./report, or ./report-smoke)")
+    r.add_argument("--out", metavar="DIR", help="report folder (default: ./report, or ./report-<preset> for smoke "
+                                                 "and factorial)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
     r.add_argument("--margin", type=float, default=0.01, metavar="FRACTION",
                    help="accuracy margin for equivalence / non-inferiority (default 0.01 = 1 percentage point)")
@@ -66,8 +68,8 @@ def _reproduce(args) -> int:
 
     if not 0 < args.margin < 1 or not 0 < args.std_margin < 10 or not 0 < args.alpha < 1:
         return _fail("--margin, --std-margin and --alpha must be positive fractions (e.g. --margin 0.01)")
-    zoo = args.zoo or ("zoo-smoke" if args.preset == "smoke" else "zoo")
-    out = Path(args.out or ("report-smoke" if args.preset == "smoke" else "report"))
+    zoo = args.zoo or ("zoo" if args.preset == "mini" else f"zoo-{args.preset}")
+    out = Path(args.out or ("report" if args.preset == "mini" else f"report-{args.preset}"))
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         return _fail(f"output folder {out} exists: pass --overwrite to replace it, or choose another --out")
     from paistats import hub

@@ -44,7 +44,8 @@ def run_arrays(tree: xr.DataTree, sel: dict, stage: str) -> tuple[dict, dict]:
     values, masks = {}, {}
     for t in tree.attrs["tensors"]:
         node = tree[t["name"] if t["prunable"] else f"{layout.STATE_GROUP}/{t['name']}"]
-        arr = node[source]
+        # stored-start variants keep per-run starts of prunable weights only; the rest start from init
+        arr = node[source if t["prunable"] or source != "start" else "init"]
         v = np.asarray(arr.sel({d: x for d, x in sel.items() if d in arr.dims}).values)
         if t["prunable"]:
             masks[t["name"]] = np.asarray(node["mask"].sel(sel).values)
@@ -57,7 +58,8 @@ def state_dict(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, s
                pruner: str | None = None) -> dict[str, np.ndarray]:
     """NumPy state dict (every parameter and buffer) of one run, mask applied to prunable weights.
 
-    ``stage="init"`` gives the weights the run started from (``reinit`` variant: the redrawn ones).
+    ``stage="init"`` gives the weights the run started from (reinit variants: the redrawn ones;
+    ``shuffle_kept`` / ``permute_kept``: their stored per-run ``start``).
     ``pruner`` picks the method of an architecture-level tree.
 
     Raises

@@ -9,10 +9,32 @@ STAGES = ("init", "trained")
 
 
 def stage_source(stage: str, variant: str) -> str:
-    """Stored array holding a run's weights at ``stage``: the reinit variant starts from ``reinit``."""
+    """Stored array holding a run's weights at ``stage``: the reinit variants start from ``reinit``,
+    ``shuffle_kept`` / ``permute_kept`` from their per-run ``start`` (see
+    :func:`paistats.store.layout.start_source`)."""
     if stage == "trained":
         return "trained"
-    return "reinit" if variant == "reinit" else "init"
+    return layout.start_source(variant)
+
+
+def start_weights(ds: xr.Dataset) -> xr.DataArray:
+    """The weights each run started from (before masking), lazily: ``init``, ``reinit`` for the
+    reinit variants, the per-run ``start`` for the stored-start variants.
+
+    ``ds`` is a prunable layer's dataset with its inherited ``variant`` coordinate.
+    """
+    variant = ds["variant"]
+    out = ds["init"]
+    redrawn = variant.isin(list(layout.REINIT_VARIANTS))
+    if bool(redrawn.any()):
+        out = xr.where(redrawn, ds["reinit"], out)
+    stored = variant.isin(list(layout.STORED_START_VARIANTS))
+    if bool(stored.any()):
+        if "start" not in ds.data_vars:
+            raise ValueError(f"variants {', '.join(layout.STORED_START_VARIANTS)} start from a per-run `start` "
+                             "array that this entry lacks: rebuild or re-plan the entry with this zoo_builder")
+        out = xr.where(stored, ds["start"], out)
+    return out
 
 
 def layers(tree: xr.DataTree) -> list[str]:
@@ -34,7 +56,7 @@ def _unpruned_node(node: xr.DataTree, stage: str) -> xr.DataArray:
     if stage == "trained":
         weights = ds["trained"]
     else:
-        weights = xr.where(ds["variant"] == "reinit", ds["reinit"], ds["init"])
+        weights = start_weights(ds)
     out = weights.where(ds["mask"])
     tensor_dims = [d for d in ds["mask"].dims if d not in layout.RUN_DIMS]
     lead = [d for d in layout.RUN_DIMS if d in out.dims]
@@ -52,8 +74,9 @@ def unpruned(obj: xr.DataTree, stage: str = "trained") -> xr.DataArray | dict[st
     obj : xarray.DataTree
         An entry (as returned by :func:`paistats.load`) or one of its layer nodes.
     stage : {"init", "trained"}
-        ``"init"``: the weights each variant started from (the ``reinit`` variant's are the
-        redrawn ones); ``"trained"``: the final weights.
+        ``"init"``: the weights each variant started from (the reinit variants' are the
+        redrawn ones, ``shuffle_kept``'s and ``permute_kept``'s their stored per-run ``start``);
+        ``"trained"``: the final weights.
 
     Returns
     -------

@@ -17,6 +17,7 @@ EXPECTED_RUNS = {
     "mini": 6 * 4 * 4 * 5 + 6 * 5,
     "cpu-extra": 3 * (6 * 4 * 4 * 3 + 6 * 3),
     "singh-liu": 2 * (6 * 3 * 1 * 3 + 3 * 1 * 3 + 6 * 3),  # SL grid + grasp invert_*
+    "factorial": 5 * 5 * 2 * 5,  # methods × variants × sparsities × seeds, no dense
     "frankle-cifar10": 2 * (6 * 4 * 20 * 5 + 6 * 5),
 }
 

@@ -80,17 +80,23 @@ def test_original_returns_a_copy_not_the_scored_model(pruned):
 def test_unknown_variant_names_the_choices(pruned):
     model, result = pruned
     with pytest.raises(ValueError, match=r"unknown variant 'shufle'.*Did you mean 'shuffle'.*original, shuffle, "
-                                         r"reinit, invert, invert_shuffle, invert_reinit"):
+                                         r"reinit, invert, invert_shuffle, invert_reinit, shuffle_kept, "
+                                         r"permute_kept"):
         variants.apply("shufle", result, model, seed=0)
 
 
 def test_registry_composes_mask_source_and_randomization():
     assert variants.VARIANTS == ("original", "shuffle", "reinit", "invert")  # what "variants: all" builds
-    assert variants.names() == list(variants.VARIANTS) + ["invert_shuffle", "invert_reinit"]
-    table = {name: (v.inverted, v.shuffle, v.reinit) for name in variants.names() for v in [variants.get(name)]}
-    assert table == {"original": (False, False, False), "shuffle": (False, True, False),
-                     "reinit": (False, False, True), "invert": (True, False, False),
-                     "invert_shuffle": (True, True, False), "invert_reinit": (True, False, True)}
+    assert variants.names() == list(variants.VARIANTS) + ["invert_shuffle", "invert_reinit", "shuffle_kept",
+                                                          "permute_kept"]
+    table = {name: (v.inverted, v.shuffle, v.reinit, v.move_values, v.permute_kept)
+             for name in variants.names() for v in [variants.get(name)]}
+    assert table == {"original": (False, False, False, False, False), "shuffle": (False, True, False, False, False),
+                     "reinit": (False, False, True, False, False), "invert": (True, False, False, False, False),
+                     "invert_shuffle": (True, True, False, False, False),
+                     "invert_reinit": (True, False, True, False, False),
+                     "shuffle_kept": (False, True, False, True, False),
+                     "permute_kept": (False, False, False, False, True)}
 
 
 def test_invert_shuffle_and_invert_reinit_randomize_the_inverted_mask(pruned):

@@ -17,6 +17,11 @@
                    invert / invert_shuffle / invert_reinit (their "GraSP" is this project's
                    inverted grasp); 3 seeds (they ran one) + dense: 162 runs. The LeNet half runs
                    on a CPU (``--only arch=lenet300``); ResNet needs CIFAR-10 and a GPU.
+``factorial``      Issue 15's 2 × 2 design, mask {method's, shuffled} × values {method's kept values,
+                   fresh}: LeNet-300-100 on real MNIST (``lenet_mnist_cpu``), magnitude, snip, grasp,
+                   synflow and random (control) × original / shuffle / reinit / shuffle_kept /
+                   permute_kept × sparsities 0.9 / 0.98 × 5 seeds, no dense baseline: 250 runs
+                   (CPU; ``python -m analysis reproduce --preset factorial``).
 ``frankle-cifar10`` VGG-16 and ResNet-20 on CIFAR-10 (``openlth_cifar``), densities 0.8^k for
                    k = 1..20 (k = 0 is the dense baseline), 5 seeds, as Frankle et al. (2021).
 =================  ==========================================================================
@@ -30,6 +35,8 @@ from zoo_builder.registry import unknown_choice_message
 ALL = "all"
 SINGH_LIU_METHODS = ["magnitude", "random", "snip", "grasp", "grasp_abs", "synflow"]
 MINI_SPARSITIES = [0.5, 0.75, 0.9, 0.98]
+FACTORIAL_METHODS = ["magnitude", "snip", "grasp", "synflow", "random"]
+FACTORIAL_VARIANTS = ["original", "shuffle", "reinit", "shuffle_kept", "permute_kept"]
 
 PRESETS: dict[str, dict] = {
     "smoke": {
@@ -76,6 +83,16 @@ PRESETS: dict[str, dict] = {
                        "variants": ["invert", "invert_shuffle", "invert_reinit"], "sparsities": [0.75],
                        "seeds": 3, "dense": False},
                   )],
+    },
+    "factorial": {
+        "name": "factorial",
+        "description": "mask layout x kept values (issue 15): LeNet-300-100 on MNIST, 5 methods x original/shuffle/"
+                       "reinit/shuffle_kept/permute_kept x sparsities 0.9, 0.98 x 5 seeds (CPU)",
+        "grids": [{
+            "arch": "lenet300", "dataset": "mnist", "recipe": "lenet_mnist_cpu",
+            "methods": FACTORIAL_METHODS, "variants": FACTORIAL_VARIANTS, "sparsities": [0.9, 0.98],
+            "seeds": 5, "dense": False,
+        }],
     },
     "frankle-cifar10": {
         "name": "frankle-cifar10",

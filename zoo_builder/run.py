@@ -36,6 +36,10 @@ class RunResult:
         otherwise.
     masks : dict name → bool tensor
         The mask this variant trained with (True = kept).
+    start : dict name → tensor or None
+        Variants whose starting prunable weights depend on the run (``shuffle_kept``,
+        ``permute_kept``: :attr:`zoo_builder.variants.Variant.stored_start`): those weights, before
+        masking; None for the others (they start from ``initial`` or ``reinit``).
     trained : state dict
         Final weights (exact zeros where pruned), biases, BN parameters and buffers.
     history : dict of lists
@@ -71,6 +75,7 @@ class RunResult:
     extra: dict = field(default_factory=dict)
     final_scores: dict | None = None
     disconnected: bool = False
+    start: dict | None = None
 
 
 def _cpu_state(model: nn.Module) -> "OrderedDict[str, torch.Tensor]":
@@ -155,6 +160,8 @@ def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
     masks, start_model = variants.apply(spec.variant, pruned, model, seed=spec.seed)
     reinit_model = start_model if variants.get(spec.variant).reinit else variants.redraw(model, spec.seed)
     initial, reinit = _cpu_state(model), _cpu_state(reinit_model)
+    start_weights = ({name: w.detach().to("cpu", copy=True) for name, w in models.prunable(start_model).items()}
+                     if variants.get(spec.variant).stored_start else None)
     fields = _pruning_fields(spec, model, pruned, masks)
     history = training.train(start_model, masks, spec.recipe, train_split, test_split, seed=spec.seed,
                              augment=info.augment, on_epoch=on_epoch, amp=amp, channels_last=channels_last)
@@ -171,6 +178,7 @@ def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
         scores=fields["scores"],
         final_scores=fields["final_scores"],
         masks=cpu_masks,
+        start=start_weights,
         trained=_cpu_state(start_model),
         history=history.to_dict(),
         accuracy=float(accuracy),

@@ -14,8 +14,10 @@ import hashlib
 
 import torch
 
-#: Stream names. ``shuffle`` and ``tie_break`` are per layer: ``generator(seed, stream, layer_name)``.
-STREAMS = ("init", "reinit", "data_order", "augment", "score_batch", "random_score", "shuffle", "tie_break")
+#: Stream names. ``shuffle``, ``tie_break`` and ``permute_kept`` are per layer:
+#: ``generator(seed, stream, layer_name)``.
+STREAMS = ("init", "reinit", "data_order", "augment", "score_batch", "random_score", "shuffle", "tie_break",
+           "permute_kept")
 
 #: What the shared streams mean for an analysis (the zoo stores this text as ``random_streams``).
 STREAMS_DOC = (
@@ -26,7 +28,9 @@ STREAMS_DOC = (
     "weights of the reinit variants (reinit), the data order and augmentation (data_order, augment), "
     "the scoring examples (score_batch), the random method's scores (random_score), the tie-break "
     "order among equal scores (tie_break, per layer) and each layer's shuffle permutation (shuffle, "
-    "per layer). Hence random-method masks and shuffled masks are nested across sparsities, and "
+    "per layer; shuffle and shuffle_kept use the same permutation, shuffle_kept moving each initial weight with "
+    "its mask entry) and permute_kept's order of a layer's kept values (permute_kept, per layer: a uniform "
+    "permutation of the layer's kept count, so it differs between sparsities). Hence random-method masks and shuffled masks are nested across sparsities, and "
     "shuffled masks of different methods share positions at one seed. Comparisons between methods "
     "or sparsities at one seed are paired; the seed is the unit of replication."
 )

@@ -176,6 +176,7 @@ def payload(result: RunResult) -> RunPayload:
         history={k: list(map(float, v)) for k, v in result.history.items()},
         accuracy=float(result.accuracy), density=float(result.density), seconds=float(result.seconds),
         final_scores=_numpy(final) if final is not None else None,
+        start=_numpy(result.start) if getattr(result, "start", None) is not None else None,
         disconnected=bool(getattr(result, "disconnected", False)),
         device=str(extra.get("device", getattr(result, "device", "cpu"))),
         amp=bool(extra.get("amp", s.amp)), channels_last=bool(extra.get("channels_last", False)),

@@ -23,3 +23,4 @@ __all__ = [
     "distance_by_layer", "javascript_bundle", "layer_density", "save", "shift_vs_accuracy", "spec",
     "stat_change_heatmap", "theme", "verdict_forest", "weight_ecdf",
 ]
+from paistats.plot.factorial import interaction_frame, interaction_plot  # noqa: E402,F401 (issue 15)

@@ -11,7 +11,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from paistats.store.layout import GRID_DIMS
+from paistats.store.layout import GRID_DIMS, REINIT_VARIANTS
 
 from paistats.stats import _blocks
 from paistats.stats._inputs import (
@@ -198,7 +198,8 @@ def _stats_dataset(raw: xr.DataArray, dense: xr.DataArray | None, layer: Layer, 
     raw = raw.assign_coords(stage=list(DIST_STAGES))
     parts = [raw.sel(stage="init"), raw.sel(stage="trained")]
     if dense is not None:
-        is_reinit = raw[VARIANT] == "reinit"
+        # the stored starts of shuffle_kept / permute_kept permute init: their dense tensor is init's
+        is_reinit = raw[VARIANT].isin(list(REINIT_VARIANTS))
         dense_init = xr.where(is_reinit, dense.isel(dstage=1), dense.isel(dstage=0))
         dense_score = dense.isel(dstage=2)
         comp = layer.complete

@@ -84,8 +84,10 @@ def read_layer(name: str, ds: xr.Dataset, complete: xr.DataArray) -> Layer:
     shape = [ds.sizes[d] for d in tensor_dims]
     init, reinit = ds["init"], ds["reinit"]
     variants = [str(v) for v in np.atleast_1d(ds[VARIANT].values)] if VARIANT in ds.coords else []
-    if "reinit" in variants:
-        start = xr.where(ds[VARIANT] == "reinit", reinit, init)
+    if set(variants) & {*layout.REINIT_VARIANTS, *layout.STORED_START_VARIANTS}:
+        from paistats.views import start_weights
+
+        start = start_weights(ds)
     elif VARIANT in ds["mask"].dims:
         start = init.expand_dims({VARIANT: ds[VARIANT].values}).transpose(*ds["mask"].dims, missing_dims="ignore")
     else:

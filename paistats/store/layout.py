@@ -1,4 +1,4 @@
-"""Zoo format version 2: where everything lives and how each array is encoded.
+"""Zoo format versions 2 and 3: where everything lives and how each array is encoded.
 
 One module holds every layout decision (paths, dims, dtypes, chunking, codecs) so that the
 writer and the reader cannot disagree. See ``docs/zoo-format.md`` for the prose version.
@@ -12,7 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 FORMAT_VERSION = 2
-SUPPORTED_FORMAT_VERSIONS = (2,)
+#: Format 3 = format 2 + per-run ``start`` arrays (entries holding a variant of
+#: :data:`STORED_START_VARIANTS`); an entry carries 3 only then, so readers that predate ``start``
+#: refuse it instead of reading those variants' starting weights from ``init``.
+START_FORMAT_VERSION = 3
+SUPPORTED_FORMAT_VERSIONS = (2, 3)
 
 def check_format(attrs: dict, where) -> None:
     """Raise :class:`~paistats.errors.UnsupportedFormatError` unless ``attrs`` (an entry's root
@@ -40,7 +44,26 @@ PRUNER_DIM = "pruner"
 #: Every dimension that labels a run (the stacked pruner first, then the entry's grid).
 RUN_DIMS = (PRUNER_DIM,) + GRID_DIMS
 #: Canonical variant order (new variants of a growing entry are appended in this order).
-VARIANT_ORDER = ("original", "shuffle", "reinit", "invert", "invert_shuffle", "invert_reinit")
+VARIANT_ORDER = ("original", "shuffle", "reinit", "invert", "invert_shuffle", "invert_reinit", "shuffle_kept",
+                 "permute_kept")
+#: Variants whose starting prunable weights are stored per run (array ``start``): they depend on
+#: the run's (sparsity, seed), not on the seed only (``zoo_builder.variants.Variant.stored_start``).
+STORED_START_VARIANTS = ("shuffle_kept", "permute_kept")
+#: Variants that start from the redrawn weights (``reinit``).
+REINIT_VARIANTS = ("reinit", "invert_reinit")
+
+
+def start_source(variant: str) -> str:
+    """Stored array holding the prunable weights ``variant`` started from: ``start`` (per run) for
+    :data:`STORED_START_VARIANTS`, ``reinit`` for :data:`REINIT_VARIANTS`, else ``init``."""
+    if variant in STORED_START_VARIANTS:
+        return "start"
+    return "reinit" if variant in REINIT_VARIANTS else "init"
+
+
+def entry_format_version(variants) -> int:
+    """Format version of an entry whose grid holds ``variants``."""
+    return START_FORMAT_VERSION if any(v in STORED_START_VARIANTS for v in variants) else FORMAT_VERSION
 
 #: Names no dimension or coordinate may take: keywords of ``.sel`` / ``.isel`` (xarray would take
 #: them as options, not labels) and Python keywords (``.sel(in=0)`` is a syntax error).
@@ -86,10 +109,14 @@ PRUNABLE_ARRAYS = {
     "score": (("seed",), "the method's scores of the dense initial network (round 1; method's convention)"),
     "score_final": (("sparsity", "seed"), "scores of the last pruning round (iterative methods only)"),
     "mask": (GRID_DIMS, "mask trained with (True = kept)"),
+    "start": (GRID_DIMS, "starting weights before masking, for variants whose start is neither init nor reinit "
+                         "(shuffle_kept, permute_kept); NaN for the other variants"),
     "trained": (GRID_DIMS, "final weights (exact zeros where pruned)"),
 }
 #: Arrays only iterative methods have.
 ITERATIVE_ONLY = ("score_final",)
+#: Arrays only entries holding a variant of :data:`STORED_START_VARIANTS` have (format 3).
+STORED_START_ONLY = ("start",)
 #: Arrays of a non-prunable tensor's group (under ``state/``).
 STATE_ARRAYS = {
     "init": (("seed",), "original initial value"),

@@ -119,6 +119,9 @@ class RunPayload:
     accuracy, density : float (fractions); seconds : float (wall time, s).
     final_scores : dict prunable name → ndarray, optional
         Last pruning round's scores (iterative methods at sparsity > 0).
+    start : dict prunable name → ndarray, optional
+        Starting prunable weights (before masking) of a variant in
+        :data:`~paistats.store.layout.STORED_START_VARIANTS`; required for those, None otherwise.
     disconnected : bool
         The pruned network carries no signal.
     device : str; amp, channels_last : bool
@@ -146,9 +149,10 @@ class RunPayload:
     amp: bool = False
     channels_last: bool = False
     extra: dict = field(default_factory=dict)
+    start: dict | None = None
 
     def __post_init__(self):
-        for attr in ("initial", "reinit", "trained", "scores", "masks", "final_scores"):
+        for attr in ("initial", "reinit", "trained", "scores", "masks", "final_scores", "start"):
             value = getattr(self, attr)
             if value is not None:
                 setattr(self, attr, {k: np.asarray(v) for k, v in value.items()})

@@ -82,7 +82,9 @@ def _index_of(labels: list, value, dim: str, entry: str) -> int:
                         "run plan_entries first") from None
 
 
-def _layouts(tensors: list[TensorSpec], sizes: dict[str, int], score_dtype: str, iterative: bool):
+def _layouts(tensors: list[TensorSpec], sizes: dict[str, int], score_dtype: str, iterative: bool,
+             start: bool = False):
+    """Array layouts of an entry; ``start``: the entry holds a stored-start variant (format 3)."""
     for t in tensors:
         if t.prunable:
             arrays, group = layout.PRUNABLE_ARRAYS, t.name
@@ -90,6 +92,8 @@ def _layouts(tensors: list[TensorSpec], sizes: dict[str, int], score_dtype: str,
             arrays, group = layout.STATE_ARRAYS, f"{layout.STATE_GROUP}/{t.name}"
         for name, (lead, long_name) in arrays.items():
             if name in layout.ITERATIVE_ONLY and not iterative:
+                continue
+            if name in layout.STORED_START_ONLY and not start:
                 continue
             dtype = score_dtype if name.startswith("score") else ("bool" if name == "mask" else t.dtype)
             yield layout.tensor_array(group, name, lead, sizes, t.shape, dtype, t.prunable, long_name, t.dims)
@@ -134,7 +138,7 @@ def _create(path: Path, plan: EntryPlan) -> None:
     path.mkdir(parents=True, exist_ok=True)
     now = _now()
     attrs = {
-        "format_version": layout.FORMAT_VERSION,
+        "format_version": layout.entry_format_version(grid["variant"]),
         "entry": plan.entry, "arch": plan.arch, "dataset": plan.dataset, "method": plan.method,
         "default_dataset": plan.default_dataset,
         **{k: plan.config.get(k) for k in _CONFIG_KEYS},
@@ -157,11 +161,16 @@ def _create(path: Path, plan: EntryPlan) -> None:
                                 attributes={"units": "fraction"} if dim == "sparsity" else {})
         if values:
             arr[:] = np.asarray(values, dtype=object if dtype == "str" else dtype)
-    for lay in _layouts(list(plan.tensors), sizes, plan.score_dtype, plan.iterative):
-        group = lay.path.rsplit("/", 1)[0] if "/" in lay.path else ""
-        if group:
-            _ensure_groups(root, group)
-        lay.create(root)
+    for lay in _layouts(list(plan.tensors), sizes, plan.score_dtype, plan.iterative,
+                        start=layout.entry_format_version(grid["variant"]) == layout.START_FORMAT_VERSION):
+        _create_array(root, lay)
+
+
+def _create_array(root: zarr.Group, lay: layout.ArrayLayout) -> None:
+    group = lay.path.rsplit("/", 1)[0] if "/" in lay.path else ""
+    if group:
+        _ensure_groups(root, group)
+    lay.create(root)
 
 
 def _ensure_groups(root: zarr.Group, group: str) -> None:
@@ -211,8 +220,12 @@ def _grow(path: Path, plan: EntryPlan) -> None:
             added[dim] = extra
             coords[dim] = have + extra
     sizes = {d: len(coords[d]) for d in coords}
+    version = max(int(attrs["format_version"]), layout.entry_format_version(coords["variant"]))
     for lay in _layouts([TensorSpec.from_dict(t) for t in attrs["tensors"]], sizes, attrs["score_dtype"],
-                        bool(attrs.get("iterative"))):
+                        bool(attrs.get("iterative")), start=version == layout.START_FORMAT_VERSION):
+        if lay.path not in root:  # an array the grown grid needs first (``start`` of a stored-start variant)
+            _create_array(root, lay)
+            continue
         arr = root[lay.path]
         if arr.shape != lay.shape:
             arr.resize(lay.shape)
@@ -225,7 +238,8 @@ def _grow(path: Path, plan: EntryPlan) -> None:
     history.append({"time": _now(), "runs_added": len(new_runs), "labels_added": added,
                     "versions": plan.provenance.get("versions", {}),
                     "git_revision": plan.provenance.get("git_revision")})
-    root.attrs.update({"runs": dict(sorted(runs.items())), "updated": _now(), "plan_history": history})
+    root.attrs.update({"runs": dict(sorted(runs.items())), "updated": _now(), "plan_history": history,
+                       "format_version": version})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -280,6 +294,8 @@ def write_run(zoo_dir, entry: str, run: RunPayload) -> None:
                 if iterative and run.final_scores is not None:
                     put(f"{group}/score_final", (j, k), run.final_scores[t.name], shared=True)
                 put(f"{group}/mask", (i, j, k), run.masks[t.name])
+                if run.start is not None:
+                    put(f"{group}/start", (i, j, k), run.start[t.name])
             put(f"{group}/trained", (i, j, k), run.trained[t.name])
         epochs = len(coords["epoch"])
         for name in layout.HISTORY_VARS:
@@ -304,8 +320,14 @@ def write_run(zoo_dir, entry: str, run: RunPayload) -> None:
 
 
 def _check_payload(run: RunPayload, tensors: list[TensorSpec], entry: str) -> None:
+    stored = run.variant in layout.STORED_START_VARIANTS
+    if stored != (run.start is not None):
+        raise GridError(f"run {run.hash} ({run.variant}) of {entry!r} " + (
+            "lacks its per-run start weights (RunPayload.start); the builder must pass them" if stored else
+            "carries start weights, which only variants " + ", ".join(layout.STORED_START_VARIANTS) + " store"))
     for t in tensors:
-        for what in ("initial", "reinit", "trained") + (("scores", "masks") if t.prunable else ()):
+        starts = ("start",) if stored and t.prunable else ()
+        for what in ("initial", "reinit", "trained") + (("scores", "masks") if t.prunable else ()) + starts:
             d = getattr(run, what)
             if t.name not in d:
                 raise GridError(f"run {run.hash} of {entry!r} lacks {what}[{t.name!r}]")

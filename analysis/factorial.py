@@ -1,0 +1,268 @@
+"""Issue 15: does accuracy follow the mask's layout or the kept weights' distribution?
+
+The 2 × 2 design per pruner × sparsity (variants of :data:`zoo_builder.variants.FACTORIAL`):
+
+==================  ===========================  ==========================
+                    values: method's kept values values: fresh
+==================  ===========================  ==========================
+mask: method's      ``permute_kept``             ``reinit``
+mask: shuffled      ``shuffle_kept``             ``shuffle``
+==================  ===========================  ==========================
+
+In all four cells the pairing of values with positions is random (``permute_kept`` /
+``shuffle_kept`` permute the kept values; ``reinit`` draws new ones; ``shuffle``'s kept values are
+a uniform random subset of the layer), so the cells differ only in the layout (which positions are
+kept) and in the multiset of kept values at init. ``original`` adds a fifth cell: the method's mask
+with its kept values at their scored positions; ``original − permute_kept`` is the order effect.
+
+Contrasts (accuracy, per seed, then a paired t over seeds; :data:`CONTRASTS`):
+
+- ``layout`` = ½(shuffle_kept + shuffle) − ½(permute_kept + reinit): shuffled − method's mask;
+- ``value`` = ½(permute_kept + shuffle_kept) − ½(reinit + shuffle): method's kept − fresh values;
+- ``interaction`` = (shuffle_kept − permute_kept) − (shuffle − reinit): the layout effect with
+  kept values minus the layout effect with fresh values;
+- ``order`` = original − permute_kept: scored positions − permuted among the kept positions.
+
+Singh & Liu's question (:data:`FOLLOW`): with the layout randomized and the distribution held
+(``shuffle_kept``), is accuracy ≈ ``original`` (it follows the distribution) or ≈ ``shuffle`` (it
+follows the layout)?
+
+Verdicts are read from the printed interval: the paired t interval of the contrast at confidence
+1 − α/m, m = the size of the stated family (Bonferroni); margin ±``margin`` (1 pp by default):
+``better`` (interval above 0), ``worse`` (below 0), ``equivalent`` (inside ±margin), ``non-inferior``
+(above −margin), else ``inconclusive``. The random pruner is the control: every contrast is null by
+construction there (its mask and kept values are independent of the weights), so its rows are
+labelled ``control`` and not counted in a family.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+SECTION = "Mask layout × kept values (issue 15)"
+FACTORIAL = ("original", "shuffle", "reinit", "shuffle_kept", "permute_kept")
+CONTROL = "random"
+#: contrast → (variant weights of the side named first, of the other side, definition in words)
+CONTRASTS = {
+    "layout": ({"shuffle_kept": .5, "shuffle": .5}, {"permute_kept": .5, "reinit": .5},
+               "shuffled − method's mask, averaged over values: ½(shuffle_kept + shuffle) − ½(permute_kept + reinit)"),
+    "value": ({"permute_kept": .5, "shuffle_kept": .5}, {"reinit": .5, "shuffle": .5},
+              "method's kept − fresh values, averaged over masks: ½(permute_kept + shuffle_kept) − ½(reinit + shuffle)"),
+    "interaction": ({"shuffle_kept": 1, "reinit": 1}, {"permute_kept": 1, "shuffle": 1},
+                    "layout effect with kept values − with fresh values: (shuffle_kept − permute_kept) − "
+                    "(shuffle − reinit)"),
+    "order": ({"original": 1}, {"permute_kept": 1},
+              "kept values at their scored positions − permuted among them: original − permute_kept"),
+}
+FOLLOW = {
+    "vs original": ({"shuffle_kept": 1}, {"original": 1}, "shuffle_kept − original"),
+    "vs shuffle": ({"shuffle_kept": 1}, {"shuffle": 1}, "shuffle_kept − shuffle"),
+}
+VERDICTS = ("better", "worse", "equivalent", "non-inferior", "inconclusive")
+
+
+def interval_verdict(low: float, high: float, margin: float) -> str:
+    """Directional verdict of an interval of a difference A − B (fractions), margin ``margin`` > 0.
+
+    ``better`` low > 0; ``worse`` high < 0; ``equivalent`` −margin < low and high < margin;
+    ``non-inferior`` low > −margin; else ``inconclusive`` (also for a NaN bound).
+    """
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "inconclusive"
+    if low > 0:
+        return "better"
+    if high < 0:
+        return "worse"
+    if -margin < low and high < margin:
+        return "equivalent"
+    if low > -margin:
+        return "non-inferior"
+    return "inconclusive"
+
+
+def accuracy_wide(runs: pd.DataFrame, value: str = "accuracy") -> pd.DataFrame:
+    """One row per (pruner, sparsity, seed), one column per variant (NaN where a run is missing)."""
+    missing = {"pruner", "variant", "sparsity", "seed", value} - set(runs.columns)
+    if missing:
+        raise ValueError(f"runs lack column(s) {', '.join(sorted(missing))}: pass analysis.common.runs_frame(...)")
+    return runs.pivot_table(index=["pruner", "sparsity", "seed"], columns="variant", values=value,
+                            aggfunc="first")
+
+
+def _side(wide: pd.DataFrame, weights: dict) -> np.ndarray:
+    out = np.zeros(len(wide))
+    for v, w in weights.items():
+        out = out + w * (wide[v].to_numpy(float) if v in wide.columns else np.full(len(wide), np.nan))
+    return out
+
+
+def contrast_table(runs: pd.DataFrame, contrasts: dict = CONTRASTS, *, alpha: float = 0.05, margin: float = 0.01,
+                   family: str = "factorial contrasts", value: str = "accuracy") -> pd.DataFrame:
+    """Seed-level paired t of each contrast per pruner × sparsity, Bonferroni over the family.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        One row per complete run: ``pruner``, ``variant``, ``sparsity``, ``seed``, ``value``
+        (a fraction).
+    contrasts : dict
+        name → (weights of side A, weights of side B, definition); the contrast is A − B per seed.
+    alpha : float
+        Family-wise level; each interval has confidence 1 − alpha / m.
+    margin : float
+        Equivalence / non-inferiority margin (fraction; 0.01 = 1 pp).
+    family : str
+        Name of the family (every non-control pruner × sparsity × contrast testable here).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pruner``, ``sparsity``, ``contrast``, ``definition``, ``n`` (seeds), ``effect`` (mean
+        A − B, fraction), ``ci_low``, ``ci_high`` (the paired t interval at ``confidence``),
+        ``confidence``, ``pvalue`` (paired t, unadjusted), ``family``, ``m`` (family size),
+        ``verdict`` (:data:`VERDICTS`, or ``control`` for the random pruner, ``not testable`` with the
+        reason in ``note``).
+    """
+    from paistats.inference import InferenceError, paired_test
+
+    wide = accuracy_wide(runs, value)
+    rows = []
+    for (pruner, sparsity), block in wide.groupby(level=["pruner", "sparsity"], sort=False):
+        for name, (a, b, words) in contrasts.items():
+            x, y = _side(block, a), _side(block, b)
+            row = {"pruner": pruner, "sparsity": sparsity, "contrast": name, "definition": words,
+                   "n": int(np.isfinite(x - y).sum()), "control": pruner == CONTROL, "note": ""}
+            try:
+                row["result"] = paired_test(x, y, test="t", alpha=alpha)
+            except InferenceError as e:
+                row["result"], row["note"] = None, str(e)
+            rows.append(row)
+    m = sum(1 for r in rows if not r["control"] and r["result"] is not None)
+    level = 1 - alpha / max(m, 1)
+    out = []
+    for r in rows:
+        res = r.pop("result")
+        if res is None:
+            r.update(effect=np.nan, ci_low=np.nan, ci_high=np.nan, pvalue=np.nan, verdict="not testable")
+        else:
+            ci = res.confidence_interval(level)
+            r.update(effect=res.effect, ci_low=ci.low, ci_high=ci.high, pvalue=res.pvalue,
+                     verdict="control" if r["control"] else interval_verdict(ci.low, ci.high, margin))
+        r.update(confidence=level, family=f"{family} (Bonferroni, m = {m})" if not r["control"] else
+                 "control: null by construction, not counted", m=m)
+        out.append(r)
+    cols = ["pruner", "sparsity", "contrast", "definition", "n", "effect", "ci_low", "ci_high", "confidence",
+            "pvalue", "family", "m", "verdict", "note"]
+    return pd.DataFrame(out, columns=cols)
+
+
+def follow_verdict(vs_original: str, vs_shuffle: str) -> str:
+    """What ``shuffle_kept``'s accuracy follows, from its verdicts against original and shuffle.
+
+    ``distribution`` (≈ original, apart from shuffle), ``layout`` (≈ shuffle, apart from original),
+    ``both (original ≈ shuffle)`` (equivalent to both: nothing to tell apart), else ``undecided``.
+    """
+    apart = ("better", "worse")
+    if vs_original == "equivalent" and vs_shuffle in apart:
+        return "distribution"
+    if vs_shuffle == "equivalent" and vs_original in apart:
+        return "layout"
+    if vs_original == "equivalent" and vs_shuffle == "equivalent":
+        return "both (original ≈ shuffle)"
+    return "undecided"
+
+
+def follow_table(runs: pd.DataFrame, *, alpha: float = 0.05, margin: float = 0.01) -> pd.DataFrame:
+    """Singh & Liu's question per pruner × sparsity: :func:`contrast_table` of :data:`FOLLOW`
+    (its own Bonferroni family) and the :func:`follow_verdict` of each cell (column ``follows``)."""
+    t = contrast_table(runs, FOLLOW, alpha=alpha, margin=margin, family="shuffle_kept vs original / shuffle")
+    wide = t.pivot_table(index=["pruner", "sparsity"], columns="contrast", values="verdict", aggfunc="first")
+    follows = {k: ("control" if k[0] == CONTROL else follow_verdict(r.get("vs original", ""), r.get("vs shuffle", "")))
+               for k, r in wide.iterrows()}
+    t["follows"] = [follows[(p, s)] for p, s in zip(t["pruner"], t["sparsity"])]
+    return t
+
+
+def shift_frame(dist, metrics=("ks", "wasserstein_rel", "log_std_ratio"), stages=("init", "trained")) -> pd.DataFrame:
+    """Layer-wise distribution shift of each variant against ``original`` (mean over seeds).
+
+    Parameters
+    ----------
+    dist : xarray.Dataset
+        :func:`paistats.distances` (reference ``original``) of an architecture stack.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pruner``, ``sparsity``, ``variant``, ``layer``, ``stage`` and one column per metric (the
+        mean over seeds; kept weights only, as stored). ``shuffle_kept`` and ``permute_kept`` are 0
+        at init by construction.
+    """
+    variants = [v for v in FACTORIAL if v != "original" and v in set(map(str, dist["variant"].values))]
+    ds = dist[list(metrics)].sel(variant=variants, stage=list(stages)).mean("seed")
+    return ds.to_dataframe().reset_index()
+
+
+def run(ctx, report, arch) -> dict | None:
+    """The report section for ``arch`` (None, and nothing written, when its zoo lacks the design)."""
+    import paistats
+    from analysis.common import root_runs, runs_frame
+    from paistats import plot
+
+    runs = runs_frame(root_runs(ctx, arch))
+    have = set(runs["variant"])
+    if not {"shuffle_kept", "permute_kept", "shuffle", "reinit", "original"} <= have:
+        return None
+    runs = runs[runs["variant"].isin(FACTORIAL) & (runs["sparsity"] > 0)]
+    sec = report.section(f"{SECTION}: {arch.label}", level=2)
+    sec.text(__doc__.split("\n\n", 1)[1].split("Verdicts are read")[0].strip().replace("``", ""))
+    contrasts = contrast_table(runs, alpha=ctx.alpha, margin=ctx.margin)
+    follow = follow_table(runs, alpha=ctx.alpha, margin=ctx.margin)
+    m1, m2 = int(contrasts["m"].iloc[0]), int(follow["m"].iloc[0])
+    sec.text(f"Each row is a paired t over seeds of the contrast's per-seed value (paistats.inference.paired_test); "
+             f"the interval printed is at confidence 1 − {ctx.alpha}/m (Bonferroni) and the verdict is read from it "
+             f"with margin ±{100 * ctx.margin:g} pp: better (interval above 0), worse (below 0), equivalent (inside "
+             f"±margin), non-inferior (above −margin), else inconclusive. Family 1: every non-control pruner × sparsity "
+             f"× contrast (m = {m1}); family 2 (Singh & Liu's question): shuffle_kept vs original and vs shuffle for "
+             f"every non-control pruner × sparsity (m = {m2}). Random pruning is the control (null by construction), "
+             "shown and not counted.")
+    cells = plot.interaction_frame(runs)
+    sec.figure(f"interaction-{arch.arch}", plot.interaction_plot(cells),
+               "Accuracy of the four cells (mean over seeds, 95% Student-t seed interval); grey: original.")
+    shown = contrasts.assign(effect_pp=100 * contrasts["effect"], low_pp=100 * contrasts["ci_low"],
+                             high_pp=100 * contrasts["ci_high"])
+    sec.table(f"factorial-contrasts-{arch.arch}",
+              shown[["pruner", "sparsity", "contrast", "n", "effect_pp", "low_pp", "high_pp", "confidence", "verdict",
+                     "family"]], "Layout, value, interaction and order effects on test accuracy (pp).")
+    fshown = follow.assign(effect_pp=100 * follow["effect"], low_pp=100 * follow["ci_low"],
+                           high_pp=100 * follow["ci_high"])
+    sec.table(f"factorial-follow-{arch.arch}",
+              fshown[["pruner", "sparsity", "contrast", "n", "effect_pp", "low_pp", "high_pp", "confidence", "verdict",
+                      "follows"]], "Singh & Liu's question: shuffle_kept against original and shuffle (pp).")
+    tree = paistats.load(arch.load_name or next(iter(arch.names.values())), zoo=ctx.zoo)
+    shift = shift_frame(paistats.distances(tree.sel(variant=[v for v in FACTORIAL if v in tree["variant"].values])))
+    sec.table(f"factorial-shift-{arch.arch}", shift,
+              "Layer-wise shift of each variant's kept weights against original's (mean over seeds; KS, W1 ÷ σ of "
+              "original, log std ratio). shuffle_kept and permute_kept are 0 at init by construction.")
+    answer = summary_line(follow)
+    ctx.verdict(f"{arch.label}: where the layout is randomized but the distribution held (shuffle_kept), does "
+                "accuracy follow the distribution (≈ original) or the layout (≈ shuffle)?", answer, SECTION)
+    sec.text("Answer: " + answer)
+    return {"contrasts": contrasts, "follow": follow, "shift": shift, "cells": cells}
+
+
+def summary_line(follow: pd.DataFrame) -> str:
+    """'distribution in 3, layout in 1, undecided in 4 of 8 pruner × sparsity cells (…)'."""
+    cells = follow[follow["follows"] != "control"].drop_duplicates(["pruner", "sparsity"])
+    counts = cells["follows"].value_counts()
+    parts = [f"{k} in {int(n)}" for k, n in counts.items()]
+    detail = "; ".join(f"{p} {s:g}: {f}" for p, s, f in zip(cells["pruner"], cells["sparsity"], cells["follows"]))
+    conf = follow["confidence"].iloc[0] if len(follow) else float("nan")
+    return (", ".join(parts) or "no cell") + f" of {len(cells)} pruner × sparsity cells ({detail}; intervals at " \
+        f"{100 * conf:.2f}% confidence, Bonferroni over {int(follow['m'].iloc[0]) if len(follow) else 0})"
+
+
+__all__ = ["CONTRASTS", "FOLLOW", "SECTION", "contrast_table", "follow_table", "follow_verdict", "interval_verdict",
+           "shift_frame", "summary_line", "accuracy_wide", "run"]
