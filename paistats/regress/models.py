@@ -1,6 +1,7 @@
 """Regressions of accuracy change on distribution shift (statsmodels' formula API)."""
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -122,6 +123,10 @@ def _model(fn, formula, table, **kw):
 
 def _used_rows(formula: str, table: pd.DataFrame):
     """(OLS model, row labels it uses): rows with a NaN in any column of the formula are dropped."""
+    empty = [c for c in table.columns if isinstance(c, str) and re.search(rf"(?<![\w.]){re.escape(c)}(?![\w.])", formula)
+             and table[c].isna().all()]
+    if empty:
+        raise InferenceError(f"no complete row for formula {formula!r}: column(s) {empty} are NaN in every row")
     model = _model(smf.ols, formula, table)
     return model, model.data.row_labels
 
@@ -164,6 +169,7 @@ def cluster_jackknife(exog: np.ndarray, endog: np.ndarray, groups: np.ndarray) -
         keep = groups != g
         x = exog[keep]
         if np.linalg.matrix_rank(x) < exog.shape[1]:
+            g = g.item() if isinstance(g, np.generic) else g
             raise InferenceError(f"without cluster {g!r} the design is collinear (a regressor or factor level is seen "
                                  "in that cluster only); the jackknife (CR3) needs every level in ≥ 2 clusters: "
                                  "coarsen the factors or use vcov='CR1'")
@@ -225,7 +231,8 @@ def ols(table: pd.DataFrame, formula: str | None = None, *, cluster: str | None 
         res = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
         cov = f"cluster({cluster}), CR1"
         if vcov == "CR3":
-            v, _ = cluster_jackknife(model.exog, model.endog, groups)
+            labels = table.loc[rows, cluster].to_numpy()
+            v, _ = cluster_jackknife(model.exog, model.endog, labels if labels.dtype != object else groups)
             cov = f"cluster({cluster}), CR3 jackknife"
             res = _with_cov(res, v, n_groups, cov)
     terms = list(res.params.index)
@@ -242,7 +249,8 @@ def mixedlm(table: pd.DataFrame, formula: str | None = None, *, groups: str = "s
     """Linear mixed model with a random intercept per ``groups`` (seed or pruner), REML.
 
     ``statsmodels.formula.api.mixedlm(formula, rows, groups=...)`` fitted with each optimizer of
-    ``methods`` in turn until one converges (statsmodels' ``fit(method=[...])``); the coefficient
+    ``methods`` in turn until one converges to a fit with finite standard errors (lbfgs can stop at a
+    zero random-effect variance with a NaN intercept error where powell or nm do not); the coefficient
     table holds the fixed effects (Wald z tests, as statsmodels reports them). Rows with a NaN in
     a column of the formula are dropped and counted, as in :func:`ols`.
 
@@ -262,8 +270,8 @@ def mixedlm(table: pd.DataFrame, formula: str | None = None, *, groups: str = "s
     Raises
     ------
     InferenceError
-        No optimizer converged, the fit is singular (no finite standard error), or the linear
-        algebra fails; always one line.
+        No optimizer gave a converged fit with finite standard errors (each one's reason is
+        named: no convergence, a singular fit, a linear-algebra error); always one line.
     """
     table = _check(table, groups)
     formula = formula or default_formula(table)
@@ -272,25 +280,32 @@ def mixedlm(table: pd.DataFrame, formula: str | None = None, *, groups: str = "s
     data = table.loc[rows]
     model = _model(smf.mixedlm, formula, data, groups=codes)
     _design_ok(model, formula)
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
-        warnings.simplefilter("always")
-        try:
-            res = model.fit(reml=True, method=list(methods))
-            res.bse_fe  # computed (and warned about) inside the catch
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as e:
-            msg = " ".join(str(e).split())[:120]
-            raise InferenceError(f"mixed model {formula!r} failed in its linear algebra ({type(e).__name__}: {msg}) "
-                                 f"with {np.unique(codes).size} {groups} groups; use ols() or a simpler formula") from None
-    notes = tuple(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
-    if not res.converged:
-        raise InferenceError(f"mixed model {formula!r} did not converge with any of {', '.join(methods)}; simplify the "
-                             "formula or use ols()")
+    res, notes, failures = None, [], {}
+    for method in methods:
+        with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+            warnings.simplefilter("always")
+            try:
+                r = model.fit(reml=True, method=[method])
+                finite = bool(np.isfinite(np.asarray(r.bse_fe)).all())  # computed (and warned about) in the catch
+            except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as e:
+                failures[method] = f"{type(e).__name__}: " + " ".join(str(e).split())[:100]
+                continue
+        notes = [" ".join(str(w.message).split()) for w in caught]
+        if not r.converged:
+            failures[method] = "did not converge"
+        elif not finite:
+            failures[method] = "no finite standard error (singular fit)"
+        else:
+            res = r
+            break
+    notes = tuple(dict.fromkeys(notes))
+    if res is None:
+        why = "; ".join(f"{m}: {w}" for m, w in failures.items())
+        raise InferenceError(f"mixed model {formula!r} did not converge to a fit with finite standard errors with any "
+                             f"of {', '.join(methods)} ({why}) with {np.unique(codes).size} {groups} groups; use ols() "
+                             "or a simpler formula")
     terms = list(model.exog_names)
     coef = _tidy(res.fe_params, res.bse_fe, res.tvalues[terms], res.pvalues[terms], res.conf_int(alpha), terms)
-    if not np.isfinite(coef["std_error"]).all():
-        bad = coef.loc[~np.isfinite(coef["std_error"]), "term"].tolist()
-        raise InferenceError(f"mixed model {formula!r} has no finite standard error for {bad} (singular fit with "
-                             f"{np.unique(codes).size} {groups} groups); use ols() or a simpler formula")
     return RegressionResult(res, coef, formula, "MixedLM", f"random intercept ({groups})", groups, int(res.nobs),
                             int(np.unique(codes).size), notes, n_dropped=len(table) - len(rows))
 
