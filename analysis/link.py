@@ -31,6 +31,12 @@ def _excluded_text(excluded: dict) -> str:
     return ", ".join(f"{n} {why}" for why, n in excluded.items()) or "none"
 
 
+def _lead(effect) -> str:
+    """The verdict word before its sentence, unless the sentence already starts with it."""
+    said = f"{effect.verdict}:" in effect.sentence or f"{effect.verdict};" in effect.sentence
+    return "" if said else f"{effect.verdict}: "
+
+
 def _immunity(ctx: Context, sec, arch: Arch, table: pd.DataFrame) -> pd.DataFrame:
     imm = immunity(table, margin=ctx.margin, alpha=ctx.alpha)
     lvl = f"{100 * (1 - ctx.alpha):g}%"
@@ -63,11 +69,11 @@ def _immunity(ctx: Context, sec, arch: Arch, table: pd.DataFrame) -> pd.DataFram
               f"({init.fit.cov_type}; {lvl} intervals; cell fixed effects not shown), {arch.label}.")
     ctx.verdict(f"{arch.label}: does shift at init explain Δaccuracy under shuffle / reinit (within pruner × "
                 "sparsity, connected runs)?",
-                f"{init.verdict}: {init.sentence}; n = {len(imm.rows)} runs, {imm.n_seeds} seeds, "
+                f"{_lead(init)}{init.sentence}; n = {len(imm.rows)} runs, {imm.n_seeds} seeds, "
                 f"excluded: {_excluded_text(imm.excluded)}", f"{SECTION} ({arch.label})")
     if trained is not None:
         ctx.verdict(f"{arch.label}: is trained shift associated with Δaccuracy under shuffle / reinit "
-                    "(association, not explanation)?", f"{trained.verdict}: {trained.sentence}",
+                    "(association, not explanation)?", f"{_lead(trained)}{trained.sentence}",
                     f"{SECTION} ({arch.label})")
     return coef
 

@@ -145,3 +145,17 @@ def test_link_section_follows_the_restricted_model():
     text = " ".join(str(b) for s in report.sections for b in s.blocks)
     assert "Invert runs are in no shift regression" in text and "39 runs" in text
     assert not ctx.skipped
+
+
+def test_link_verdict_of_a_null_zoo_says_no_detectable_relation_once():
+    from analysis import link
+    from analysis.common import Arch, Context
+    from paistats.plot.report import Report
+
+    root, dist = link_zoo(seed=1, slope=0.0)
+    ctx = Context(zoo=None, listing=pd.DataFrame(), margin=0.01, alpha=0.05)
+    link.run(ctx, Report("t"), Arch("toy", "toy", {"snip": "toy-snip"}), {"tree": root, "distances": dist})
+    init = next(r["answer"] for r in ctx.summary if "shift at init explain" in r["question"])
+    assert init.startswith("no detectable relation; |effect| < ") and init.count("no detectable relation") == 1
+    trained = next(r["answer"] for r in ctx.summary if "association, not explanation" in r["question"])
+    assert trained.startswith("association, not explanation (trained shift is an outcome of training): ")

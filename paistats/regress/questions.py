@@ -173,20 +173,21 @@ def _sentence(verdict: str, role: str, at: str, at_shift: float, effect: float, 
               margin: float, level: float) -> str:
     iv = f"[{pp(lo)}, {pp(hi)}] ({100 * level:g}% interval)"
     who = f"the median {at}'s" if at != "all runs" else "the median run's"
+    prefix = ""
     if role == "explanatory":
         subject = f"a shift at init as large as {who} (W1/σ = {at_shift:.3g}) moves accuracy by"
     else:
-        subject = (f"association, not explanation (trained shift is an outcome of training): runs whose trained shift "
-                   f"is as large as {who} (W1/σ = {at_shift:.3g}) differ in accuracy by")
+        prefix = "association, not explanation (trained shift is an outcome of training): "
+        subject = f"runs whose trained shift is as large as {who} (W1/σ = {at_shift:.3g}) differ in accuracy by"
     m = f"{100 * margin:g} pp"
     if verdict == "detected":
-        return f"{subject} {pp(effect)} pp {iv}"
+        return f"{prefix}{subject} {pp(effect)} pp {iv}"
     if verdict == "negligible":
-        return f"{subject} {pp(effect)} pp {iv}: detectable but inside the ±{m} margin"
+        return f"{prefix}{subject} {pp(effect)} pp {iv}: detectable but inside the ±{m} margin"
     bound = 100 * max(abs(lo), abs(hi))
     if verdict == "no detectable relation":
-        return f"no detectable relation; |effect| < {bound:.2f} pp at {who} shift, {pp(effect)} pp {iv}, inside ±{m}"
-    return f"inconclusive: {pp(effect)} pp {iv} at {who} shift; the interval reaches beyond ±{m}"
+        return f"{prefix}no detectable relation; |effect| < {bound:.2f} pp at {who} shift, {pp(effect)} pp {iv}, inside ±{m}"
+    return f"{prefix}inconclusive: {pp(effect)} pp {iv} at {who} shift; the interval reaches beyond ±{m}"
 
 
 def _cells(df: pd.DataFrame) -> pd.Series:
