@@ -84,5 +84,5 @@ def test_shift_table_and_default_regression_on_a_real_entry(tree, dist):
     expect = sum(sizes[name] * float(per_layer.sel(layer=name)) for name in sizes) / sum(sizes.values())
     assert row["wasserstein_rel_trained"] == pytest.approx(expect)
     fit = regress.ols(table)
-    assert fit.n_groups == 3 and fit.cov_type == "cluster(seed)"
+    assert fit.n_groups == 3 and fit.cov_type.startswith("cluster(seed)")
     assert fit.coefficients["term"].tolist() == ["Intercept", "wasserstein_rel_init", "wasserstein_rel_trained"]

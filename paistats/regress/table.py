@@ -101,6 +101,11 @@ def _one(entry, distances, *, metrics, stages, reference, layer_weights, include
         if "density" in root:
             dens = root["density"]
             cols["density"] = dens if "pruner" in dens.dims else dens.expand_dims(pruner=acc["pruner"].values)
+        if "disconnected" in root:
+            disc = root["disconnected"].astype(bool)
+            disc = disc if "pruner" in disc.dims else disc.expand_dims(pruner=acc["pruner"].values)
+            cols["disconnected"] = disc
+            cols["disconnected_ref"] = disc.sel(variant=reference).broadcast_like(disc)
     ds = xr.Dataset({k: v.drop_vars([c for c in v.coords if c not in v.dims], errors="ignore")
                      for k, v in cols.items()}, )
     dims = [d for d in RUN_DIMS if d in ds.dims]
@@ -110,6 +115,9 @@ def _one(entry, distances, *, metrics, stages, reference, layer_weights, include
                              "select them first")
     df = ds.to_dataframe(dim_order=dims).reset_index()
     df = df[df["accuracy"].notna()]
+    for c in ("disconnected", "disconnected_ref"):
+        if c in df:
+            df[c] = df[c].astype(bool)
     if not include_reference:
         df = df[df["variant"] != reference]
     for key in ("arch", "dataset"):
@@ -146,8 +154,10 @@ def shift_table(entries, distances=None, *, metrics=DEFAULT_METRICS, stages=DEFA
     pandas.DataFrame
         Columns ``arch``, ``dataset`` (when the entry says), ``pruner``, ``variant``, ``sparsity``,
         ``seed``, ``accuracy``, ``accuracy_ref`` (the reference's at the same pruner, sparsity, seed),
-        ``delta_accuracy`` = accuracy − accuracy_ref (fractions), ``{metric}_{stage}``, and
-        ``density`` when the entry has it.
+        ``delta_accuracy`` = accuracy − accuracy_ref (fractions), ``{metric}_{stage}``,
+        ``density`` when the entry has it, and ``disconnected`` / ``disconnected_ref`` (bool: the
+        run / the reference run of its pruner, sparsity and seed carries no signal from input to
+        output, root variable ``disconnected``) when the entry has it.
     """
     if isinstance(entries, (list, tuple)):
         dists = distances if isinstance(distances, (list, tuple)) else [distances] * len(entries)
