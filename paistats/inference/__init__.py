@@ -35,7 +35,7 @@ _WHERE = {
     "to_dataset": "multiplicity", "equivalence_test": "seeds", "noninferiority_test": "seeds",
     "paired_test": "seeds", "shift_vs_noise": "seeds", "anderson_test": "weights", "brown_forsythe_test": "weights",
     "ks_test": "weights", "mannwhitney_test": "weights", "permutation_test": "weights",
-    "family_level": "multiplicity", "interval_verdict": "verdicts", "pvalue_verdict": "verdicts",
+    "family_level": "multiplicity", "interval_verdict": "verdicts", "interval_claims": "verdicts", "pvalue_verdict": "verdicts",
     "WORDS": "verdicts",
 }
 __all__ = sorted(_WHERE)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from paistats.errors import ZooError
-from paistats.inference.verdicts import interval_verdict, qualifier, verdict_text
+from paistats.inference.verdicts import interval_claims, interval_verdict, qualifier, verdict_text
 
 
 class InferenceError(ZooError, ValueError):
@@ -139,6 +139,15 @@ class InferenceResult:
         low, high = self.confidence_interval(confidence_level)
         return interval_verdict(low, high, margin=self.margin, higher_is_better=self.higher_is_better,
                                 shift=self.kind == "shift")
+
+    def claims(self, confidence_level: float | None = None) -> frozenset:
+        """Every claim the interval at ``confidence_level`` supports (e.g. {"worse", "equivalent"}); the
+        verdict is the first of them in precedence order."""
+        if self.descriptive or self._ci is None:
+            return frozenset()
+        low, high = self.confidence_interval(confidence_level)
+        return interval_claims(low, high, margin=self.margin, higher_is_better=self.higher_is_better,
+                               shift=self.kind == "shift")
 
     def note(self, confidence_level: float | None = None, word: str | None = None) -> str:
         """Qualifier of the verdict: "by less / more than the margin", or "cannot reach α = … with n

@@ -40,6 +40,29 @@ def _up_down(higher_is_better, shift: bool) -> tuple[str, str]:
     return DIRECTIONS[higher_is_better]
 
 
+def interval_claims(low: float, high: float, *, margin: float | None = None, higher_is_better: bool | None = True,
+                    shift: bool = False) -> frozenset:
+    """Every claim the interval [low, high] supports (a verdict is the first of them in precedence order).
+
+    E.g. [−3.36, −1.14] pp with a 5 pp margin supports {worse, equivalent}: the verdict is "worse"
+    (qualified "by less than the margin").
+    """
+    up, down = _up_down(higher_is_better, shift)
+    if math.isnan(low) or math.isnan(high):
+        return frozenset()
+    out = set()
+    if low > 0:
+        out.add(up)
+    if high < 0:
+        out.add(down)
+    if margin is not None and not shift:
+        if -margin < low and high < margin:
+            out.add("equivalent")
+        if (higher_is_better is True and low > -margin) or (higher_is_better is False and high < margin):
+            out.add("non-inferior")
+    return frozenset(out)
+
+
 def interval_verdict(low: float, high: float, *, margin: float | None = None, higher_is_better: bool | None = True,
                      shift: bool = False) -> str:
     """The verdict word of an interval [low, high] of δ = variant − reference (rules in the module doc).
@@ -58,23 +81,14 @@ def interval_verdict(low: float, high: float, *, margin: float | None = None, hi
     Returns
     -------
     str
-        One of :data:`WORDS`.
+        One of :data:`WORDS`: the first claim of :func:`interval_claims` in the order
+        better/worse (or higher/lower, above/below noise), equivalent, non-inferior; else inconclusive.
     """
+    claims = interval_claims(low, high, margin=margin, higher_is_better=higher_is_better, shift=shift)
     up, down = _up_down(higher_is_better, shift)
-    if math.isnan(low) or math.isnan(high):
-        return "inconclusive"
-    if low > 0:
-        return up
-    if high < 0:
-        return down
-    if margin is None or shift:
-        return "inconclusive"
-    if -margin < low and high < margin:
-        return "equivalent"
-    if higher_is_better is True and low > -margin:
-        return "non-inferior"
-    if higher_is_better is False and high < margin:
-        return "non-inferior"
+    for word in (up, down, "equivalent", "non-inferior"):
+        if word in claims:
+            return word
     return "inconclusive"
 
 
