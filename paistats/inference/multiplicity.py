@@ -115,7 +115,8 @@ def stack(results: list[InferenceResult], *, family: tuple[str, ...] | list[str]
     else:
         keys = []
     keyframe = pd.DataFrame([{**r.coords, "test": r.test} for r in results])
-    groups = keyframe.groupby(keys, dropna=False, sort=False).groups if keys else {(): keyframe.index}
+    by = keys[0] if len(keys) == 1 else keys
+    groups = keyframe.groupby(by, dropna=False, sort=False).groups if keys else {(): keyframe.index}
     dims_txt = " × ".join(fam) if fam else "all tests"
     rows: list[dict | None] = [None] * len(results)
     for key, index in groups.items():
