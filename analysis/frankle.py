@@ -1,18 +1,25 @@
 """Frankle et al. (ICLR 2021): is pruning at initialization immune to shuffling and reinitializing?
 
 Questions answered from the zoo's data, per pruning method and sparsity, at the level of seeds
-(one final test accuracy per run; seeds are the replicates, paired within a seed):
+(one final test accuracy per run; seeds are the replicates, paired within a seed). One row per
+pruner × sparsity × comparison, each with its estimate (variant − reference, accuracy) and the
+interval its verdict is read from:
 
-1. Is accuracy under ``shuffle`` / ``reinit`` the same as ``original`` (TOST equivalence within
-   ± margin) and at least not worse (non-inferiority at the margin)?
-2. Is ``invert`` worse than ``original`` (one-sided paired t)?
-3. Does each method's ``original`` beat random pruning at the same sparsity and seed (one-sided
-   paired t)?
+1. ``shuffle − original`` and ``reinit − original`` with the margin: better / worse (a significant
+   difference, qualified "by less than the margin" when it is negligible) / equivalent /
+   non-inferior / inconclusive.
+2. ``invert − original``: better / worse / inconclusive (two-sided).
+3. ``original − random pruning`` (each method against random pruning at the same sparsity and
+   seed): better / worse / inconclusive (two-sided: a method can be worse than random).
 4. Where is a run disconnected (root variable ``disconnected``: some layer at density 0 or SynFlow's
    R = 0), e.g. inverted SynFlow?
 
-Every family of tests is Holm-adjusted over pruner × sparsity for one comparison and test.
-Adapt it: change ``margin``, the tests or the family in :func:`tests`.
+The family of each comparison is pruner × sparsity: every interval is a paired Student-t interval
+at 1 − α/m (Bonferroni, m = the family's size), so the verdicts of a family are simultaneously
+right with probability ≥ 1 − α; the adjusted p-values printed beside them agree with the intervals.
+The ``random`` pruner under ``shuffle`` is null by construction (shuffling a random mask is a
+no-op in distribution): reported as "no-op by construction", not tested, not counted.
+Adapt it: change ``margin`` or the family in :func:`tests`.
 """
 from __future__ import annotations
 
@@ -47,71 +54,104 @@ def _versus_random(acc: xr.DataArray) -> xr.DataArray:
     return out
 
 
+NO_OP = "no-op by construction"
+VS_RANDOM = "original − random pruning"
 COMPARISONS = {
-    # label: (variants, test, extra keyword arguments)
-    "shuffle − original (non-inferiority)": (["shuffle"], "noninferiority", {}),
-    "reinit − original (non-inferiority)": (["reinit"], "noninferiority", {}),
-    "shuffle − original (equivalence)": (["shuffle"], "tost", {}),
-    "reinit − original (equivalence)": (["reinit"], "tost", {}),
-    "invert − original (worse?)": (["invert"], "t", {"alternative": "less"}),
+    # label: (variant against original, use the margin)
+    "shuffle − original": ("shuffle", True),
+    "reinit − original": ("reinit", True),
+    "invert − original": ("invert", False),
 }
+NULL_BY_CONSTRUCTION = {("random", "shuffle"): "shuffling a random mask is a no-op in distribution"}
+FAMILY = [PRUNER, "sparsity"]
+
+
+def _no_op_rows(acc: xr.DataArray, variant: str, label: str) -> pd.DataFrame:
+    """Rows for the (pruner, variant) pairs that are null by construction: estimate shown, no test."""
+    rows = []
+    for (pruner, v), why in NULL_BY_CONSTRUCTION.items():
+        if v != variant or pruner not in acc[PRUNER].values:
+            continue
+        for s in acc["sparsity"].values:
+            d = (acc.sel({PRUNER: pruner, "variant": v, "sparsity": s})
+                 - acc.sel({PRUNER: pruner, "variant": "original", "sparsity": s})).values
+            d = d[np.isfinite(d)]
+            if d.size:
+                rows.append({PRUNER: pruner, "sparsity": float(s), "comparison": label, "test": "none", "n": d.size,
+                             "effect": float(d.mean()), "ci_low": np.nan, "ci_high": np.nan,
+                             "confidence_level": np.nan, "verdict": NO_OP, "verdict_text": f"{NO_OP} ({why})",
+                             "family": f"not tested: {why}"})
+    return pd.DataFrame(rows)
+
+
+def _run_family(ctx: Context, section: str, label: str, data: xr.DataArray, ref: str, variant: str,
+                margin: float | None) -> pd.DataFrame | None:
+    """Paired t of ``variant`` − ``ref`` in every pruner × sparsity cell, stacked with Bonferroni."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = inference.compare(data, test="t", reference=ref, variants=[variant], margin=margin,
+                                        alternative="two-sided", higher_is_better=True, alpha=ctx.alpha,
+                                        errors="skip")
+        for w in caught:
+            ctx.skip(section, label, str(w.message))
+    except inference.InferenceError as e:
+        ctx.skip(section, label, str(e))
+        return None
+    if not results:
+        return None
+    table = inference.stack(results, family=FAMILY, method="bonferroni")
+    table["comparison"] = label
+    return table
 
 
 def tests(ctx: Context, acc: xr.DataArray, section: str = SECTION) -> pd.DataFrame:
-    """Seed-level tests of every comparison, Holm-adjusted over pruner × sparsity within each.
+    """Seed-level tests of every comparison; one row per pruner × sparsity × comparison.
 
-    Returns a tidy table (one row per pruner, sparsity and comparison) with the estimate, its
-    interval, n, p-values, family and verdict; comparisons that cannot be tested are recorded
-    in ``ctx.skipped``.
+    Returns a tidy table with the estimate (``effect``, variant − reference), the interval the
+    verdict is read from (``ci_low``, ``ci_high`` at ``confidence_level`` = 1 − α/m), n, the
+    adjusted p-values (``pvalue_adj`` of H0 δ = 0, ``pvalue_lower_adj`` / ``pvalue_upper_adj`` of
+    H0 δ = ∓margin), ``family`` (Bonferroni over pruner × sparsity, m, level), ``verdict`` (one
+    word) and ``verdict_text`` (with its qualifier). Comparisons that cannot be tested are recorded
+    in ``ctx.skipped``; null-by-construction cells carry the verdict "no-op by construction".
     """
     variants = [str(v) for v in acc["variant"].values]
     tables = []
-    plan = dict(COMPARISONS)
     if "original" not in variants:
-        ctx.skip(section, "comparison with random pruning", "the zoo has no `original` variant (the reference)")
-    elif "random" in acc[PRUNER].values and acc.sizes[PRUNER] > 1:
-        plan["original − random pruning (better?)"] = (None, "t", {"alternative": "greater"})
+        ctx.skip(section, "every comparison", "the zoo has no `original` variant (the reference)")
+        return pd.DataFrame()
+    for label, (variant, use_margin) in COMPARISONS.items():
+        if variant not in variants:
+            ctx.skip(section, label, f"variant {variant} not in the zoo")
+            continue
+        null = [p for (p, v) in NULL_BY_CONSTRUCTION if v == variant]
+        keep = [p for p in acc[PRUNER].values if p not in null]
+        if not keep:
+            tables.append(_no_op_rows(acc, variant, label))
+            continue
+        table = _run_family(ctx, section, label, acc.sel({PRUNER: keep}), "original", variant,
+                            ctx.margin if use_margin else None)
+        tables += [t for t in (table, _no_op_rows(acc, variant, label)) if t is not None and len(t)]
+    if "random" in acc[PRUNER].values and acc.sizes[PRUNER] > 1:
+        table = _run_family(ctx, section, VS_RANDOM, _versus_random(acc), "random", "method", None)
+        if table is not None:
+            tables.append(table)
     else:
         ctx.skip(section, "comparison with random pruning", "the zoo has no `random` pruner (or no other method)")
-    for label, (want, test, kw) in plan.items():
-        data, ref, vs = acc, "original", want
-        if want is None:
-            data, ref, vs = _versus_random(acc), "random", ["method"]
-        elif not set(want) <= set(variants) or "original" not in variants:
-            ctx.skip(section, label, f"variant(s) {', '.join(want)} or original not in the zoo")
-            continue
-        margin = ctx.margin if test in ("tost", "noninferiority") else None
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                results = inference.compare(data, test=test, reference=ref, variants=vs, margin=margin,
-                                            alpha=ctx.alpha, errors="skip", **kw)
-            for w in caught:
-                ctx.skip(section, label, str(w.message))
-        except inference.InferenceError as e:
-            ctx.skip(section, label, str(e))
-            continue
-        if not results:
-            continue
-        table = inference.stack(results, family=[PRUNER, "sparsity"], method="holm")
-        table["comparison"] = label
-        tables.append(table)
     if not tables:
         return pd.DataFrame()
     out = pd.concat(tables, ignore_index=True)
+    if (out["verdict"] == NO_OP).all():  # nothing testable (e.g. one seed): no table of no-ops alone
+        return pd.DataFrame()
     if "variant" in out:
         out = out.drop(columns=["variant"])
-    out["verdict"] = [_word(c, v, e) for c, v, e in zip(out["comparison"], out["verdict"], out["effect"])]
+    out["verdict_text"] = [_word(v, t) for v, t in zip(out["verdict"], out["verdict_text"])]
     return out
 
 
-def _word(comparison: str, verdict: str, effect: float) -> str:
-    """The test's verdict in the words of the question (a one-sided 'different' is 'worse' / 'better')."""
-    if verdict == "different" and "worse?" in comparison:
-        return "worse"
-    if verdict == "different" and "better?" in comparison:
-        return "better"
-    return verdict
+def _word(verdict: str, text: str) -> str:
+    """The verdict in the reader's words: accuracy differences are better / worse; the qualifier stays."""
+    return text if verdict in ("better", "worse", "equivalent", "non-inferior", "inconclusive", NO_OP) else verdict
 
 
 def disconnected_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -130,20 +170,28 @@ def disconnected_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _summarise(ctx: Context, arch: Arch, table: pd.DataFrame, disc: pd.DataFrame) -> None:
+    """One verdict line per comparison: counts of verdict words over the tested cells (no-op cells
+    named apart, not counted), the qualifiers that matter, the family and where it went wrong."""
     where = f"{SECTION} ({arch.label})"
-    for label in list(COMPARISONS) + ["original − random pruning (better?)"]:
+    for label in list(COMPARISONS) + [VS_RANDOM]:
         part = table[table["comparison"] == label] if len(table) else table
         if part.empty:
             continue
-        counts = part["verdict"].value_counts()
-        margin = f" at margin ±{100 * ctx.margin:g} pp" if part["margin"].notna().any() else ""
-        bad = part[part["verdict"].isin(["inferior", "different"])]
-        extra = ""
-        if len(bad) and ("non-inferiority" in label or "equivalence" in label):
-            extra = "; not so at " + ", ".join(f"{p} s={s:g}" for p, s in zip(bad[PRUNER], bad["sparsity"]))
-        fam = part["family"].iloc[0].split(" | ")[0]
-        ctx.verdict(f"{arch.label}: {label}{margin}",
-                    count_phrase(counts, len(part)) + f" pruner × sparsity cells; {fam}, α = {ctx.alpha}{extra}", where)
+        tested = part[part["verdict"] != NO_OP]
+        counts = tested["verdict"].value_counts()
+        question = (f"equivalence / non-inferiority at ±{100 * ctx.margin:g} pp, or better / worse?"
+                    if tested["margin"].notna().any() else "better or worse (two-sided)?")
+        notes = tested.loc[tested["verdict_text"] != tested["verdict"], "verdict_text"].value_counts()
+        extra = "".join(f"; {n} of them {t}" for t, n in notes.items())
+        worse = tested[tested["verdict"] == "worse"]
+        if len(worse):
+            extra += "; worse at " + ", ".join(f"{p} s={s:g}" for p, s in zip(worse[PRUNER], worse["sparsity"]))
+        noop = part[part["verdict"] == NO_OP]
+        if len(noop):
+            extra += f"; {NO_OP} (not counted): " + ", ".join(sorted(set(noop[PRUNER])))
+        fam = tested["family"].iloc[0].split(" | ")[0] if len(tested) else "nothing tested"
+        answer = count_phrase(counts, len(tested)) + f" pruner × sparsity cells; {fam}, α = {ctx.alpha}{extra}"
+        ctx.verdict(f"{arch.label}: {label}: {question}", answer, where)
     if len(disc):
         cells = ", ".join(f"{r.pruner}/{r.variant} s={r.sparsity:g} ({r._4}/{r._5} seeds)" for r in disc.itertuples())
         ctx.verdict(f"{arch.label}: where are runs disconnected?", cells, where)
@@ -188,26 +236,31 @@ def run(ctx: Context, report, arch: Arch) -> pd.DataFrame:
                  "the tests need at least 2 (the mini zoo has 5).")
     else:
         sub = report.section(f"Tests: {arch.label}", level=3)
-        sub.text(f"Margin for equivalence (TOST) and non-inferiority: ±{100 * ctx.margin:g} percentage points of "
-                 f"accuracy; α = {ctx.alpha}; p-values Holm-adjusted over pruner × sparsity within each comparison "
-                 "(the family is named in each row). Intervals: paired Student-t over seeds, 90% for TOST and "
-                 "non-inferiority (the interval whose position against the margin gives the verdict), 95% otherwise. "
-                 "'inconclusive' means the data cannot decide at this n and margin.")
-        forest = table.rename(columns={"effect": "estimate", "pvalue_adj": "pvalue_adjusted"})
+        sub.text(f"One row per pruning method × sparsity × comparison: estimate (variant − reference, percentage "
+                 f"points of accuracy) and the paired Student-t interval its verdict is read from, at 1 − α/m "
+                 f"(Bonferroni over pruner × sparsity within each comparison, α = {ctx.alpha}; the level and m are "
+                 "named in each row). Verdicts: better (interval above 0), worse (below 0), equivalent (inside "
+                 f"± {100 * ctx.margin:g} pp), non-inferior (lower end above −{100 * ctx.margin:g} pp), else "
+                 "inconclusive; a significant difference inside the margin is marked 'by less than the margin'. "
+                 "shuffle / reinit use the margin; invert and the comparison with random pruning are two-sided "
+                 f"better / worse. Random pruning under shuffle is '{NO_OP}' and is not tested.")
+        forest = table[table["verdict"] != NO_OP].rename(columns={"effect": "estimate",
+                                                                 "pvalue_adj": "pvalue_adjusted"})
         sub.figure(f"tests-{arch.arch}", plot.verdict_forest(forest, margin=ctx.margin),
-                   f"Seed-level accuracy differences of {arch.label} (percentage points) with their confidence "
-                   f"intervals, coloured by verdict (Holm over pruner × sparsity, α = {ctx.alpha}); dashed lines: "
-                   f"± the {100 * ctx.margin:g} pp margin. One row per comparison, one panel per sparsity, each panel "
-                   "with its own x scale (compare positions against the panel's 0 and margin rules, not across panels); "
-                   "runs as in the accuracy figure.")
-        shown = table[[PRUNER, "sparsity", "comparison", "test", "n", "effect", "ci_low", "ci_high", "pvalue",
-                       "pvalue_adj", "verdict", "family"]].copy()
+                   f"Seed-level accuracy differences of {arch.label} (percentage points) with the intervals their "
+                   f"verdicts are read from (paired t at 1 − α/m, Bonferroni over pruner × sparsity, α = {ctx.alpha}), "
+                   f"coloured by verdict; dashed lines: ± the {100 * ctx.margin:g} pp margin. One row per "
+                   "comparison, one panel per sparsity, each panel with its own x scale (compare positions against "
+                   "the panel's 0 and margin rules, not across panels); runs as in the accuracy figure.")
+        shown = table[[PRUNER, "sparsity", "comparison", "n", "effect", "ci_low", "ci_high", "confidence_level",
+                       "pvalue_adj", "verdict", "verdict_text", "family"]].copy()
         for c in ("effect", "ci_low", "ci_high"):
             shown[c] = 100 * shown[c]
         shown = shown.rename(columns={"effect": "Δ acc (pp)", "ci_low": "CI low (pp)", "ci_high": "CI high (pp)",
-                                      "pvalue_adj": "p (Holm)"})
-        sub.table(f"tests-{arch.arch}", shown, f"Every accuracy test of {arch.label}: estimate (variant − reference, "
-                  "pp), interval, raw and Holm-adjusted p-value, verdict and the family it was adjusted over.")
+                                      "confidence_level": "CI level", "pvalue_adj": "p (Bonferroni, δ = 0)"})
+        sub.table(f"tests-{arch.arch}", shown, f"Every accuracy comparison of {arch.label}: estimate (variant − "
+                  "reference, pp), the interval at the verdict's level, the Bonferroni-adjusted p-value of no "
+                  "difference, the verdict and the family it was adjusted over.")
     dsub = report.section(f"Disconnected runs: {arch.label}", level=3)
     if len(disc):
         dsub.table(f"disconnected-{arch.arch}", disc,

@@ -42,39 +42,105 @@ def ctx() -> Context:
     return Context(zoo=None, listing=pd.DataFrame(), margin=0.01, alpha=0.05)
 
 
-def test_noninferiority_and_holm_equal_scipy_and_statsmodels():
+def test_paired_t_and_bonferroni_intervals_equal_scipy():
     ds = root()
     c = ctx()
     table = frankle.tests(c, frankle.accuracy(ds), "s")
-    part = table[table["comparison"] == "shuffle − original (non-inferiority)"].set_index(["pruner", "sparsity"])
+    part = table[table["comparison"] == "reinit − original"].set_index(["pruner", "sparsity"])
     assert len(part) == len(PRUNERS) * 2                            # sparsity 0 (dense) is not tested
-    raw = []
+    m = len(part)
     for (p, s), row in part.iterrows():
-        d = (ds["accuracy"].sel(pruner=p, sparsity=s, variant="shuffle")
+        d = (ds["accuracy"].sel(pruner=p, sparsity=s, variant="reinit")
              - ds["accuracy"].sel(pruner=p, sparsity=s, variant="original")).values
-        ref = ss.ttest_1samp(d, -0.01, alternative="greater")
+        ref = ss.ttest_1samp(d, 0.0)
         assert row["pvalue"] == pytest.approx(ref.pvalue, rel=1e-10)
+        assert row["pvalue_adj"] == pytest.approx(min(1, m * ref.pvalue), rel=1e-10)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(ref.confidence_interval(1 - 0.05 / m)),
+                                                                rel=1e-10)
         assert row["effect"] == pytest.approx(d.mean(), rel=1e-10)
-        assert row["n"] == len(SEEDS)
-        raw.append(ref.pvalue)
-    assert part["pvalue_adj"].to_numpy() == pytest.approx(multipletests(raw, method="holm")[1], rel=1e-10)
-    assert part["family"].str.startswith("holm over pruner × sparsity (m=6)").all()
+        assert row["n"] == len(SEEDS) and row["confidence_level"] == pytest.approx(1 - 0.05 / m)
+    assert part["family"].str.startswith(f"bonferroni over pruner × sparsity (m={m}; intervals at").all()
+
+
+def test_every_verdict_agrees_with_the_interval_and_adjusted_pvalue_printed_beside_it():
+    from paistats.inference import interval_verdict
+
+    table = frankle.tests(ctx(), frankle.accuracy(root()), "s")
+    tested = table[table["verdict"] != frankle.NO_OP]
+    for row in tested.itertuples():
+        margin = None if np.isnan(row.margin) else row.margin
+        assert row.verdict == interval_verdict(row.ci_low, row.ci_high, margin=margin, higher_is_better=True)
+        assert (row.pvalue_adj < 0.05) == (row.ci_low > 0 or row.ci_high < 0)
+        assert (row.verdict in ("better", "worse")) == (row.pvalue_adj < 0.05)
 
 
 def test_invert_is_worse_and_methods_are_paired_with_random_at_the_same_seed():
     ds = root()
     table = frankle.tests(ctx(), frankle.accuracy(ds), "s")
-    inv = table[table["comparison"] == "invert − original (worse?)"]
+    inv = table[table["comparison"] == "invert − original"]
     assert set(inv["verdict"]) == {"worse"}                          # 3 pp lower with 0.2 pp noise
-    vs = table[table["comparison"] == "original − random pruning (better?)"].set_index(["pruner", "sparsity"])
+    vs = table[table["comparison"] == "original − random pruning"].set_index(["pruner", "sparsity"])
     assert set(vs.index.get_level_values("pruner")) == {"snip", "synflow"}
     d = (ds["accuracy"].sel(pruner="snip", sparsity=0.9, variant="original")
          - ds["accuracy"].sel(pruner="random", sparsity=0.9, variant="original")).values
     ref = ss.ttest_rel(ds["accuracy"].sel(pruner="snip", sparsity=0.9, variant="original").values,
-                       ds["accuracy"].sel(pruner="random", sparsity=0.9, variant="original").values,
-                       alternative="greater")
-    assert vs.loc[("snip", 0.9), "pvalue"] == pytest.approx(ref.pvalue, rel=1e-10)
+                       ds["accuracy"].sel(pruner="random", sparsity=0.9, variant="original").values)
+    assert vs.loc[("snip", 0.9), "pvalue"] == pytest.approx(ref.pvalue, rel=1e-10)  # two-sided
     assert vs.loc[("snip", 0.9), "effect"] == pytest.approx(d.mean(), rel=1e-10)
+
+
+def _one_cell(pruners, diff_pp, variant):
+    """A root with one pruned sparsity (0.5) where ``variant`` − original (or grasp − random when
+    variant is None) equals ``diff_pp`` (pp) seed by seed."""
+    shape = (len(pruners), len(VARIANTS), 2, len(SEEDS))
+    acc = np.full(shape, 0.9) + np.random.default_rng(0).normal(0, 0.01, (1, 1, 1, len(SEEDS)))
+    if variant is None:
+        acc[pruners.index("grasp")] += np.asarray(diff_pp) / 100
+    else:
+        acc[:, VARIANTS.index(variant)] += np.asarray(diff_pp) / 100
+    coords = {"pruner": pruners, "variant": VARIANTS, "sparsity": [0.0, 0.5], "seed": SEEDS}
+    return xr.Dataset({"accuracy": (tuple(coords), acc), "complete": (tuple(coords), np.ones(shape, bool))},
+                      coords=coords)
+
+
+def _with_ci(mean, low, high, level=0.95):
+    """5 paired differences whose mean and Student-t interval at ``level`` are (mean, [low, high])."""
+    z = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    half = (high - low) / 2
+    sd = half * np.sqrt(5) / ss.t.ppf(0.5 + level / 2, 4)
+    return mean + sd * z / z.std(ddof=1)
+
+
+def test_mini_grasp_50_is_worse_than_random_pruning():
+    # the issue: GraSP at 50 % is 2.25 pp below random pruning, 95 % CI [−3.36, −1.14]; the one-sided
+    # "better?" test called it inconclusive. Two-sided, read off the same interval, it is "worse".
+    ds = _one_cell(["random", "grasp"], _with_ci(-2.25, -3.36, -1.14), None)
+    row = frankle.tests(ctx(), frankle.accuracy(ds), "s").set_index("comparison").loc["original − random pruning"]
+    assert 100 * row["ci_low"] == pytest.approx(-3.36, abs=1e-9) and 100 * row["ci_high"] == pytest.approx(-1.14)
+    assert row["verdict"] == "worse" and row["confidence_level"] == pytest.approx(0.95)
+
+
+def test_mini_grasp_abs_98_shuffle_is_worse_by_more_than_the_margin():
+    # the issue: shuffle − original CI [−2.74, −1.72] pp, wholly beyond the −1 pp margin, was "inconclusive"
+    ds = _one_cell(["grasp_abs"], _with_ci(-2.23, -2.74, -1.72), "shuffle")
+    table = frankle.tests(ctx(), frankle.accuracy(ds), "s").set_index("comparison")
+    row = table.loc["shuffle − original"]
+    assert (100 * row["ci_low"], 100 * row["ci_high"]) == pytest.approx((-2.74, -1.72))
+    assert row["verdict"] == "worse" and row["verdict_text"] == "worse (by more than the margin)"
+    assert row["pvalue_adj"] < 0.05 and row["pvalue_lower_adj"] < 0.05  # both 0 and −margin are excluded
+
+
+def test_random_pruner_under_shuffle_is_a_no_op_and_not_counted():
+    c = ctx()
+    table = frankle.tests(c, frankle.accuracy(root()), "s")
+    shuffle = table[table["comparison"] == "shuffle − original"]
+    noop = shuffle[shuffle["pruner"] == "random"]
+    assert set(noop["verdict"]) == {frankle.NO_OP} and noop["ci_low"].isna().all()
+    tested = shuffle[shuffle["pruner"] != "random"]
+    assert tested["family"].str.contains("m=4").all()               # random is not in the family either
+    frankle._summarise(c, type("A", (), {"label": "x"})(), table, pd.DataFrame())
+    line = next(v for v in c.summary if "shuffle − original" in v["question"])
+    assert "(of 4)" in line["answer"] and "no-op by construction (not counted): random" in line["answer"]
 
 
 def test_no_random_pruner_and_one_seed_are_skipped_with_reasons():

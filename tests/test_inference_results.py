@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.stats as st
 import xarray as xr
 from statsmodels.stats.multitest import multipletests
 
@@ -33,31 +34,41 @@ def test_stack_adjusts_within_the_stated_family(acc):
     for variant, rows in table.groupby("variant"):
         assert len(rows) == 4
         np.testing.assert_allclose(rows["pvalue_adj"], multipletests(rows["pvalue"], method="holm")[1], rtol=1e-12)
-        assert rows["family"].iloc[0].startswith("holm over pruner × sparsity (m=4)")
+        assert rows["family"].iloc[0].startswith("holm over pruner × sparsity (m=4; p-values only")
         assert f"variant={variant}" in rows["family"].iloc[0]
+        assert rows["ci_low"].isna().all()  # Holm has no matching interval: none is printed
     one = inf.stack(res, method="bh")
     np.testing.assert_allclose(one["pvalue_adj"], multipletests(one["pvalue"], method="fdr_bh")[1], rtol=1e-12)
-    assert set(one["family"]) == {"bh over all tests (m=8)"}
+    assert set(one["family"]) == {"bh over all tests (m=8; p-values only: bh has no matching interval)"}
+    bonf = inf.stack(res, family=("pruner", "sparsity"))
+    np.testing.assert_allclose(bonf["pvalue_adj"], np.minimum(1, 4 * bonf["pvalue"]), rtol=1e-12)
+    assert (bonf["confidence_level"] == 1 - 0.05 / 4).all()
+    assert bonf["family"].str.startswith("bonferroni over pruner × sparsity (m=4; intervals at 98.75%)").all()
 
 
 def test_verdicts_follow_adjusted_pvalues(acc):
     table = inf.stack(inf.compare(acc, test="t"), family=("pruner", "sparsity"))
     reinit = table[table["variant"] == "reinit"]
-    assert (reinit["verdict"] == "different").all()  # planted −3 points
+    assert (reinit["verdict"] == "lower").all()  # planted −3 points; no direction given: higher / lower
     assert set(table.loc[table["pvalue_adj"] >= 0.05, "verdict"]) <= {"inconclusive"}
+    assert (table.loc[table["pvalue_adj"] < 0.05, "verdict"] != "inconclusive").all()
+    worded = inf.stack(inf.compare(acc, test="t", higher_is_better=True), family=("pruner", "sparsity"))
+    assert set(worded.loc[worded["variant"] == "reinit", "verdict"]) == {"worse"}
 
 
 def test_equivalence_and_noninferiority_verdicts(acc):
-    tost = inf.stack(inf.compare(acc, test="tost", margin=0.01), family=("pruner", "sparsity"))
+    # Bonferroni over 4 cells with 5 seeds: intervals at 98.75 %, half-width ≈ 1 point, so a 2-point margin
+    tost = inf.stack(inf.compare(acc, test="tost", margin=0.02), family=("pruner", "sparsity"))
     assert set(tost.loc[tost["variant"] == "shuffle", "verdict"]) == {"equivalent"}
-    assert set(tost.loc[tost["variant"] == "reinit", "verdict"]) == {"different"}
-    ni = inf.stack(inf.compare(acc, test="noninferiority", margin=0.01), family=("pruner", "sparsity"))
-    assert set(ni.loc[ni["variant"] == "shuffle", "verdict"]) == {"non-inferior"}
-    assert set(ni.loc[ni["variant"] == "reinit", "verdict"]) == {"inferior"}
+    assert set(tost.loc[tost["variant"] == "reinit", "verdict"]) == {"lower"}
+    ni = inf.stack(inf.compare(acc, test="noninferiority", margin=0.02, higher_is_better=True),
+                   family=("pruner", "sparsity"))
+    assert set(ni.loc[ni["variant"] == "shuffle", "verdict"]) <= {"non-inferior", "equivalent"}
+    assert set(ni.loc[ni["variant"] == "reinit", "verdict"]) == {"worse"}
     # a margin so small that neither side can be shown
     tiny = inf.stack(inf.compare(acc.sel(variant=["original", "shuffle"]), test="tost", margin=1e-4))
-    assert set(tiny["verdict"]) <= {"inconclusive", "different"}
-    assert tost["confidence_level"].iloc[0] == pytest.approx(0.90)
+    assert set(tiny["verdict"]) <= {"inconclusive", "higher", "lower"}
+    assert tost["confidence_level"].iloc[0] == pytest.approx(1 - 0.05 / 4)
 
 
 def test_tidy_dataset(acc):
@@ -123,6 +134,16 @@ def test_per_weight_results_are_labelled_descriptive_in_tables():
     (lambda: inf.ks_test([1.0], [1.0, 2.0]), "at least 2"),
     (lambda: inf.brown_forsythe_test([1.0, 1.0, 1.0], [2.0, 2.0, 2.0]), "degenerate"),
     (lambda: inf.bootstrap_ci([0.5, 0.5, 0.5]), "constant"),
+    (lambda: inf.bootstrap_ci([0.5, 0.6]), "at least 3"),
+    (lambda: inf.equivalence_test([0.9, 0.8, 0.7], [0.8, 0.75, 0.7], margin=1), "implausible for data in"),
+    (lambda: inf.paired_test([0.9, 0.8, 0.7], [0.8, 0.75, 0.7], margin=0.5), "margin=0.01 for one accuracy"),
+    (lambda: inf.equivalence_test([0.9, 0.8, 0.7], [0.8, 0.75, 0.7], margin=0.1, paired=False), "unpaired"),
+    (lambda: inf.noninferiority_test([0.9, 0.8, 0.7], [0.8, 0.75, 0.7], margin=0.1, paired=False), "unpaired"),
+    (lambda: inf.noninferiority_test([0.9, 0.8, 0.7], [0.8, 0.75, 0.7], margin=0.1, higher_is_better=None),
+     "needs a direction"),
+    (lambda: inf.shift_vs_noise([-193.0, 0.2, 0.3], [0.1, 0.2, 0.1], seed_a=[0, 0, 1], seed_b=[1, 2, 2]),
+     "negative value.*absolute value"),
+    (lambda: inf.paired_test(np.arange(21.0), np.zeros(21), test="signflip"), "at most 20"),
     (lambda: inf.adjust([0.1, np.nan]), "NaN"),
     (lambda: inf.adjust([0.1], "sidak-ish"), "unknown multiplicity"),
 ])
@@ -161,19 +182,23 @@ def test_incomplete_runs_are_dropped_and_counted(acc):
 def test_verdicts_at_the_margin_are_inconclusive():
     m = 0.01
     noise = np.array([-2.0, -1.0, 0.0, 1.0, 2.0]) * 0.002
-    se = noise.std(ddof=1) / np.sqrt(5)
-    # mean difference one SE beyond the margin: neither "equivalent" nor significantly "different"
-    r = inf.equivalence_test(m + se + noise, np.zeros(5), margin=m)
-    assert 0.05 < r.pvalue_opposite < 0.5 and r.pvalue > 0.5
-    assert r.verdict() == "inconclusive"
-    # one SE inside the margin: not yet equivalent at α = 0.05 either
-    assert inf.equivalence_test(m - se + noise, np.zeros(5), margin=m).verdict() == "inconclusive"
-    # well inside / well outside
-    assert inf.equivalence_test(noise, np.zeros(5) + 1e-9 * np.arange(5), margin=m).verdict() == "equivalent"
-    assert inf.equivalence_test(3 * m + noise, np.zeros(5), margin=m).verdict() == "different"
-    # non-inferiority: one SE below −margin is inconclusive, far below is inferior, above is non-inferior
-    assert inf.noninferiority_test(-m - se + noise, np.zeros(5), margin=m).verdict() == "inconclusive"
-    assert inf.noninferiority_test(-3 * m + noise, np.zeros(5), margin=m).verdict() == "inferior"
-    assert inf.noninferiority_test(noise, np.zeros(5) + 1e-9, margin=m).verdict() == "non-inferior"
+    half = st.t.ppf(0.975, 4) * noise.std(ddof=1) / np.sqrt(5)  # half-width of the 95 % interval
+    # mean difference just beyond the margin (interval straddles +m): neither equivalent nor "by more"
+    r = inf.equivalence_test(m + 0.5 * half + noise, np.zeros(5), margin=m)
+    assert r.verdict() == "higher" and r.note() == ""
+    # just inside (interval straddles +m): not yet equivalent; significantly above 0 though
+    r = inf.equivalence_test(m - 0.5 * half + noise, np.zeros(5), margin=m)
+    assert r.verdict() == "higher" and r.pvalue > 0.05
+    assert inf.equivalence_test(0.5 * half + noise, np.zeros(5), margin=m).verdict() == "equivalent"
+    assert inf.equivalence_test(3 * m + noise, np.zeros(5), margin=m).verdict_text() == \
+        "higher (by more than the margin)"
+    # non-inferiority: interval straddling −m is inconclusive, far below is worse, above −m is non-inferior
+    assert inf.noninferiority_test(-m - 0.5 * half + noise, np.zeros(5), margin=m).verdict() == "worse"
+    assert inf.noninferiority_test(-m + 0.5 * half + noise, np.zeros(5), margin=m).verdict() == "worse"
+    assert inf.noninferiority_test(-m + 1.5 * half + noise, np.zeros(5), margin=m).verdict_text() == \
+        "worse (by less than the margin)"
+    wide = 4 * noise
+    assert inf.noninferiority_test(-m / 2 + wide, np.zeros(5), margin=m).verdict() == "inconclusive"
+    assert inf.noninferiority_test(1.2 * half * 4 - m + wide, np.zeros(5), margin=m).verdict() == "non-inferior"
     lower_better = inf.noninferiority_test(-3 * m + noise, np.zeros(5), margin=m, higher_is_better=False)
-    assert lower_better.verdict() == "non-inferior"
+    assert lower_better.verdict() == "better"

@@ -57,7 +57,7 @@ def test_seed_level_tests_on_a_real_entry(tree, dist):
     results = inf.noise_test(w, noise["wasserstein_rel"].sel(stage=["init", "trained"]))
     shift = inf.stack(results, family=("layer",), method="holm")
     assert len(shift) == 2 * 2 * w.sizes["layer"]  # variants × stages × layers
-    assert shift["family"].str.startswith(f"holm over layer (m={w.sizes['layer']})").all()
+    assert shift["family"].str.startswith(f"holm over layer (m={w.sizes['layer']}; p-values only").all()
     assert shift["verdict"].isin(["above noise", "inconclusive"]).all()
     assert (shift["unit"] == "seed").all() and np.isfinite(shift["pvalue_adj"]).all()
     # magnitude keeps the large-|w| tail: at init the original's kept weights are far from the

@@ -16,8 +16,12 @@ ks_test, anderson_test, mannwhitney_test, brown_forsythe_test, permutation_test
     Per-weight, descriptive.
 bootstrap_ci, hierarchical_bootstrap
     Intervals over seeds (seeds resampled, never weights).
-adjust, stack, to_dataset
-    Holm / Benjamini-Hochberg within a stated family; tidy DataFrame / Dataset with verdicts.
+adjust, stack, to_dataset, family_level
+    Bonferroni intervals (default) or Holm / Benjamini-Hochberg p-values within a stated family;
+    tidy DataFrame / Dataset with verdicts read off the interval printed beside them.
+interval_verdict, pvalue_verdict, WORDS
+    The verdict rules (better / worse / equivalent / non-inferior / inconclusive; higher / lower
+    without a direction; above / below noise for shift tests).
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ _WHERE = {
     "to_dataset": "multiplicity", "equivalence_test": "seeds", "noninferiority_test": "seeds",
     "paired_test": "seeds", "shift_vs_noise": "seeds", "anderson_test": "weights", "brown_forsythe_test": "weights",
     "ks_test": "weights", "mannwhitney_test": "weights", "permutation_test": "weights",
+    "family_level": "multiplicity", "interval_verdict": "verdicts", "interval_claims": "verdicts", "pvalue_verdict": "verdicts",
+    "WORDS": "verdicts",
 }
 __all__ = sorted(_WHERE)
 

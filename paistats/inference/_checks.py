@@ -79,3 +79,24 @@ def alternative(a: str) -> str:
     if a not in ("two-sided", "less", "greater"):
         raise InferenceError(f"alternative must be 'two-sided', 'less' or 'greater', got {a!r}")
     return a
+
+
+def margin_on_scale(m, values: np.ndarray) -> float:
+    """A margin plausible for the data: refused when the data are fractions in [0, 1] and the margin
+    is half the scale or more (``margin=1`` meant one point: 0.01)."""
+    m = margin(m)
+    v = values[np.isfinite(values)]
+    if v.size and v.min() >= 0 and v.max() <= 1 and m >= 0.5:
+        raise InferenceError(f"margin={m:g} is implausible for data in [0, 1] (fractions, e.g. accuracy): every "
+                             "difference is within it; give the margin in the data's units, e.g. margin=0.01 for "
+                             "one accuracy point")
+    return m
+
+
+def non_negative(x: np.ndarray, what: str) -> None:
+    """Refuse a signed metric where a distance (≥ 0) is needed."""
+    neg = x[np.isfinite(x) & (x < 0)]
+    if neg.size:
+        raise InferenceError(f"{what} has {neg.size} negative value(s) (e.g. {neg[0]:.4g}): a signed metric such as "
+                             "log_std_ratio cannot be compared with the seed noise floor one-sidedly; pass its "
+                             "absolute value (the test then asks whether |x| exceeds the seed-to-seed |x|)")

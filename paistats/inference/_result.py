@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from paistats.errors import ZooError
+from paistats.inference.verdicts import interval_claims, interval_verdict, qualifier, verdict_text
 
 
 class InferenceError(ZooError, ValueError):
@@ -30,19 +31,12 @@ class ConfidenceInterval:
         return iter((self.low, self.high))
 
 
-# kind → (verdict when the claim test rejects, verdict when the opposite test rejects)
-VERDICTS = {
-    "difference": ("different", None),
-    "shift": ("above noise", None),
-    "equivalence": ("equivalent", "different"),
-    "noninferiority": ("non-inferior", "inferior"),
-    "descriptive": (None, None),
-}
+KINDS = ("difference", "shift", "equivalence", "noninferiority", "descriptive")
 
 
 @dataclass(frozen=True)
 class InferenceResult:
-    """One hypothesis test.
+    """One seed-level (or descriptive per-weight) test, with the interval its verdict is read from.
 
     Attributes
     ----------
@@ -50,31 +44,40 @@ class InferenceResult:
         Name of the test (``"paired t"``, ``"TOST paired"``, ``"ks_2samp"``, …).
     kind : str
         ``difference``, ``shift`` (variant vs noise floor), ``equivalence``, ``noninferiority`` or
-        ``descriptive``; decides the verdict words.
+        ``descriptive``. It names what :attr:`pvalue` tests; the verdict of every seed-level kind is
+        read off one interval (:mod:`paistats.inference.verdicts`).
     statistic, pvalue : float
-        The reference implementation's numbers (scipy / statsmodels). For ``equivalence`` ``pvalue``
-        is TOST's (H0: |δ| ≥ margin); for ``noninferiority`` it is H0: δ ≤ −margin (in the
-        "better" direction).
-    pvalue_opposite : float
-        ``equivalence``: H0 |δ| ≤ margin (rejecting means "different" beyond the margin);
-        ``noninferiority``: H0 δ ≥ −margin (rejecting means "inferior"). NaN for other kinds.
+        ``difference`` / ``shift``: the test of H0 δ = 0 at :attr:`alternative` (scipy's number).
+        ``equivalence``: min(1, 2 × statsmodels' TOST p); ``noninferiority``: min(1, 2 × the one-sided
+        p of H0 δ ≤ −margin): margin claims follow the two-sided (1 − α) interval (ICH E9: one-sided
+        α/2 each), so ``pvalue < α`` exactly when the verdict makes the claim. The raw reference
+        number is ``details["reference_pvalue"]``.
     effect, effect_name : float, str
         Effect size and what it is (``"mean difference"`` in the data's units, ``"KS distance"`` …).
     n : int
-        Number of independent units (seeds for seed-level tests, weights of the smaller sample for
-        per-weight tests).
+        Number of independent units used (seeds with both sides; Wilcoxon: non-zero differences, as
+        scipy uses them; per-weight tests: weights of the smaller sample).
     unit : str
         ``"seed"`` or ``"weight"``.
     descriptive : bool
         True for per-weight tests: weights within a run are not independent, so their p-values
         describe, they do not support claims.
-    alternative, margin, alpha : str, float, float
+    alternative : str
+        ``two-sided`` (interval [L, U]), ``greater`` ([L, ∞)) or ``less`` ((−∞, U]).
+    margin : float or None
+        Equivalence / non-inferiority margin (data units); None: only better / worse claims.
+    alpha : float
+    higher_is_better : bool or None
+        Direction of the verdict words: True (accuracy: better / worse), False (loss, distance), None
+        (no direction: higher / lower).
+    min_pvalue : float
+        Smallest p-value the test can reach at this n (exact tests; 0 for continuous ones).
     coords : dict
         Labels of the cell tested (pruner, variant, sparsity, layer, stage, quantity, …).
     family : str or None
-        Set by :func:`stack`: the family the p-value was adjusted over.
+        Set by :func:`stack`: the family the interval level and p-values were adjusted over.
     details : dict
-        Extra numbers (e.g. the binding one-sided t's of TOST, the noise floor).
+        Extra numbers (df, the noise floor, the reference implementation's raw p-value …).
     """
 
     test: str
@@ -89,22 +92,23 @@ class InferenceResult:
     alternative: str = "two-sided"
     margin: float | None = None
     alpha: float = 0.05
-    pvalue_opposite: float = math.nan
+    higher_is_better: bool | None = None
+    min_pvalue: float = 0.0
     coords: dict = field(default_factory=dict)
     family: str | None = None
     details: dict = field(default_factory=dict)
     _ci: Callable[[float], tuple[float, float]] | None = field(default=None, repr=False, compare=False)
+    _p_at: Callable[[float], float] | None = field(default=None, repr=False, compare=False)
     ci_method: str = "none"
-    default_confidence_level: float = 0.95
 
     def confidence_interval(self, confidence_level: float | None = None) -> ConfidenceInterval:
-        """Confidence interval of :attr:`effect`.
+        """Confidence interval of :attr:`effect` (one-sided, with an infinite end, for one-sided tests).
 
         Parameters
         ----------
         confidence_level : float, optional
-            Default: ``1 − 2α`` for equivalence and non-inferiority results (the interval whose
-            position relative to the margin gives the verdict), else 0.95.
+            Default ``1 − α`` (the level of the verdict of a single test; :func:`stack` uses the
+            family's level).
 
         Raises
         ------
@@ -114,45 +118,71 @@ class InferenceResult:
         if self._ci is None:
             raise InferenceError(f"{self.test} has no confidence interval; use paistats.inference.bootstrap_ci "
                                  "over seeds for one")
-        level = self.default_confidence_level if confidence_level is None else float(confidence_level)
+        level = 1 - self.alpha if confidence_level is None else float(confidence_level)
         low, high = self._ci(level)
         return ConfidenceInterval(float(low), float(high), level, self.ci_method)
 
-    def verdict(self, pvalue: float | None = None, pvalue_opposite: float | None = None) -> str:
-        """Verdict at :attr:`alpha` from (adjusted) p-values; undecidable claims are ``inconclusive``.
+    def pvalue_at(self, theta: float) -> float:
+        """p-value of H0 δ = ``theta`` at :attr:`alternative`, by the test whose inversion gives
+        :meth:`confidence_interval` (so ``pvalue_at(θ) < 1 − level`` exactly when θ is outside it)."""
+        if self._p_at is None:
+            raise InferenceError(f"{self.test} has no p-value function of the effect; it is descriptive")
+        return float(self._p_at(float(theta)))
 
-        ``equivalence``: equivalent / different / inconclusive; ``noninferiority``: non-inferior /
-        inferior / inconclusive; ``difference``: different / inconclusive (not rejecting is no
-        evidence of sameness); ``shift``: above noise / inconclusive; per-weight: descriptive.
+    def verdict(self, confidence_level: float | None = None) -> str:
+        """Verdict word read off :meth:`confidence_interval` at ``confidence_level`` (default 1 − α).
+
+        See :mod:`paistats.inference.verdicts` for the rules; per-weight tests: ``descriptive``.
         """
-        if self.descriptive or self.kind == "descriptive":
+        if self.descriptive or self.kind == "descriptive" or self._ci is None:
             return "descriptive"
-        p = self.pvalue if pvalue is None else pvalue
-        q = self.pvalue_opposite if pvalue_opposite is None else pvalue_opposite
-        yes, no = VERDICTS[self.kind]
-        if p < self.alpha:
-            return yes
-        if no is not None and q < self.alpha:
-            return no
-        return "inconclusive"
+        low, high = self.confidence_interval(confidence_level)
+        return interval_verdict(low, high, margin=self.margin, higher_is_better=self.higher_is_better,
+                                shift=self.kind == "shift")
+
+    def claims(self, confidence_level: float | None = None) -> frozenset:
+        """Every claim the interval at ``confidence_level`` supports (e.g. {"worse", "equivalent"}); the
+        verdict is the first of them in precedence order."""
+        if self.descriptive or self._ci is None:
+            return frozenset()
+        low, high = self.confidence_interval(confidence_level)
+        return interval_claims(low, high, margin=self.margin, higher_is_better=self.higher_is_better,
+                               shift=self.kind == "shift")
+
+    def note(self, confidence_level: float | None = None, word: str | None = None) -> str:
+        """Qualifier of the verdict: "by less / more than the margin", or "cannot reach α = … with n
+        seeds" for an exact test whose smallest p-value is above the level's α."""
+        if self.descriptive or self._ci is None:
+            return ""
+        level = 1 - self.alpha if confidence_level is None else float(confidence_level)
+        word = self.verdict(level) if word is None else word
+        if word == "inconclusive" and self.min_pvalue > 1 - level:
+            return f"cannot reach α = {1 - level:.3g} with {self.n} {self.unit}s"
+        low, high = self.confidence_interval(level)
+        return qualifier(word, low, high, margin=self.margin)
+
+    def verdict_text(self, confidence_level: float | None = None) -> str:
+        """:meth:`verdict` with its :meth:`note` in parentheses."""
+        word = self.verdict(confidence_level)
+        return verdict_text(word, note=self.note(confidence_level, word))
 
     def with_coords(self, **coords) -> "InferenceResult":
         return replace(self, coords={**self.coords, **coords})
 
-    def row(self) -> dict:
-        """One tidy row (coords first), as used by :func:`stack`."""
+    def row(self, confidence_level: float | None = None) -> dict:
+        """One tidy row (coords first) at ``confidence_level`` (default 1 − α)."""
+        level = 1 - self.alpha if confidence_level is None else float(confidence_level)
         if self._ci is not None:
-            ci = self.confidence_interval()
-            low, high, level = ci.low, ci.high, ci.confidence_level
+            low, high = self.confidence_interval(level)
         else:
             low = high = level = math.nan
+        m = math.nan if self.margin is None else self.margin
         return {**self.coords, "test": self.test, "kind": self.kind, "unit": self.unit, "n": self.n,
                 "descriptive": self.descriptive, "alternative": self.alternative,
-                "statistic": self.statistic, "pvalue": self.pvalue, "pvalue_opposite": self.pvalue_opposite,
+                "higher_is_better": self.higher_is_better, "statistic": self.statistic, "pvalue": self.pvalue,
                 "effect": self.effect, "effect_name": self.effect_name, "ci_low": low, "ci_high": high,
-                "confidence_level": level, "ci_method": self.ci_method,
-                "margin": math.nan if self.margin is None else self.margin, "alpha": self.alpha,
-                "verdict": self.verdict()}
+                "confidence_level": level, "ci_method": self.ci_method, "margin": m, "alpha": self.alpha,
+                "min_pvalue": self.min_pvalue, "verdict": self.verdict(level), "verdict_text": self.verdict_text(level)}
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def _run(cells, errors: str):
 
 def compare(data: xr.DataArray, *, test: str = "t", reference: str = "original", variants=None, dim: str = "seed",
             margin: float | None = None, alpha: float = 0.05, alternative: str = "two-sided",
-            higher_is_better: bool = True, paired: bool = True, errors: str = "raise") -> list[InferenceResult]:
+            higher_is_better: bool | None = None, paired: bool = True, errors: str = "raise") -> list[InferenceResult]:
     """Seed-level test of each variant against the reference in every cell of ``data``.
 
     Parameters
@@ -70,10 +70,16 @@ def compare(data: xr.DataArray, *, test: str = "t", reference: str = "original",
         A per-run quantity: root ``accuracy`` (mask incomplete runs with ``.where(complete)``), a
         layer statistic from ``paistats.layer_stats`` or a distance; every other dim (pruner,
         sparsity, layer, stage, …) is a cell. Its ``name`` is recorded as coord ``quantity``.
+        Cells where a variant was not built at all (every seed NaN, e.g. sparsity 0: dense
+        baselines have no variants) are left out with one warning.
     test : {"t", "wilcoxon", "signflip", "tost", "noninferiority"}
         See :func:`paired_test`, :func:`equivalence_test`, :func:`noninferiority_test`.
     margin : float
-        Needed by ``tost`` and ``noninferiority`` (data units).
+        Needed by ``tost`` and ``noninferiority``; optional for the paired tests, where it lets the
+        verdict say *equivalent* / *non-inferior* from the same interval (data units).
+    higher_is_better : bool or None
+        Verdict words: True (accuracy: better / worse), False (loss), None (higher / lower; the
+        default, for quantities without a better direction). ``noninferiority`` needs True or False.
     errors : {"raise", "skip"}
         ``skip`` leaves out untestable cells (too few seeds, constant) with one warning naming them.
 
@@ -85,33 +91,50 @@ def compare(data: xr.DataArray, *, test: str = "t", reference: str = "original",
     """
     if test not in TESTS:
         raise InferenceError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}")
+    if test == "noninferiority" and higher_is_better not in (True, False):
+        raise InferenceError("test='noninferiority' needs a direction: pass higher_is_better=True (accuracy) or "
+                             "False (loss, distance)")
     variants = _check_grid(data, reference, variants, dim, "data")
     data = data.transpose(..., "variant", dim).load()
     name = data.name or "value"
 
     def fn_for(x, y, coords):
         if test == "tost":
-            return lambda: equivalence_test(x, y, margin=margin, paired=paired, alpha=alpha, coords=coords)
+            return lambda: equivalence_test(x, y, margin=margin, paired=paired, alpha=alpha,
+                                            higher_is_better=higher_is_better, coords=coords)
         if test == "noninferiority":
             return lambda: noninferiority_test(x, y, margin=margin, higher_is_better=higher_is_better, paired=paired,
                                                alpha=alpha, coords=coords)
-        return lambda: paired_test(x, y, test=test, alternative=alternative, alpha=alpha, coords=coords)
+        return lambda: paired_test(x, y, test=test, alternative=alternative, alpha=alpha, margin=margin,
+                                   higher_is_better=higher_is_better, coords=coords)
 
     vpos = {str(v): i for i, v in enumerate(data["variant"].values)}
-    cells = []
+    cells, unbuilt = [], []
     for coords, sel in _cells(data, ("variant", dim)):
         block = data.isel(sel).values  # (variant, seed)
         y = block[vpos[reference]]
         for v in variants:
             c = {**coords, "variant": v, "quantity": name}
+            if not np.isfinite(block[vpos[v]]).any():
+                unbuilt.append(c)
+                continue
             cells.append((c, fn_for(block[vpos[v]], y, c)))
+    if unbuilt:
+        warnings.warn(f"left out {len(unbuilt)} cell(s) whose variant was not built (no seed has a value), e.g. "
+                      f"{unbuilt[0]}; at sparsity 0 the variants of a dense baseline are not built", stacklevel=2)
+    if not cells:
+        raise InferenceError("no variant was built in any cell of data (every value NaN); select the sparsities "
+                             "> 0 or check the 'complete' flag")
     return _run(cells, errors)
 
 
 def noise_test(distance: xr.DataArray, noise: xr.DataArray, *, reference: str = "original", variants=None,
                dim: str = "seed", pair_dim: str = "seed_pair", alternative: str = "greater", alpha: float = 0.05,
                errors: str = "raise") -> list[InferenceResult]:
-    """:func:`shift_vs_noise` in every cell: is each variant's distance to the reference above the seed noise floor?
+    """:func:`shift_vs_noise` in every cell: is each variant farther from the reference than two
+    seeds of the reference are from each other?
+
+    A signed metric (negative values, e.g. ``log_std_ratio``) is refused: pass ``abs(x)`` of it.
 
     Parameters
     ----------

@@ -7,8 +7,9 @@ import xarray as xr
 from statsmodels.stats.multitest import multipletests
 
 from paistats.inference._result import InferenceError, InferenceResult
+from paistats.inference.verdicts import pvalue_verdict
 
-METHODS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni", "none": None}
+METHODS = {"bonferroni": "bonferroni", "none": None, "holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh"}
 
 
 def adjust(pvalues, method: str = "holm") -> np.ndarray:
@@ -40,29 +41,70 @@ def _holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
+INTERVAL_METHODS = ("bonferroni", "none")
+
+
+def family_level(alpha: float, m: int, method: str = "bonferroni") -> float:
+    """Confidence level of each interval of a family of ``m``: ``1 − α/m`` (Bonferroni: the m
+    intervals cover together with probability ≥ 1 − α) or ``1 − α`` (``none``); NaN for step-wise
+    methods (Holm, BH), which have no matching interval."""
+    if method == "bonferroni":
+        return 1 - alpha / m
+    if method == "none":
+        return 1 - alpha
+    return float("nan")
+
+
+def _claim_pvalues(r: InferenceResult) -> tuple[float, float, float]:
+    """p of H0 δ = 0, δ = −margin, δ = +margin at the result's interval convention (NaN if not defined)."""
+    if r.descriptive or r._p_at is None:
+        return r.pvalue, np.nan, np.nan
+    if r.margin is None:
+        return r.pvalue_at(0.0), np.nan, np.nan
+    return r.pvalue_at(0.0), r.pvalue_at(-r.margin), r.pvalue_at(r.margin)
+
+
+def _adjust_block(p: np.ndarray, method: str, m: int) -> np.ndarray:
+    if not np.isfinite(p).all():
+        return np.full(p.shape, np.nan)
+    if method == "bonferroni":
+        return np.minimum(1.0, p * m)
+    return adjust(p, method)
+
+
 def stack(results: list[InferenceResult], *, family: tuple[str, ...] | list[str] | None = None,
-          method: str = "holm") -> pd.DataFrame:
-    """Tidy table of results with p-values adjusted within each family and a verdict at each result's α.
+          method: str = "bonferroni") -> pd.DataFrame:
+    """Tidy table of results: each verdict read off the interval printed beside it, at the family's level.
 
     Parameters
     ----------
     results : list of InferenceResult
     family : sequence of coord names, optional
-        The dims that vary *within* one family, e.g. ``("pruner", "sparsity", "layer")``: results that
-        share every other coord (and the test) form one family. Default: all results are one family.
-    method : {"holm", "bh", "bonferroni", "none"}
+        The dims that vary *within* one family, e.g. ``("pruner", "sparsity")``: results that share
+        every other coord (and the test) form one family of m results. Default: all results are one.
+    method : {"bonferroni", "none", "holm", "bh"}
+        ``bonferroni`` (default): every interval at ``1 − α/m`` (simultaneous coverage ≥ 1 − α over
+        the family), the verdict read off it, p-values × m. ``none``: ``1 − α`` per result.
+        ``holm`` / ``bh``: step-wise adjusted p-values only; they have no matching interval, so the
+        interval columns are NaN (never an interval that disagrees with the verdict) and the verdict
+        is read from the adjusted p-values by the same rules.
 
     Returns
     -------
     pandas.DataFrame
-        One row per result: its coords, test, kind, unit, n, statistic, pvalue, effect, effect_name,
-        ci_low / ci_high / confidence_level, margin, alpha, ``pvalue_adj`` (and
-        ``pvalue_opposite_adj``), ``family`` (method, the dims, m and the fixed coords) and
-        ``verdict`` from the adjusted p-values.
+        One row per result: its coords, test, kind, unit, n, statistic, ``pvalue`` (the test's own,
+        see :class:`InferenceResult`), effect, effect_name, ``ci_low`` / ``ci_high`` /
+        ``confidence_level`` / ``ci_method`` (the interval the verdict is read from), margin, alpha,
+        ``pvalue_adj`` (H0 δ = 0), ``pvalue_lower_adj`` / ``pvalue_upper_adj`` (H0 δ = ∓margin; NaN
+        without a margin), all adjusted within the family and each < α exactly when the interval
+        excludes that value; ``family`` (method, dims, m, interval level, fixed coords), ``verdict``
+        (one word of :data:`paistats.inference.verdicts.WORDS`) and ``verdict_text`` (with its
+        qualifier, e.g. "worse (by less than the margin)").
     """
     if not results:
         raise InferenceError("no results to stack")
-    rows = pd.DataFrame([r.row() for r in results])
+    if method not in METHODS:
+        raise InferenceError(f"unknown multiplicity method {method!r}; choose one of {', '.join(METHODS)}")
     coord_names = list(dict.fromkeys(k for r in results for k in r.coords))
     fam = list(family) if family is not None else None
     if fam is not None:
@@ -72,21 +114,39 @@ def stack(results: list[InferenceResult], *, family: tuple[str, ...] | list[str]
         keys = [c for c in coord_names if c not in fam] + ["test"]
     else:
         keys = []
-    rows["pvalue_adj"] = np.nan
-    rows["pvalue_opposite_adj"] = np.nan
-    rows["family"] = ""
-    groups = rows.groupby(keys, dropna=False, sort=False).groups if keys else {(): rows.index}
+    keyframe = pd.DataFrame([{**r.coords, "test": r.test} for r in results])
+    by = keys[0] if len(keys) == 1 else keys
+    groups = keyframe.groupby(by, dropna=False, sort=False).groups if keys else {(): keyframe.index}
     dims_txt = " × ".join(fam) if fam else "all tests"
+    rows: list[dict | None] = [None] * len(results)
     for key, index in groups.items():
         index = list(index)
-        rows.loc[index, "pvalue_adj"] = adjust(rows.loc[index, "pvalue"].to_numpy(), method)
-        opp = rows.loc[index, "pvalue_opposite"].to_numpy(dtype=float)
-        if np.isfinite(opp).all():
-            rows.loc[index, "pvalue_opposite_adj"] = adjust(opp, method)
+        m = len(index)
+        level = family_level(results[index[0]].alpha, m, method)
+        claims = np.array([_claim_pvalues(results[i]) for i in index]).reshape(m, 3)
+        adj = np.column_stack([_adjust_block(claims[:, j], "none" if method == "none" else method, m)
+                               for j in range(3)])
         fixed = ", ".join(f"{k}={v}" for k, v in zip(keys, key if isinstance(key, tuple) else (key,)))
-        rows.loc[index, "family"] = f"{method} over {dims_txt} (m={len(index)})" + (f" | {fixed}" if fixed else "")
-    rows["verdict"] = [r.verdict(p, q) for r, p, q in zip(results, rows["pvalue_adj"], rows["pvalue_opposite_adj"])]
-    return rows
+        where = f" | {fixed}" if fixed else ""
+        if method in INTERVAL_METHODS:
+            fam_txt = f"{method} over {dims_txt} (m={m}; intervals at {100 * level:.4g}%){where}"
+        else:
+            fam_txt = f"{method} over {dims_txt} (m={m}; p-values only: {method} has no matching interval){where}"
+        for i, (p0, pl, pu) in zip(index, adj):
+            r = results[i]
+            if method in INTERVAL_METHODS:
+                row = r.row(level)
+            else:
+                row = r.row()
+                row.update(ci_low=np.nan, ci_high=np.nan, confidence_level=np.nan,
+                           ci_method=f"none ({method} has no matching interval; use method='bonferroni')")
+                if row["verdict"] != "descriptive":
+                    word = pvalue_verdict(r.effect, p0, pl, pu, alpha=r.alpha, margin=r.margin,
+                                          higher_is_better=r.higher_is_better, shift=r.kind == "shift")
+                    row.update(verdict=word, verdict_text=word)
+            row.update(pvalue_adj=p0, pvalue_lower_adj=pl, pvalue_upper_adj=pu, family=fam_txt)
+            rows[i] = row
+    return pd.DataFrame(rows)
 
 
 def to_dataset(table: pd.DataFrame, dims: list[str] | tuple[str, ...] | None = None) -> xr.Dataset:
