@@ -51,7 +51,8 @@ class Context:
     margin : float
         Accuracy margin (fraction, 0.01 = 1 percentage point) for equivalence and non-inferiority.
     alpha : float
-        Level of every test; p-values are Holm-adjusted within the stated families.
+        Level of every test; intervals (and the verdicts read from them) are Bonferroni-level within the
+        stated families.
     """
 
     zoo: object

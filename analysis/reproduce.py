@@ -128,8 +128,10 @@ def _methods(report: Report, ctx: Context) -> None:
              f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC; analysis git revision {_git_revision()}.")
     sec.text(f"Inference: one number per run; seeds are the replicates and variants are paired with the original "
              f"of the same seed. Accuracy margin ±{100 * ctx.margin:g} pp (equivalence and non-inferiority); "
-             f"kept-weight std margin ±{100 * ctx.shift_margin:g} %; α = {ctx.alpha}; Holm within the family "
-             "named in each table. Per-weight quantities (ECDFs) are descriptive.")
+             f"kept-weight std margin ±{100 * ctx.shift_margin:g} %; α = {ctx.alpha}. Every verdict is read off the "
+             "interval printed beside it, at the level of its family (Bonferroni, 1 − α/m, over the family named "
+             "in each table), so no verdict contradicts its interval. Per-weight quantities (ECDFs) are "
+             "descriptive.")
 
 
 def _git_revision() -> str:

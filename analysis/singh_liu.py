@@ -105,15 +105,17 @@ def grasp_convention(ctx: Context, report, tree: xr.DataTree, arch: Arch, layers
     for m in msgs:
         ctx.skip(section, "GraSP convention: shift vs noise", m)
     if res:
-        t = inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="holm")
+        t = inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="bonferroni")
         sub.table(f"noise-grasp-convention-{arch.arch}", t[[PRUNER, "sparsity", "variant", "layer", "stage", "n",
-                                                             "effect", "pvalue_adj", "verdict"]],
+                                                             "effect", "ci_low", "ci_high", "confidence_level",
+                                                             "pvalue_adj", "verdict", "family"]],
                   "Singh & Liu's GraSP: is W1/σ of invert_shuffle / invert_reinit to invert above the seed noise floor? "
-                  "One-sided, Holm over sparsity × layer within each variant and stage.")
+                  "One-sided, Bonferroni over sparsity × layer within each variant and stage (interval at the "
+                  "family's level in each row).")
         for (v, st), part in t.groupby(["variant", "stage"]):
             ctx.verdict(f"{arch.label}: Singh & Liu's GraSP — {v} vs invert above the seed noise floor at {st}?",
-                        count_phrase(part["verdict"].value_counts(), len(part)) + f" cells; Holm, α = {ctx.alpha}",
-                        f"{SECTION} ({arch.label})")
+                        count_phrase(part["verdict"].value_counts(), len(part))
+                        + f" cells; Bonferroni, α = {ctx.alpha}", f"{SECTION} ({arch.label})")
 
 
 def _quiet(fn, *a, **kw):
@@ -204,20 +206,21 @@ def ecdf_frames(tree: xr.DataTree, pruners: list[str], sparsity: float, layers: 
 
 def minimal_change_tests(ctx: Context, stats: xr.Dataset, section: str) -> pd.DataFrame:
     """TOST per (pruner, sparsity, layer, stage): is the kept weights' std of shuffle / reinit within
-    ± ``ctx.shift_margin`` (relative) of the original's? On log std over seeds; Holm over
-    pruner × sparsity × layer within each (variant, stage)."""
+    ± ``ctx.shift_margin`` (relative) of the original's? On log std over seeds; Bonferroni over
+    pruner × sparsity × layer within each (variant, stage), the verdict read from the printed interval."""
     x = np.log(drop_null_pruner(stats["std"]).sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore"))
     x = x.sel(sparsity=x["sparsity"] > 0)
     x.name = "log std"
     variants = [v for v in ("shuffle", "reinit") if v in x["variant"].values]
-    return _holm_over_cells(ctx, section, "equivalence of the kept weights' std (changed minimally?)",
+    return _stack_over_cells(ctx, section, "equivalence of the kept weights' std (changed minimally?)",
                             inference.compare, x, test="tost", margin=float(np.log1p(ctx.shift_margin)),
                             variants=variants, alpha=ctx.alpha, errors="skip")
 
 
-def _holm_over_cells(ctx: Context, section: str, what: str, grid_test, /, *args, **kwargs) -> pd.DataFrame:
+def _stack_over_cells(ctx: Context, section: str, what: str, grid_test, /, *args, **kwargs) -> pd.DataFrame:
     """Run a grid test, note its skipped cells (and a test that cannot run at all) in the report's
-    skipped table, and stack the results with Holm over pruner × sparsity × layer."""
+    skipped table, and stack the results with Bonferroni over pruner × sparsity × layer (intervals at the
+    family's level, so that each verdict can be read off the interval printed beside it)."""
     try:
         res, msgs = _quiet(grid_test, *args, **kwargs)
     except inference.InferenceError as e:
@@ -225,18 +228,18 @@ def _holm_over_cells(ctx: Context, section: str, what: str, grid_test, /, *args,
         return pd.DataFrame()
     for m in msgs:
         ctx.skip(section, what, m)
-    return inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="holm") if res else pd.DataFrame()
+    return inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="bonferroni") if res else pd.DataFrame()
 
 
 def noise_tests(ctx: Context, dist: xr.Dataset, noise: xr.Dataset, section: str) -> pd.DataFrame:
     """Is the distance of shuffle / reinit to original above the seed noise floor? Per (pruner,
-    sparsity, layer, stage); Holm over pruner × sparsity × layer within each (variant, stage)."""
+    sparsity, layer, stage); Bonferroni over pruner × sparsity × layer within each (variant, stage)."""
     d = drop_null_pruner(dist[METRIC]).sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
     d = d.sel(sparsity=d["sparsity"] > 0)
     n = drop_null_pruner(noise[METRIC]).sel(stage=list(STAGES), sparsity=d["sparsity"]).drop_sel(layer="all",
                                                                                                  errors="ignore")
     variants = [v for v in ("shuffle", "reinit") if v in d["variant"].values]
-    return _holm_over_cells(ctx, section, "shift vs seed noise floor", inference.noise_test, d, n,
+    return _stack_over_cells(ctx, section, "shift vs seed noise floor", inference.noise_test, d, n,
                             variants=variants, alpha=ctx.alpha, errors="skip")
 
 
@@ -419,20 +422,20 @@ def _summarise(ctx: Context, arch: Arch, eq: pd.DataFrame, nt: pd.DataFrame, rat
             if len(eq):
                 part = eq[(eq["variant"] == v) & (eq["stage"] == stage)]
                 if len(part):
-                    fails = part[part["verdict"] == "different"]
+                    fails = part[part["verdict_text"].str.contains("by more than the margin", regex=False)]
                     by = fails.groupby(PRUNER).size()
-                    where_fail = "; fails (different) for " + ", ".join(
+                    where_fail = "; fails (std changed by more than the margin) for " + ", ".join(
                         f"{p} ({k} of {int((part[PRUNER] == p).sum())} cells)" for p, k in by.items()) if len(by) else ""
                     ctx.verdict(f"{arch.label}: {v} changes the kept weights' std minimally at {stage} "
                                 f"(TOST within ±{100 * ctx.shift_margin:g} %)?",
-                                count_phrase(part["verdict"].value_counts(), len(part))
-                                + f" pruner × sparsity × layer cells; Holm, α = {ctx.alpha}{where_fail}", where)
+                                count_phrase(part["verdict_text"].value_counts(), len(part))
+                                + f" pruner × sparsity × layer cells; Bonferroni, α = {ctx.alpha}{where_fail}", where)
             if len(nt):
                 part = nt[(nt["variant"] == v) & (nt["stage"] == stage)]
                 if len(part):
                     ctx.verdict(f"{arch.label}: {v}'s W1/σ to original above the seed noise floor at {stage}?",
                                 count_phrase(part["verdict"].value_counts(), len(part))
-                                + f" cells; Holm, α = {ctx.alpha}", where)
+                                + f" cells; Bonferroni, α = {ctx.alpha}", where)
             if len(ratios):
                 part = ratios[(ratios["variant"] == v) & (ratios["stage"] == stage)]
                 if len(part):
@@ -518,19 +521,23 @@ def run(ctx: Context, report, arch: Arch) -> dict:
         sub = report.section(f"Changed minimally? {arch.label}", level=3)
         sub.text(f"TOST on the log of the kept weights' std over seeds (paired by seed): 'equivalent' means the "
                  f"variant's std is within ±{100 * ctx.shift_margin:g} % of original's (margin log(1 + "
-                 f"{ctx.shift_margin:g})); Holm over pruner × sparsity × layer within each variant and stage; "
+                 f"{ctx.shift_margin:g})); Bonferroni over pruner × sparsity × layer within each variant and stage "
+                 "(the interval in each row is at the family's level and the verdict is read from it); "
                  f"α = {ctx.alpha}. A truncated distribution (e.g. magnitude pruning at init keeps the large-|w| tail) "
                  "fails this by construction at init.")
-        t = eq[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "effect", "ci_low", "ci_high", "pvalue_adj",
-                "verdict"]].rename(columns={"effect": "Δ log std", "pvalue_adj": "p (Holm)"})
+        t = eq[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "effect", "ci_low", "ci_high",
+                "confidence_level", "pvalue_adj", "verdict", "family"]].rename(
+            columns={"effect": "Δ log std", "pvalue_adj": "p (Bonferroni)"})
         sub.table(f"minimal-{arch.arch}", t, f"Equivalence of the kept weights' std, {arch.label}: estimate (mean "
-                  "difference of log std, variant − original), 90% interval, Holm-adjusted p and verdict.")
+                  "difference of log std, variant − original), its interval at the family's level, "
+                  "Bonferroni-adjusted p and verdict.")
     if len(nt):
         sub = report.section(f"Shift vs seed noise: {arch.label}", level=3)
-        t = nt[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "effect", "pvalue", "pvalue_adj", "verdict",
-                "test"]].rename(columns={"effect": "effect", "pvalue_adj": "p (Holm)"})
+        t = nt[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "effect", "ci_low", "ci_high",
+                "confidence_level", "pvalue", "pvalue_adj", "verdict", "test", "family"]].rename(
+            columns={"pvalue_adj": "p (Bonferroni)"})
         sub.table(f"noise-{arch.arch}", t, f"Is W1/σ of shuffle / reinit to original larger than the seed noise floor "
-                  f"(same metric between seeds of original)? One-sided, Holm over pruner × sparsity × layer within "
+                  f"(same metric between seeds of original)? One-sided, Bonferroni over pruner × sparsity × layer within "
                   f"each variant and stage; α = {ctx.alpha}; {arch.label}.")
     if len(ratios):
         sub = report.section(f"Ratio to random pruning: {arch.label}", level=3)

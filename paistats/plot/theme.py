@@ -41,9 +41,11 @@ PRUNER_COLORS = {
 """One colour per pruning method."""
 VERDICT_COLORS = {
     "equivalent": OKABE_ITO["bluish_green"], "non-inferior": OKABE_ITO["sky_blue"],
-    "better": OKABE_ITO["blue"], "worse": OKABE_ITO["vermillion"], "different": OKABE_ITO["vermillion"],
-    "inferior": OKABE_ITO["reddish_purple"], "above noise": OKABE_ITO["orange"],
+    "better": OKABE_ITO["blue"], "worse": OKABE_ITO["vermillion"],
+    "higher": OKABE_ITO["blue"], "lower": OKABE_ITO["vermillion"],
+    "above noise": OKABE_ITO["orange"], "below noise": OKABE_ITO["sky_blue"],
     "inconclusive": OKABE_ITO["grey"], "untestable": OKABE_ITO["yellow"],
+    "no-op by construction": OKABE_ITO["black"],
 }
 DIVERGING_SCHEME = "blueorange"
 """Vega scheme for signed changes (blue negative, orange positive; readable in deuteranopia)."""
