@@ -63,23 +63,10 @@ FOLLOW = {
 VERDICTS = ("better", "worse", "equivalent", "non-inferior", "inconclusive")
 
 
-def interval_verdict(low: float, high: float, margin: float) -> str:
-    """Directional verdict of an interval of a difference A − B (fractions), margin ``margin`` > 0.
+def _verdict(low: float, high: float, margin: float) -> str:
+    from paistats.inference.verdicts import interval_verdict
 
-    ``better`` low > 0; ``worse`` high < 0; ``equivalent`` −margin < low and high < margin;
-    ``non-inferior`` low > −margin; else ``inconclusive`` (also for a NaN bound).
-    """
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "inconclusive"
-    if low > 0:
-        return "better"
-    if high < 0:
-        return "worse"
-    if -margin < low and high < margin:
-        return "equivalent"
-    if low > -margin:
-        return "non-inferior"
-    return "inconclusive"
+    return interval_verdict(low, high, margin=margin, higher_is_better=True)
 
 
 def accuracy_wide(runs: pd.DataFrame, value: str = "accuracy") -> pd.DataFrame:
@@ -149,7 +136,7 @@ def contrast_table(runs: pd.DataFrame, contrasts: dict = CONTRASTS, *, alpha: fl
         else:
             ci = res.confidence_interval(level)
             r.update(effect=res.effect, ci_low=ci.low, ci_high=ci.high, pvalue=res.pvalue,
-                     verdict="control" if r["control"] else interval_verdict(ci.low, ci.high, margin))
+                     verdict="control" if r["control"] else _verdict(ci.low, ci.high, margin))
         r.update(confidence=level, family=f"{family} (Bonferroni, m = {m})" if not r["control"] else
                  "control: null by construction, not counted", m=m)
         out.append(r)
@@ -158,18 +145,26 @@ def contrast_table(runs: pd.DataFrame, contrasts: dict = CONTRASTS, *, alpha: fl
     return pd.DataFrame(out, columns=cols)
 
 
-def follow_verdict(vs_original: str, vs_shuffle: str) -> str:
-    """What ``shuffle_kept``'s accuracy follows, from its verdicts against original and shuffle.
+def follow_verdict(vs_original: frozenset, vs_shuffle: frozenset) -> str:
+    """What ``shuffle_kept``'s accuracy follows, from the claims its intervals against original and
+    against shuffle support (:func:`paistats.inference.interval_claims`).
 
-    ``distribution`` (≈ original, apart from shuffle), ``layout`` (≈ shuffle, apart from original),
-    ``both (original ≈ shuffle)`` (equivalent to both: nothing to tell apart), else ``undecided``.
+    "≈" is the equivalence claim (the interval lies inside ± margin, even where a smaller difference is
+    significant); "apart" is a significant difference without it. ``distribution`` (≈ original, apart
+    from shuffle), ``layout`` (≈ shuffle, apart from original), ``both (original ≈ shuffle)``
+    (equivalent to both: nothing to tell apart), else ``undecided``.
     """
-    apart = ("better", "worse")
-    if vs_original == "equivalent" and vs_shuffle in apart:
+    def near(claims):
+        return "equivalent" in claims
+
+    def apart(claims):
+        return bool({"better", "worse"} & claims) and not near(claims)
+
+    if near(vs_original) and apart(vs_shuffle):
         return "distribution"
-    if vs_shuffle == "equivalent" and vs_original in apart:
+    if near(vs_shuffle) and apart(vs_original):
         return "layout"
-    if vs_original == "equivalent" and vs_shuffle == "equivalent":
+    if near(vs_original) and near(vs_shuffle):
         return "both (original ≈ shuffle)"
     return "undecided"
 
@@ -178,9 +173,14 @@ def follow_table(runs: pd.DataFrame, *, alpha: float = 0.05, margin: float = 0.0
     """Singh & Liu's question per pruner × sparsity: :func:`contrast_table` of :data:`FOLLOW`
     (its own Bonferroni family) and the :func:`follow_verdict` of each cell (column ``follows``)."""
     t = contrast_table(runs, FOLLOW, alpha=alpha, margin=margin, family="shuffle_kept vs original / shuffle")
-    wide = t.pivot_table(index=["pruner", "sparsity"], columns="contrast", values="verdict", aggfunc="first")
-    follows = {k: ("control" if k[0] == CONTROL else follow_verdict(r.get("vs original", ""), r.get("vs shuffle", "")))
-               for k, r in wide.iterrows()}
+    from paistats.inference.verdicts import interval_claims
+
+    claims = {(r.pruner, r.sparsity, r.contrast): interval_claims(r.ci_low, r.ci_high, margin=margin)
+              for r in t.itertuples()}
+    none = frozenset()
+    follows = {(p, sp): ("control" if p == CONTROL else
+                         follow_verdict(claims.get((p, sp, "vs original"), none), claims.get((p, sp, "vs shuffle"), none)))
+               for p, sp in zip(t["pruner"], t["sparsity"])}
     t["follows"] = [follows[(p, s)] for p, s in zip(t["pruner"], t["sparsity"])]
     return t
 
@@ -264,5 +264,5 @@ def summary_line(follow: pd.DataFrame) -> str:
         f"{100 * conf:.2f}% confidence, Bonferroni over {int(follow['m'].iloc[0]) if len(follow) else 0})"
 
 
-__all__ = ["CONTRASTS", "FOLLOW", "SECTION", "contrast_table", "follow_table", "follow_verdict", "interval_verdict",
+__all__ = ["CONTRASTS", "FOLLOW", "SECTION", "contrast_table", "follow_table", "follow_verdict",
            "shift_frame", "summary_line", "accuracy_wide", "run"]

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from analysis import factorial
+from paistats.inference.verdicts import interval_claims, interval_verdict
 
 VARIANTS = ("original", "shuffle", "reinit", "shuffle_kept", "permute_kept")
 
@@ -49,7 +50,7 @@ def test_contrasts_equal_scipys_one_sample_t_on_the_per_seed_contrast():
         if row["pruner"] == "random":
             assert row["verdict"] == "control" and "null by construction" in row["family"]
         else:
-            assert row["verdict"] == factorial.interval_verdict(low, high, 0.01)
+            assert row["verdict"] == interval_verdict(low, high, margin=0.01)
 
 
 @pytest.mark.parametrize("low, high, verdict", [
@@ -57,14 +58,19 @@ def test_contrasts_equal_scipys_one_sample_t_on_the_per_seed_contrast():
     (-0.009, 0.03, "non-inferior"), (-0.02, 0.005, "inconclusive"), (-0.01, 0.005, "inconclusive"),
     (math.nan, 0.0, "inconclusive")])
 def test_interval_verdicts_are_read_from_the_interval(low, high, verdict):
-    assert factorial.interval_verdict(low, high, 0.01) == verdict
+    assert factorial._verdict(low, high, 0.01) == verdict
 
 
 @pytest.mark.parametrize("vs_original, vs_shuffle, follows", [
-    ("equivalent", "better", "distribution"), ("worse", "equivalent", "layout"),
-    ("equivalent", "equivalent", "both (original ≈ shuffle)"), ("inconclusive", "better", "undecided")])
+    ((-0.004, 0.006), (0.02, 0.04), "distribution"),
+    ((-0.04, -0.02), (-0.006, 0.004), "layout"),
+    ((-0.008, -0.002), (0.02, 0.04), "distribution"),  # significant but inside the margin: still ≈ original
+    ((-0.004, 0.006), (-0.006, 0.004), "both (original ≈ shuffle)"),
+    ((-0.03, 0.01), (0.02, 0.04), "undecided"),
+    ((-0.004, 0.006), (-0.009, -0.002), "both (original ≈ shuffle)")])  # apart from shuffle only inside the margin
 def test_follow_verdict(vs_original, vs_shuffle, follows):
-    assert factorial.follow_verdict(vs_original, vs_shuffle) == follows
+    claims = [interval_claims(lo, hi, margin=0.01) for lo, hi in (vs_original, vs_shuffle)]
+    assert factorial.follow_verdict(*claims) == follows
 
 
 def test_follow_table_answers_singh_and_liu_on_clear_data():
@@ -108,7 +114,7 @@ def test_family_wise_error_and_equivalence_power_by_simulation():
     assert false_call <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / reps)
     coverage = ((lo <= 0) & (hi >= 0)).mean()
     assert coverage >= level - 3 * math.sqrt(level * (1 - level) / (reps * m))
-    verdicts = np.vectorize(lambda a, b: factorial.interval_verdict(a, b, 0.01))(lo[:500], hi[:500])
+    verdicts = np.vectorize(lambda a, b: factorial._verdict(a, b, 0.01))(lo[:500], hi[:500])
     assert (verdicts == "equivalent").mean() > 0.3  # measured 0.40 (interaction: 4 runs per seed, widest)
     shifted = c[..., :] - 0.02  # a true effect of −2 pp on every contrast
     lo2, hi2 = _bonferroni_t(shifted, level)
