@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(tables, verdicts and figure images are copied from it).")
     g.add_argument("dir", metavar="DIR", help="report folder")
     g.add_argument("--docs", metavar="DIR", default="docs", help="docs folder (default: docs)")
+    g.add_argument("--name", metavar="NAME", default="results",
+                   help="page name: writes DOCS/NAME.md and DOCS/NAME/ (default: results; the factorial zoo's page "
+                        "is results-factorial)")
     return p
 
 
@@ -122,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             from analysis import results_page
 
             try:
-                path = results_page.write(Path(args.dir), Path(args.docs))
-            except FileNotFoundError as e:
+                path = results_page.write(Path(args.dir), Path(args.docs), args.name)
+            except (FileNotFoundError, ValueError) as e:
                 return _fail(str(e))
             print(f"wrote {path}")
             return 0

@@ -24,14 +24,19 @@ def _md_table(df: pd.DataFrame, max_rows: int = 60) -> str:
     return head + "".join("| " + " | ".join(cell(v) for v in row) + " |\n" for row in df.itertuples(index=False))
 
 
-def write(report: Path, docs: Path) -> Path:
-    """Write ``docs/results.md`` from the report folder ``report``; returns its path."""
+def write(report: Path, docs: Path, name: str = "results") -> Path:
+    """Write ``docs/<name>.md`` (figures in ``docs/<name>/``) from the report folder ``report``; returns its path.
+
+    ``name`` keeps the pages of several zoos apart (``results`` for mini, ``results-factorial`` for the
+    factorial preset)."""
+    if not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise ValueError(f"page name {name!r} must be letters, digits, '-' or '_' (e.g. results-factorial)")
     manifest_path = report / "manifest.json"
     if not manifest_path.is_file():
         raise FileNotFoundError(f"{report} is not a report folder (no manifest.json): run `python -m analysis "
                                 "reproduce` first")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    media = docs / "results"
+    media = docs / name
     if media.exists():
         shutil.rmtree(media)
     media.mkdir(parents=True)
@@ -53,7 +58,7 @@ def write(report: Path, docs: Path) -> Path:
             lines += [f"### {section}", ""]
         svg = report / "figures" / f"{f['name']}.svg"    # SVG: a tenth of the PNG's size, sharp at any zoom
         shutil.copy(svg, media / svg.name)
-        lines += [f"![Figure {f['number']}](results/{svg.name})", "",
+        lines += [f"![Figure {f['number']}]({name}/{svg.name})", "",
                   f"*Figure {f['number']}.* {f['caption']}", ""]
     lines += ["## Tables", ""]
     for t in manifest["tables"]:
@@ -62,6 +67,6 @@ def write(report: Path, docs: Path) -> Path:
         df = pd.read_csv(report / "tables" / f"{t['name']}.csv")
         lines += [f"### Table {t['number']}: {t['section']}", "", t["caption"], "",
                   _md_table(df, max_rows=30), "" if len(df) <= 30 else f"(first 30 of {len(df)} rows)", ""]
-    path = docs / "results.md"
+    path = docs / f"{name}.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -247,3 +247,10 @@ def test_results_page_is_generated_from_a_report(tmp_path):
     text = page.read_text()
     assert "7 equivalent (of 8)" in text and "Accuracy caption." in text
     assert (tmp_path / "docs" / "results" / "acc.svg").is_file()
+    # a second zoo's page sits beside it under its own name, figures included
+    other = results_page.write(tmp_path / "rep", tmp_path / "docs", name="results-factorial")
+    assert other.name == "results-factorial.md" and "(results-factorial/acc.svg)" in other.read_text()
+    assert (tmp_path / "docs" / "results-factorial" / "acc.svg").is_file()
+    assert (tmp_path / "docs" / "results" / "acc.svg").is_file()
+    with pytest.raises(ValueError, match="page name"):
+        results_page.write(tmp_path / "rep", tmp_path / "docs", name="../x")
