@@ -254,11 +254,19 @@ def run(ctx, report, arch) -> dict | None:
 
 
 def summary_line(follow: pd.DataFrame) -> str:
-    """'distribution in 3, layout in 1, undecided in 4 of 8 pruner × sparsity cells (…)'."""
+    """'distribution in 3, layout in 1, undecided in 4 of 8 pruner × sparsity cells (…)', each cell with
+    shuffle_kept's estimates and intervals against original and against shuffle."""
     cells = follow[follow["follows"] != "control"].drop_duplicates(["pruner", "sparsity"])
     counts = cells["follows"].value_counts()
     parts = [f"{k} in {int(n)}" for k, n in counts.items()]
-    detail = "; ".join(f"{p} {s:g}: {f}" for p, s, f in zip(cells["pruner"], cells["sparsity"], cells["follows"]))
+    est = {(r.pruner, r.sparsity, r.contrast): f"{100 * r.effect:+.2f} pp [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}]"
+           for r in follow.itertuples()}
+
+    def cell(p, s, f):
+        vs = ", ".join(f"{c} {est[(p, s, c)]}" for c in FOLLOW if (p, s, c) in est)
+        return f"{p} {s:g}: {f} ({vs})" if vs else f"{p} {s:g}: {f}"
+
+    detail = "; ".join(cell(p, s, f) for p, s, f in zip(cells["pruner"], cells["sparsity"], cells["follows"]))
     conf = follow["confidence"].iloc[0] if len(follow) else float("nan")
     return (", ".join(parts) or "no cell") + f" of {len(cells)} pruner × sparsity cells ({detail}; intervals at " \
         f"{100 * conf:.2f}% confidence, Bonferroni over {int(follow['m'].iloc[0]) if len(follow) else 0})"

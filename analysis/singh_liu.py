@@ -153,7 +153,7 @@ def heatmap_frame(stats: xr.Dataset, sparsity: float, variants=("shuffle", "rein
     for stat, how in HEATMAP_STATS.items():
         if stat not in s:
             continue
-        x = s[stat]
+        x = s[stat].sel(variant=[v for v in ("original", *variants) if v in s["variant"].values])
         change = np.log(x / x.sel(variant="original")) if how == "log ratio" else x - x.sel(variant="original")
         change = change.mean("seed")
         for v in variants:
@@ -208,10 +208,12 @@ def minimal_change_tests(ctx: Context, stats: xr.Dataset, section: str) -> pd.Da
     """TOST per (pruner, sparsity, layer, stage): is the kept weights' std of shuffle / reinit within
     ± ``ctx.shift_margin`` (relative) of the original's? On log std over seeds; Bonferroni over
     pruner × sparsity × layer within each (variant, stage), the verdict read from the printed interval."""
-    x = np.log(drop_null_pruner(stats["std"]).sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore"))
-    x = x.sel(sparsity=x["sparsity"] > 0)
+    std = drop_null_pruner(stats["std"]).sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+    variants = [v for v in ("shuffle", "reinit") if v in std["variant"].values]
+    # only the variants tested and their reference: an emptied layer elsewhere (inverted SynFlow) has std 0
+    std = std.sel(variant=["original", *variants]) if "original" in std["variant"].values else std
+    x = np.log(std.sel(sparsity=std["sparsity"] > 0))
     x.name = "log std"
-    variants = [v for v in ("shuffle", "reinit") if v in x["variant"].values]
     return _stack_over_cells(ctx, section, "equivalence of the kept weights' std (changed minimally?)",
                             inference.compare, x, test="tost", margin=float(np.log1p(ctx.shift_margin)),
                             variants=variants, alpha=ctx.alpha, errors="skip")

@@ -119,3 +119,18 @@ def test_family_wise_error_and_equivalence_power_by_simulation():
     shifted = c[..., :] - 0.02  # a true effect of −2 pp on every contrast
     lo2, hi2 = _bonferroni_t(shifted, level)
     assert ((lo2 > 0).mean(), (hi2 < 0).mean() > 0.5) == (0.0, True)
+
+
+def test_interaction_plot_shows_each_cell_mean_and_its_seed_interval_on_its_own_scale():
+    from paistats import plot
+
+    runs = synthetic_runs({"shuffle": -0.02})
+    cells = plot.interaction_frame(runs)
+    one = runs[(runs.pruner == "snip") & (runs.sparsity == 0.98) & (runs.variant == "shuffle")]["accuracy"]
+    row = cells[(cells.pruner == "snip") & (cells.sparsity == 0.98) & (cells.variant == "shuffle")].iloc[0]
+    ci = stats.t.interval(0.95, len(one) - 1, loc=one.mean(), scale=stats.sem(one))
+    assert (row["mean"], row["lower"], row["upper"]) == pytest.approx((100 * one.mean(), 100 * ci[0], 100 * ci[1]))
+    assert (row["mask"], row["values"], row["n"]) == ("shuffled", "fresh values", 5)
+    spec = plot.interaction_plot(cells).to_dict()
+    assert spec["resolve"]["scale"]["y"] == "independent"   # a 1 pp effect stays visible beside a 20 pp one
+    assert spec["facet"]["column"]["field"] == "pruner" and spec["facet"]["row"]["field"] == "sparsity"

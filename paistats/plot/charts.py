@@ -19,7 +19,7 @@ from paistats.plot._frames import (
     PRUNER_ORDER, STAGE_ORDER, VARIANT_ORDER, dense_mean, ordered, paired_delta, require, seed_interval,
 )
 
-DENSITY_TITLE = "density (fraction of weights kept, log scale)"
+DENSITY_TITLE = "density (kept, log scale)"
 
 
 def density_axis(**kw) -> alt.X:
@@ -413,7 +413,7 @@ def shift_vs_accuracy(points: pd.DataFrame, fit: pd.DataFrame | None = None, *, 
 
 
 def verdict_forest(df: pd.DataFrame, *, margin: float | None = None, estimate: str = "estimate",
-                   title: str = "difference vs original (pp)", scale: float = 100.0) -> alt.FacetChart:
+                   title: str = "difference, first − second (pp)", scale: float = 100.0) -> alt.FacetChart:
     """Forest plot of seed-level differences with their confidence intervals, coloured by verdict.
 
     Parameters
