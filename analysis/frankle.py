@@ -17,8 +17,8 @@ interval its verdict is read from:
 The family of each comparison is pruner × sparsity: every interval is a paired Student-t interval
 at 1 − α/m (Bonferroni, m = the family's size), so the verdicts of a family are simultaneously
 right with probability ≥ 1 − α; the adjusted p-values printed beside them agree with the intervals.
-The ``random`` pruner under ``shuffle`` is null by construction (shuffling a random mask is a
-no-op in distribution): reported as "no-op by construction", not tested, not counted.
+The ``random`` pruner under ``shuffle`` and ``reinit`` is null by construction (its mask is drawn
+independently of the weights): reported as "no-op by construction", not tested, not counted.
 Adapt it: change ``margin`` or the family in :func:`tests`.
 """
 from __future__ import annotations
@@ -62,7 +62,11 @@ COMPARISONS = {
     "reinit − original": ("reinit", True),
     "invert − original": ("invert", False),
 }
-NULL_BY_CONSTRUCTION = {("random", "shuffle"): "shuffling a random mask is a no-op in distribution"}
+NULL_BY_CONSTRUCTION = {
+    ("random", "shuffle"): "shuffling a random mask is a no-op in distribution",
+    # the random mask is drawn independently of the weights, so fresh weights under it have original's law
+    ("random", "reinit"): "re-initializing under a random mask is a no-op in distribution",
+}
 FAMILY = [PRUNER, "sparsity"]
 
 
@@ -243,7 +247,7 @@ def run(ctx: Context, report, arch: Arch) -> pd.DataFrame:
                  f"± {100 * ctx.margin:g} pp), non-inferior (lower end above −{100 * ctx.margin:g} pp), else "
                  "inconclusive; a significant difference inside the margin is marked 'by less than the margin'. "
                  "shuffle / reinit use the margin; invert and the comparison with random pruning are two-sided "
-                 f"better / worse. Random pruning under shuffle is '{NO_OP}' and is not tested.")
+                 f"better / worse. Random pruning under shuffle and reinit is '{NO_OP}' and is not tested.")
         forest = table[table["verdict"] != NO_OP].rename(columns={"effect": "estimate",
                                                                  "pvalue_adj": "pvalue_adjusted"})
         sub.figure(f"tests-{arch.arch}", plot.verdict_forest(forest, margin=ctx.margin),

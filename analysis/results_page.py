@@ -47,9 +47,9 @@ def write(report: Path, docs: Path, name: str = "results") -> Path:
              "comes from that run; the full interactive report is the run's `index.html`.", ""]
 
     tables = {t["name"]: t for t in manifest["tables"]}
-    for name, title in (("verdicts", "Verdict summary"), ("entries", "Entries")):
-        if name in tables:
-            lines += [f"## {title}", "", _md_table(pd.read_csv(report / "tables" / f"{name}.csv")), ""]
+    for table, title in (("verdicts", "Verdict summary"), ("entries", "Entries")):
+        if table in tables:
+            lines += [f"## {title}", "", _md_table(pd.read_csv(report / "tables" / f"{table}.csv")), ""]
     lines += ["## Figures", ""]
     section = None
     for f in manifest["figures"]:

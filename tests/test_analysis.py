@@ -46,8 +46,9 @@ def test_paired_t_and_bonferroni_intervals_equal_scipy():
     ds = root()
     c = ctx()
     table = frankle.tests(c, frankle.accuracy(ds), "s")
-    part = table[table["comparison"] == "reinit − original"].set_index(["pruner", "sparsity"])
-    assert len(part) == len(PRUNERS) * 2                            # sparsity 0 (dense) is not tested
+    part = table[(table["comparison"] == "reinit − original") & (table["pruner"] != "random")]
+    part = part.set_index(["pruner", "sparsity"])
+    assert len(part) == (len(PRUNERS) - 1) * 2   # sparsity 0 (dense) is not tested; random is a no-op
     m = len(part)
     for (p, s), row in part.iterrows():
         d = (ds["accuracy"].sel(pruner=p, sparsity=s, variant="reinit")
@@ -130,16 +131,17 @@ def test_mini_grasp_abs_98_shuffle_is_worse_by_more_than_the_margin():
     assert row["pvalue_adj"] < 0.05 and row["pvalue_lower_adj"] < 0.05  # both 0 and −margin are excluded
 
 
-def test_random_pruner_under_shuffle_is_a_no_op_and_not_counted():
+@pytest.mark.parametrize("variant", ["shuffle", "reinit"])
+def test_random_pruner_under_shuffle_and_reinit_is_a_no_op_and_not_counted(variant):
     c = ctx()
     table = frankle.tests(c, frankle.accuracy(root()), "s")
-    shuffle = table[table["comparison"] == "shuffle − original"]
-    noop = shuffle[shuffle["pruner"] == "random"]
+    part = table[table["comparison"] == f"{variant} − original"]
+    noop = part[part["pruner"] == "random"]
     assert set(noop["verdict"]) == {frankle.NO_OP} and noop["ci_low"].isna().all()
-    tested = shuffle[shuffle["pruner"] != "random"]
+    tested = part[part["pruner"] != "random"]
     assert tested["family"].str.contains("m=4").all()               # random is not in the family either
     frankle._summarise(c, type("A", (), {"label": "x"})(), table, pd.DataFrame())
-    line = next(v for v in c.summary if "shuffle − original" in v["question"])
+    line = next(v for v in c.summary if f"{variant} − original" in v["question"])
     assert "(of 4)" in line["answer"] and "no-op by construction (not counted): random" in line["answer"]
 
 
