@@ -150,9 +150,18 @@ def follow_verdict(vs_original: frozenset, vs_shuffle: frozenset) -> str:
     against shuffle support (:func:`paistats.inference.interval_claims`).
 
     "≈" is the equivalence claim (the interval lies inside ± margin, even where a smaller difference is
-    significant); "apart" is a significant difference without it. ``distribution`` (≈ original, apart
-    from shuffle), ``layout`` (≈ shuffle, apart from original), ``both (original ≈ shuffle)``
-    (equivalent to both: nothing to tell apart), else ``undecided``.
+    significant); "apart" is a significant difference without it. Singh & Liu's account predicts
+    ``shuffle_kept`` ≈ original (the distribution is held).
+
+    ========================================  ===========================================
+    ``distribution``                          ≈ original, apart from shuffle
+    ``layout``                                ≈ shuffle, apart from original
+    ``in between``                            apart from both
+    ``not the distribution alone``            apart from original, ≈ shuffle not shown
+    ``not the layout alone``                  apart from shuffle, ≈ original not shown
+    ``both (original ≈ shuffle)``             ≈ both: nothing to tell apart
+    ``undecided``                             anything else
+    ========================================  ===========================================
     """
     def near(claims):
         return "equivalent" in claims
@@ -160,11 +169,18 @@ def follow_verdict(vs_original: frozenset, vs_shuffle: frozenset) -> str:
     def apart(claims):
         return bool({"better", "worse"} & claims) and not near(claims)
 
-    if near(vs_original) and apart(vs_shuffle):
+    o_near, o_apart, s_near, s_apart = near(vs_original), apart(vs_original), near(vs_shuffle), apart(vs_shuffle)
+    if o_near and s_apart:
         return "distribution"
-    if near(vs_shuffle) and apart(vs_original):
+    if s_near and o_apart:
         return "layout"
-    if near(vs_original) and near(vs_shuffle):
+    if o_apart and s_apart:
+        return "in between"
+    if o_apart:
+        return "not the distribution alone"
+    if s_apart:
+        return "not the layout alone"
+    if o_near and s_near:
         return "both (original ≈ shuffle)"
     return "undecided"
 

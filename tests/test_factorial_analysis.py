@@ -66,7 +66,10 @@ def test_interval_verdicts_are_read_from_the_interval(low, high, verdict):
     ((-0.04, -0.02), (-0.006, 0.004), "layout"),
     ((-0.008, -0.002), (0.02, 0.04), "distribution"),  # significant but inside the margin: still ≈ original
     ((-0.004, 0.006), (-0.006, 0.004), "both (original ≈ shuffle)"),
-    ((-0.03, 0.01), (0.02, 0.04), "undecided"),
+    ((-0.03, 0.01), (0.02, 0.04), "not the layout alone"),
+    ((-0.03, -0.015), (-0.005, 0.013), "not the distribution alone"),  # Singh & Liu's prediction fails
+    ((-0.03, -0.015), (0.012, 0.03), "in between"),
+    ((-0.03, 0.01), (-0.005, 0.013), "undecided"),
     ((-0.004, 0.006), (-0.009, -0.002), "both (original ≈ shuffle)")])  # apart from shuffle only inside the margin
 def test_follow_verdict(vs_original, vs_shuffle, follows):
     claims = [interval_claims(lo, hi, margin=0.01) for lo, hi in (vs_original, vs_shuffle)]
