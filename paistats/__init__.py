@@ -1,6 +1,7 @@
 """paistats: statistics over a precomputed zoo of networks pruned at initialization.
 
-Loading a zoo needs no torch: ``import paistats`` imports numpy, pandas, xarray, zarr and dask only.
+``import paistats`` imports nothing heavy: each public name loads its module on first use (loading
+a zoo then imports numpy, pandas, xarray, zarr and dask, never torch).
 
 Public API
 ----------

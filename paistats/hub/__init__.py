@@ -20,6 +20,9 @@ card
 errors
     :class:`HubError` and subclasses (all ``paistats.ZooError``), one line each.
 """
+import sys
+import types
+
 from paistats.hub.errors import HubError, HubUnreachableError, InvalidRepoIdError, InvalidRevisionError
 from paistats.hub.refs import (
     DEFAULT_REVISION, REPO_TYPE, HubRef, cache_dir, endpoint, hf_url, is_hub_ref, offline, parse_ref,
@@ -31,6 +34,19 @@ from paistats.hub.refs import (
 _WHERE = {"FILES_PER_COMMIT": "publish", "local_entries": "publish", "publish": "publish",
           "local_zoo": "pull", "open_store": "pull", "pull": "pull", "resolve": "pull",
           "read_listing": "pull"}
+
+
+class _Package(types.ModuleType):
+    """The package module: ``hub.publish`` and ``hub.pull`` stay the functions even once their
+    submodules are imported (the import system then binds each submodule to its name)."""
+
+    def __setattr__(self, name, value):
+        if name in ("publish", "pull") and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):
