@@ -463,8 +463,10 @@ def test_list_zoo_on_the_hub_downloads_only_the_index(hub_env, zoo):
     hub_env.stats.reset()
     listed = paistats.list_zoo(f"hf://datasets/{REPO}")
     requests = hub_requests(hub_env)
-    assert requests and all(p == f"/datasets/{REPO}/resolve/main/index.json" for p in requests), requests
-    assert len(requests) <= 2, "one HEAD and one GET"
+    downloads = [p for p in requests if "/resolve/" in p]
+    assert downloads and set(downloads) == {f"/datasets/{REPO}/resolve/main/index.json"}, requests
+    assert len(downloads) <= 2, "one HEAD and one GET"
+    assert set(requests) - set(downloads) == {f"/api/datasets/{REPO}/revision/main"}, "repo info only"
     pd.testing.assert_frame_equal(listed, paistats.list_zoo(zoo_dir))
     assert list(listed.index) == sorted(entries) and listed["finalized"].all()
     # the index names each entry's published manifest
@@ -516,6 +518,19 @@ def test_list_zoo_offline_reads_the_cached_index(hub_env, zoo, monkeypatch):
     hub_env.stats.reset()
     pd.testing.assert_frame_equal(paistats.list_zoo(REPO), online)
     assert hub_env.stats.requests == []
+
+
+def test_list_zoo_with_the_hub_unreachable_reads_the_cached_index_with_a_warning(hub_env, zoo, caplog):
+    zoo_dir, _ = zoo
+    hub.publish(zoo_dir, REPO)
+    online = paistats.list_zoo(REPO)
+    hub_env.stop()
+    with caplog.at_level(logging.WARNING, logger="paistats.hub"):
+        pd.testing.assert_frame_equal(paistats.list_zoo(REPO), online)
+    assert "unreachable" in caplog.text and "using the cached index.json" in caplog.text
+    with pytest.raises(hub.HubUnreachableError) as err:
+        paistats.list_zoo("pai-lab/other")
+    assert "no complete cached copy" in one_line(err.value)
 
 
 # -- a fresh process configured only by the environment ----------------------------------------

@@ -174,7 +174,9 @@ def _download_index(repo_id: str, revision: str, token, local_only: bool) -> Pat
 
 
 def _index_file(repo_id: str, revision: str, token) -> Path | None:
-    """:func:`_download_index` from the Hub, or from the cache when offline or unreachable (warning)."""
+    """:func:`_download_index` from the Hub, or from the cache when offline or when the Hub cannot
+    be reached (with a warning). A ``repo_info`` call comes first, as in :func:`_fetch`: it fails
+    at once where the download would retry, and names an unknown repo or revision."""
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     def cached(reason: str) -> Path:
@@ -184,19 +186,21 @@ def _index_file(repo_id: str, revision: str, token) -> Path | None:
             path = None
         if path is None:
             fix = "unset HF_HUB_OFFLINE to download it" if offline() else "check the network and HF_ENDPOINT"
-            raise HubUnreachableError(f"{reason}, and no cached {INDEX_FILE} of {repo_id}@{revision} exists; "
-                                      f"{fix}")
+            raise HubUnreachableError(f"{reason}, and no complete cached copy of {repo_id}@{revision} exists "
+                                      f"(no {INDEX_FILE}); {fix}") from None
         return path
 
     if offline():
         return cached("HF_HUB_OFFLINE is set")
     try:
         with hub_errors("list", repo_id, revision):
-            return _download_index(repo_id, revision, token, local_only=False)
+            api(token).repo_info(repo_id, repo_type=REPO_TYPE, revision=revision)
     except HubUnreachableError as err:
         path = cached(str(err))
         logger.warning("%s; using the cached %s at %s", err, INDEX_FILE, path)
         return path
+    with hub_errors("list", repo_id, revision):
+        return _download_index(repo_id, revision, token, local_only=False)
 
 
 def read_listing(zoo: str, *, revision: str | None = None, token: str | None = None) -> dict[str, dict] | None:
