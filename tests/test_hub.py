@@ -486,6 +486,7 @@ def test_push_keeps_the_listing_index_current(hub_env, zoo, small_results):
     hub.publish(zoo_dir, REPO)
     listed = paistats.list_zoo(REPO)
     assert list(listed.index) == sorted([first, second]) and listed.loc[first, "planned"] > before
+    assert remote_index(hub_env)["entries"][first]["planned"] == listed.loc[first, "planned"], "read from the index"
     pd.testing.assert_frame_equal(listed, paistats.list_zoo(zoo_dir))
     shutil.rmtree(zoo_dir / second)
     hub.publish(zoo_dir, REPO, prune=True)
