@@ -1,6 +1,7 @@
 """paistats: statistics over a precomputed zoo of networks pruned at initialization.
 
-Loading a zoo needs no torch: ``import paistats`` imports numpy, pandas, xarray, zarr and dask only.
+``import paistats`` imports nothing heavy: each public name loads its module on first use (loading
+a zoo then imports numpy, pandas, xarray, zarr and dask, never torch).
 
 Public API
 ----------
@@ -23,22 +24,15 @@ inference, regress, shift_table(entries, distances)
 """
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
-from paistats.checkpoint import state_dict, to_model
+# errors are plain classes (stdlib only): imported now, so that `except paistats.ZooError` costs nothing
 from paistats.errors import (
     CorruptChunkError, GridError, IncompleteRunError, InvalidNameError, ManifestError, MissingChunkError,
     StoreError, TruncatedStoreError, UnknownEntryError, UnsupportedFormatError, ZooError, ZooNotFoundError,
 )
-from paistats.store.layout import FORMAT_VERSION
-from paistats.store.manifest import VerifyReport, verify_path
-from paistats.summary import accuracy_summary, format_accuracy_summary
-from paistats.views import layers, unpruned
-from paistats.zoo import list_zoo, load, resolve_zoo
-from paistats import inference, regress  # lazy: scipy / statsmodels load on first use
-from paistats.inference._result import InferenceError
-from paistats.regress.table import shift_table
 
 __version__ = "0.1.0"
 
@@ -64,6 +58,8 @@ def verify(entry: str | os.PathLike, *, zoo: str | os.PathLike | None = None) ->
     ManifestError
         If the entry has no manifest (not finalized).
     """
+    from paistats.store.manifest import verify_path
+
     path = Path(entry).expanduser()
     if not (isinstance(entry, str) and not path.is_dir()):
         if not path.is_dir():
@@ -71,6 +67,7 @@ def verify(entry: str | os.PathLike, *, zoo: str | os.PathLike | None = None) ->
         return verify_path(path)
     from paistats import names
     from paistats.store.index import read_index
+    from paistats.zoo import resolve_zoo
 
     zoo_dir = resolve_zoo(zoo)
     entries, _ = names.resolve(entry, read_index(zoo_dir))
@@ -89,14 +86,33 @@ __all__ = [
     "StatsWarning", "distances", "layer_stats", "noise_floor", "stats",
 ]
 
-_STATS_NAMES = ("StatsWarning", "distances", "layer_stats", "noise_floor")
+#: Public name -> submodule that defines it. Nothing heavy (numpy, pandas, xarray, zarr, scipy,
+#: torch) is imported by `import paistats`: each name loads its module on first access, so that a
+#: command line's --help starts in a fraction of a second.
+_WHERE = {
+    "FORMAT_VERSION": "store.layout", "VerifyReport": "store.manifest",
+    "state_dict": "checkpoint", "to_model": "checkpoint",
+    "accuracy_summary": "summary", "format_accuracy_summary": "summary",
+    "layers": "views", "unpruned": "views",
+    "list_zoo": "zoo", "load": "zoo", "resolve_zoo": "zoo",
+    "InferenceError": "inference._result", "shift_table": "regress.table",
+    "StatsWarning": "stats", "distances": "stats", "layer_stats": "stats", "noise_floor": "stats",
+}
+#: Subpackages reachable as attributes (``paistats.inference.ttest``) without an import statement.
+_SUBMODULES = ("inference", "regress", "stats", "zoo", "store", "hub", "names", "views", "summary",
+               "checkpoint", "plot")
 
 
 def __getattr__(name: str):
-    # the statistics import scipy: load them on first use, so that `import paistats` stays light
-    if name in _STATS_NAMES or name == "stats":
-        import importlib
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"paistats.{_WHERE[name]}"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"paistats.{name}")
+    else:
+        raise AttributeError(f"module 'paistats' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        stats = importlib.import_module("paistats.stats")
-        return stats if name == "stats" else getattr(stats, name)
-    raise AttributeError(f"module 'paistats' has no attribute {name!r}")
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE) | set(_SUBMODULES))

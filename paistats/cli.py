@@ -121,7 +121,31 @@ def _zoo_arg(text: str) -> str:
     return text
 
 
-def _main(argv: list[str] | None = None) -> int:
+#: The ``stats`` line of ``python -m paistats --help``. Its parser lives in
+#: :mod:`paistats.stats.cli`, whose package imports scipy: it is imported only when ``stats`` is
+#: the command (a test checks this text against that parser's).
+STATS_HELP = ("precompute an entry's layer statistics, distances and noise floors (stored in the entry) "
+              "and optionally write one as a table")
+
+
+def _add_stats_parser(sub, *, real: bool):
+    """Register ``stats`` on ``sub``: the real sub-parser (returns :mod:`paistats.stats.cli`) when
+    ``real``, else a name-and-help placeholder for the command list (returns None)."""
+    if not real:
+        sub.add_parser("stats", help=STATS_HELP)
+        return None
+    from paistats.stats import cli as stats_cli
+
+    stats_cli.add_parser(sub)
+    return stats_cli
+
+
+def build_parser(*, stats: bool = False):
+    """The ``paistats`` parser and :mod:`paistats.stats.cli` (None unless ``stats``).
+
+    ``stats=False`` registers ``stats`` by name and help only (the parser's module imports scipy),
+    which is all ``--help`` and the other commands need.
+    """
     parser = _Parser(prog=PROG, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("verify", help="check an entry's files against its manifest (sha256)")
@@ -131,9 +155,12 @@ def _main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("list", help="list the entries of a zoo with their completion")
     p.add_argument("--zoo", default=None, type=_zoo_arg,
                    help="zoo directory or Hub repo (default: $PAISTATS_ZOO ...)")
-    from paistats.stats import cli as stats_cli
+    return parser, _add_stats_parser(sub, real=stats)
 
-    stats_cli.add_parser(sub)
+
+def _main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, stats_cli = build_parser(stats=bool(argv) and argv[0] == "stats")
     args = parser.parse_args(argv)
 
     import paistats

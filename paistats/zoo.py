@@ -184,8 +184,62 @@ def _stack_methods(trees: list[xr.DataTree], arch: str) -> xr.DataTree:
     return stacked
 
 
+#: Columns of :func:`list_zoo` (index ``entry``); a Hub zoo's ``index.json`` records hold them all.
+LIST_COLUMNS = ["entry", "arch", "dataset", "method", "alias", "variants", "sparsities", "seeds", "epochs",
+                "planned", "complete", "finalized", "format_version", "error"]
+
+
+def entry_alias(info: dict) -> str | None:
+    """``{arch}-{method}`` when the entry is on its arch's default dataset, else None."""
+    return f"{info['arch']}-{info['method']}" if info.get("dataset") == info.get("default_dataset") else None
+
+
+def entry_listing(path: Path) -> dict:
+    """Grid and completion of one entry folder, as :func:`list_zoo` shows them.
+
+    Parameters
+    ----------
+    path : Path
+        The entry's Zarr v3 store.
+
+    Returns
+    -------
+    dict
+        ``variants`` (names), ``sparsities`` (fractions removed, sorted), ``seeds`` (sorted),
+        ``epochs`` (count), ``planned`` and ``complete`` (runs), ``finalized`` (has a manifest),
+        ``format_version`` (of the store).
+
+    Raises
+    ------
+    ZooError
+        When the store is unreadable (truncated, unsupported format).
+    """
+    attrs = read_root_attrs(path)
+    group = open_group(path)
+    flags = np.asarray(group["complete"][...])
+    return {
+        "variants": [str(v) for v in group["variant"][...]],
+        "sparsities": sorted(float(v) for v in group["sparsity"][...]),
+        "seeds": sorted(int(v) for v in group["seed"][...]),
+        "epochs": int(group["epoch"].shape[0]), "planned": len(attrs["runs"]),
+        "complete": int(flags.sum()), "finalized": (path / layout.MANIFEST_FILE).is_file(),
+        "format_version": attrs["format_version"],
+    }
+
+
 def list_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = None) -> pd.DataFrame:
     """Every entry of a zoo with its grid and completion.
+
+    A Hub zoo is listed from its ``index.json`` alone (one small download, no entry data); a repo
+    whose index predates the listing fields (published by an older paistats) is listed from its
+    entries, which are then downloaded, with a one-line warning.
+
+    Parameters
+    ----------
+    zoo : str or path-like, optional
+        See :func:`resolve_zoo`.
+    revision : str, optional
+        Hub revision.
 
     Returns
     -------
@@ -195,27 +249,36 @@ def list_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = Non
         (runs), ``finalized`` (has a manifest), ``format_version``; ``error`` names a problem
         (unreadable entry) instead of raising.
     """
+    zoo = default_zoo(zoo)
+    if _is_hub(zoo):
+        rows = _hub_rows(zoo, revision)
+        if rows is not None:
+            return pd.DataFrame(rows, columns=LIST_COLUMNS).set_index("entry")
     zoo_dir = resolve_zoo(zoo, revision=revision)
     rows = []
     for entry, info in sorted(read_index(zoo_dir).items()):
-        row = {"entry": entry, **{k: info.get(k) for k in ("arch", "dataset", "method")},
-               "alias": f"{info['arch']}-{info['method']}" if info.get("dataset") == info.get("default_dataset") else None}
+        row = {"entry": entry, **{k: info.get(k) for k in ("arch", "dataset", "method")}, "alias": entry_alias(info)}
         try:
-            path = _entry_path(zoo_dir, entry)
-            attrs = read_root_attrs(path)
-            group = open_group(path)
-            flags = np.asarray(group["complete"][...])
-            row.update({
-                "variants": [str(v) for v in group["variant"][...]],
-                "sparsities": sorted(float(v) for v in group["sparsity"][...]),
-                "seeds": sorted(int(v) for v in group["seed"][...]),
-                "epochs": int(group["epoch"].shape[0]), "planned": len(attrs["runs"]),
-                "complete": int(flags.sum()), "finalized": (path / layout.MANIFEST_FILE).is_file(),
-                "format_version": attrs["format_version"], "error": None,
-            })
+            row.update(entry_listing(_entry_path(zoo_dir, entry)), error=None)
         except ZooError as e:
             row["error"] = str(e)
         rows.append(row)
-    columns = ["entry", "arch", "dataset", "method", "alias", "variants", "sparsities", "seeds", "epochs",
-               "planned", "complete", "finalized", "format_version", "error"]
-    return pd.DataFrame(rows, columns=columns).set_index("entry")
+    return pd.DataFrame(rows, columns=LIST_COLUMNS).set_index("entry")
+
+
+def _hub_rows(zoo: str, revision: str | None) -> list[dict] | None:
+    """Rows of :func:`list_zoo` from a Hub zoo's ``index.json`` only; None (with a warning) when
+    the repo's index lacks the listing fields."""
+    import logging
+
+    from paistats import hub
+
+    records = hub.read_listing(zoo, revision=revision)
+    if records is None:
+        logging.getLogger(__name__).warning(
+            "%s has no %s with the listing fields (published by an older paistats): listing from the "
+            "entries, which downloads them; republish with `python -m zoo_builder push` to add it",
+            zoo, layout.INDEX_FILE)
+        return None
+    return [{"entry": name, **{c: rec[c] for c in LIST_COLUMNS[1:-1]}, "error": None}
+            for name, rec in sorted(records.items())]

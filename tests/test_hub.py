@@ -2,6 +2,7 @@
 against the local test Hub (``tests/hub_server.py``), which logs every request."""
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import logging
@@ -440,6 +441,97 @@ def test_resolve_downloads_the_named_entry(hub_env, zoo):
     assert (path / second / "zarr.json").is_file() and not (path / first).exists()
     with pytest.raises(hub.HubError, match="two revisions"):
         hub.resolve(f"{REPO}@a", revision="b")
+
+
+# -- list_zoo reads the index alone -------------------------------------------------------------
+
+
+def hub_requests(server) -> list[str]:
+    """Paths (without query) of every request the test Hub saw."""
+    return [path.split("?", 1)[0] for _, path in server.stats.requests]
+
+
+def remote_index(server) -> dict:
+    """The ``index.json`` the test Hub holds on ``main``."""
+    repo = server.repo(REPO)
+    return json.loads(repo.text_of(repo.resolve("main"), "index.json"))
+
+
+def test_list_zoo_on_the_hub_downloads_only_the_index(hub_env, zoo):
+    zoo_dir, entries = zoo
+    hub.publish(zoo_dir, REPO)
+    hub_env.stats.reset()
+    listed = paistats.list_zoo(f"hf://datasets/{REPO}")
+    requests = hub_requests(hub_env)
+    downloads = [p for p in requests if "/resolve/" in p]
+    assert downloads and set(downloads) == {f"/datasets/{REPO}/resolve/main/index.json"}, requests
+    assert len(downloads) <= 2, "one HEAD and one GET"
+    assert set(requests) - set(downloads) == {f"/api/datasets/{REPO}/revision/main"}, "repo info only"
+    pd.testing.assert_frame_equal(listed, paistats.list_zoo(zoo_dir))
+    assert list(listed.index) == sorted(entries) and listed["finalized"].all()
+    # the index names each entry's published manifest
+    index = remote_index(hub_env)
+    for entry in entries:
+        manifest = (_snapshot_dir(zoo_dir, entry) / "manifest.json").read_bytes()
+        assert index["entries"][entry]["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
+    assert index["format_version"] == card.INDEX_FORMAT_VERSION
+
+
+def test_push_keeps_the_listing_index_current(hub_env, zoo, small_results):
+    zoo_dir, (first, second) = zoo
+    hub.publish(zoo_dir, REPO, entries=[first])
+    assert list(paistats.list_zoo(REPO).index) == [first]
+    before = paistats.list_zoo(REPO).loc[first, "planned"]
+    write_entry(zoo_dir, small_results[4:])  # the entry grows: a new seed and a new sparsity
+    hub.publish(zoo_dir, REPO)
+    listed = paistats.list_zoo(REPO)
+    assert list(listed.index) == sorted([first, second]) and listed.loc[first, "planned"] > before
+    assert remote_index(hub_env)["entries"][first]["planned"] == listed.loc[first, "planned"], "read from the index"
+    pd.testing.assert_frame_equal(listed, paistats.list_zoo(zoo_dir))
+    shutil.rmtree(zoo_dir / second)
+    hub.publish(zoo_dir, REPO, prune=True)
+    assert list(paistats.list_zoo(REPO).index) == [first]
+
+
+def test_list_zoo_without_the_listing_index_falls_back_with_a_warning(hub_env, zoo, caplog):
+    zoo_dir, entries = zoo
+    hub.publish(zoo_dir, REPO)
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    card_fields = ("arch", "dataset", "method", "default_dataset", "variant", "sparsity", "seed", "runs", "complete")
+    old = {"format_version": 1, "entries": {e: {k: rec[k] for k in card_fields}
+                                            for e, rec in remote_index(hub_env)["entries"].items()}}
+    HfApi(endpoint=hub_env.url).create_commit(REPO, [CommitOperationAdd("index.json", json.dumps(old).encode())],
+                                              commit_message="an index of an older paistats", repo_type="dataset")
+    hub_env.stats.reset()
+    with caplog.at_level(logging.WARNING, logger="paistats.zoo"):
+        listed = paistats.list_zoo(REPO)
+    assert "listing from the entries" in caplog.text and len(caplog.records) == 1
+    assert any("/resolve/" in p and not p.endswith("index.json") for p in hub_requests(hub_env))
+    pd.testing.assert_frame_equal(listed, paistats.list_zoo(zoo_dir))
+
+
+def test_list_zoo_offline_reads_the_cached_index(hub_env, zoo, monkeypatch):
+    zoo_dir, _ = zoo
+    hub.publish(zoo_dir, REPO)
+    online = paistats.list_zoo(REPO)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub_env.stats.reset()
+    pd.testing.assert_frame_equal(paistats.list_zoo(REPO), online)
+    assert hub_env.stats.requests == []
+
+
+def test_list_zoo_with_the_hub_unreachable_reads_the_cached_index_with_a_warning(hub_env, zoo, caplog):
+    zoo_dir, _ = zoo
+    hub.publish(zoo_dir, REPO)
+    online = paistats.list_zoo(REPO)
+    hub_env.stop()
+    with caplog.at_level(logging.WARNING, logger="paistats.hub"):
+        pd.testing.assert_frame_equal(paistats.list_zoo(REPO), online)
+    assert "unreachable" in caplog.text and "using the cached index.json" in caplog.text
+    with pytest.raises(hub.HubUnreachableError) as err:
+        paistats.list_zoo("pai-lab/other")
+    assert "no complete cached copy" in one_line(err.value)
 
 
 # -- a fresh process configured only by the environment ----------------------------------------

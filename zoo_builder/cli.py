@@ -252,13 +252,25 @@ def _status(zoo_dir: Path, plan) -> tuple[dict, dict]:
     return done, failed
 
 
-def _cluster_options(args):
-    from zoo_builder.executor import ClusterOptions, available_cores
-
+def _check_workers(args) -> None:
     if args.in_process and args.gpus:
         raise UsageError("--in-process works with --workers only (one CUDA device per worker process)")
     if args.in_process and args.scheduler:
         raise UsageError("--in-process cannot be combined with --scheduler")
+
+
+def _check_preset(args) -> None:
+    """Refuse an unknown ``--preset`` by name alone (validating a grid imports torch)."""
+    if getattr(args, "preset", None):
+        from zoo_builder import presets
+
+        presets.get(args.preset)
+
+
+def _cluster_options(args):
+    from zoo_builder.executor import ClusterOptions, available_cores
+
+    _check_workers(args)
     workers = args.workers
     if not (args.gpus or args.scheduler or workers):
         workers = min(available_cores(), 8)
@@ -290,19 +302,22 @@ def _check_gpus(n: int) -> None:
 # ----------------------------------------------------------------------------- commands
 
 def cmd_build(args) -> int:
-    from zoo_builder import executor, plan as plan_mod, testing
-    from zoo_builder.progress import Progress
-
-    cluster = _cluster_options(args)
+    # the checks that need no torch come first: the executor's and the plan's modules import it
+    _check_workers(args)
     device = _device(args)
-    inject = testing.failures_from_env()
-    plan = _plan(args)
+    _check_preset(args)
     zoo_dir = Path(args.out)
     if zoo_dir.exists() and not zoo_dir.is_dir():
         raise UsageError(f"--out {args.out!r} exists and is not a folder; give a folder path")
     if args.revision is not None and not args.push_to_hub:
         raise UsageError("--revision is the Hub branch of --push-to-hub; give --push-to-hub REPO too")
     _check_revision(args.revision)
+    from zoo_builder import executor, plan as plan_mod, testing
+    from zoo_builder.progress import Progress
+
+    cluster = _cluster_options(args)
+    inject = testing.failures_from_env()
+    plan = _plan(args)
     if args.dry_run:
         done, failed = _status(zoo_dir, plan)
         print(plan_mod.describe(plan, done=done, failed=failed, workers=cluster.n_workers(),
@@ -375,10 +390,11 @@ def _zoo_entries(zoo_dir: Path) -> list[str]:
 
 
 def cmd_ls(args) -> int:
-    from zoo_builder import executor, plan as plan_mod
-
     zoo_dir = Path(args.out)
     if args.preset or args.config:
+        _check_preset(args)
+        from zoo_builder import executor, plan as plan_mod
+
         plan = _plan(args)
         done, failed = _status(zoo_dir, plan)
         print(plan_mod.describe(plan, done=done, failed=failed, cores=executor.available_cores()))

@@ -20,17 +20,52 @@ card
 errors
     :class:`HubError` and subclasses (all ``paistats.ZooError``), one line each.
 """
+import sys
+import types
+
 from paistats.hub.errors import HubError, HubUnreachableError, InvalidRepoIdError, InvalidRevisionError
-from paistats.hub.publish import FILES_PER_COMMIT, local_entries, publish
-from paistats.hub.pull import local_zoo, open_store, pull, resolve
 from paistats.hub.refs import (
     DEFAULT_REVISION, REPO_TYPE, HubRef, cache_dir, endpoint, hf_url, is_hub_ref, offline, parse_ref,
     validate_entry, validate_repo_id, validate_revision,
 )
 
+#: Names whose modules import pandas, zarr and the store: loaded on first access (PEP 562), so that
+#: parsing a Hub reference (a command line's ``--zoo``) stays light.
+_WHERE = {"FILES_PER_COMMIT": "publish", "local_entries": "publish", "publish": "publish",
+          "local_zoo": "pull", "open_store": "pull", "pull": "pull", "resolve": "pull",
+          "read_listing": "pull"}
+
+
+class _Package(types.ModuleType):
+    """The package module: ``hub.publish`` and ``hub.pull`` stay the functions even once their
+    submodules are imported (the import system then binds each submodule to its name)."""
+
+    def __setattr__(self, name, value):
+        if name in ("publish", "pull") and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'paistats.hub' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"paistats.hub.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
+
 __all__ = [
     "DEFAULT_REVISION", "FILES_PER_COMMIT", "REPO_TYPE", "HubError", "HubRef", "HubUnreachableError",
     "InvalidRepoIdError", "InvalidRevisionError", "cache_dir", "endpoint", "hf_url", "is_hub_ref",
-    "local_entries", "local_zoo", "offline", "open_store", "parse_ref", "publish", "pull", "resolve",
-    "validate_entry", "validate_repo_id", "validate_revision",
+    "local_entries", "local_zoo", "offline", "open_store", "parse_ref", "publish", "pull", "read_listing",
+    "resolve", "validate_entry", "validate_repo_id", "validate_revision",
 ]

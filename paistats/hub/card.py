@@ -28,7 +28,12 @@ RUN_COLUMNS = {
 #: Root variables over (variant, sparsity, seed) copied into the table.
 RUN_VARIABLES = ("complete", "accuracy", "density", "seconds", "disconnected", "amp", "channels_last", "device")
 RUNS_DIR = "runs"
-INDEX_FORMAT_VERSION = 1
+#: 2: records carry :data:`LISTING_FIELDS` (``list_zoo`` reads the index alone); 1: card fields only.
+INDEX_FORMAT_VERSION = 2
+#: Fields of an index record that ``paistats.list_zoo`` shows (its columns, without ``error``), and
+#: the sha256 of the published entry's ``manifest.json``.
+LISTING_FIELDS = ("arch", "dataset", "method", "alias", "variants", "sparsities", "seeds", "epochs", "planned",
+                  "complete", "finalized", "format_version", "manifest_sha256")
 CARD_FILE = "README.md"
 LICENSES = ("cc-by-4.0", "apache-2.0")
 TAGS = ["pruning", "pruning-at-initialization", "model-zoo", "neural-network-weights", "zarr", "paistats"]
@@ -109,6 +114,48 @@ def entry_summary(frame: pd.DataFrame, attrs: dict) -> dict:
         "seed": sorted(int(s) for s in frame["seed"].unique()),
         "runs": int(len(frame)), "complete": int(np.asarray(frame["complete"], dtype=bool).sum()),
     }
+
+
+def listing_record(entry_dir: Path, info: dict) -> dict:
+    """The :data:`LISTING_FIELDS` of a published entry (its snapshot folder), read as
+    ``paistats.list_zoo`` reads a local entry.
+
+    Parameters
+    ----------
+    entry_dir : Path
+        The entry's finalized Zarr v3 store (the snapshot that is published).
+    info : dict
+        Its ``arch``, ``dataset``, ``method`` and ``default_dataset`` (from :func:`entry_summary`).
+
+    Returns
+    -------
+    dict
+        ``alias`` (or None), ``variants``, ``sparsities``, ``seeds`` (lists), ``epochs``, ``planned``
+        and ``complete`` (runs), ``finalized``, ``format_version`` and ``manifest_sha256`` (hex).
+    """
+    from paistats.store.layout import MANIFEST_FILE
+    from paistats.store.manifest import sha256_file
+    from paistats.zoo import entry_alias, entry_listing
+
+    return {**{k: info[k] for k in ("arch", "dataset", "method")}, "alias": entry_alias(info),
+            **entry_listing(Path(entry_dir)), "manifest_sha256": sha256_file(Path(entry_dir) / MANIFEST_FILE)}
+
+
+def read_listing(content: bytes | None) -> dict[str, dict] | None:
+    """Entry → record of an index whose every record has :data:`LISTING_FIELDS`; None for an
+    absent or unreadable index, or one written before those fields (format version 1)."""
+    if not content:
+        return None
+    try:
+        doc = json.loads(content)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("format_version"), int) or doc["format_version"] < 2:
+        return None
+    entries = read_index(content)
+    if not all(set(LISTING_FIELDS) <= set(rec) for rec in entries.values()):
+        return None
+    return entries
 
 
 def index_bytes(entries: dict[str, dict]) -> bytes:

@@ -204,6 +204,8 @@ def publish(zoo_dir, repo_id: str, *, entries: list[str] | None = None, revision
         remote = set(hf.list_repo_files(repo_id, repo_type=REPO_TYPE, revision=revision))
         index = _remote_index(hf, repo_id, revision, remote)
     snapshots = {e: _snapshot_dir(root, e) for e in selected}
+    for e, folder in snapshots.items():  # what list_zoo shows, read from the files published
+        summaries[e].update(card.listing_record(folder, summaries[e]))
     with hub_errors("publish to", repo_id, revision):
         gone = _gone_entries(remote, index, found) if prune else []
         ops = _operations(repo_id, snapshots, tables, summaries, index, remote, gone, license)

@@ -145,13 +145,94 @@ def resolve(zoo: str, *, entries: list[str] | None = None, revision: str | None 
     pathlib.Path
         The zoo root: ``<path>/<entry>`` is a Zarr v3 store.
     """
-    ref = parse_ref(zoo)
-    if ref.revision and revision and ref.revision != revision:
-        raise HubError(f"two revisions given: {ref.revision!r} in {zoo!r} and revision={revision!r}; give one")
+    ref = _parse(zoo, revision)
     wanted = list(entries) if entries is not None else None
     if ref.entry:
         wanted = sorted(set(wanted or []) | {ref.entry})
-    return pull(ref.repo_id, entries=wanted, revision=ref.revision or revision, tensors=tensors)
+    return pull(ref.repo_id, entries=wanted, revision=ref.revision, tensors=tensors)
+
+
+def _parse(zoo: str, revision: str | None):
+    """The :class:`HubRef` of ``zoo`` with ``revision`` filled in (refusing two different ones)."""
+    ref = parse_ref(zoo)
+    if ref.revision and revision and ref.revision != revision:
+        raise HubError(f"two revisions given: {ref.revision!r} in {zoo!r} and revision={revision!r}; give one")
+    return type(ref)(ref.repo_id, ref.revision or revision, ref.entry)
+
+
+def _download_index(repo_id: str, revision: str, token, local_only: bool) -> Path | None:
+    """``index.json`` of the repo, alone (one HEAD and at most one GET); None when the repo has none."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import RemoteEntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(repo_id, INDEX_FILE, repo_type=REPO_TYPE, revision=revision,
+                                    cache_dir=cache_dir(), endpoint=endpoint(), token=token,
+                                    local_files_only=local_only, library_name="paistats"))
+    except RemoteEntryNotFoundError:  # the repo exists but has no index
+        return None
+
+
+def _index_file(repo_id: str, revision: str, token) -> Path | None:
+    """:func:`_download_index` from the Hub, or from the cache when offline or when the Hub cannot
+    be reached (with a warning). A ``repo_info`` call comes first, as in :func:`_fetch`: it fails
+    at once where the download would retry, and names an unknown repo or revision."""
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    def cached(reason: str) -> Path:
+        try:
+            path = _download_index(repo_id, revision, None, local_only=True)
+        except (LocalEntryNotFoundError, OSError, ValueError):
+            path = None
+        if path is None:
+            fix = "unset HF_HUB_OFFLINE to download it" if offline() else "check the network and HF_ENDPOINT"
+            raise HubUnreachableError(f"{reason}, and no complete cached copy of {repo_id}@{revision} exists "
+                                      f"(no {INDEX_FILE}); {fix}") from None
+        return path
+
+    if offline():
+        return cached("HF_HUB_OFFLINE is set")
+    try:
+        with hub_errors("list", repo_id, revision):
+            api(token).repo_info(repo_id, repo_type=REPO_TYPE, revision=revision)
+    except HubUnreachableError as err:
+        path = cached(str(err))
+        logger.warning("%s; using the cached %s at %s", err, INDEX_FILE, path)
+        return path
+    with hub_errors("list", repo_id, revision):
+        return _download_index(repo_id, revision, token, local_only=False)
+
+
+def read_listing(zoo: str, *, revision: str | None = None, token: str | None = None) -> dict[str, dict] | None:
+    """The per-entry records of a Hub zoo's ``index.json``, downloading that one file only.
+
+    Parameters
+    ----------
+    zoo : str
+        Hub reference (see :func:`paistats.hub.parse_ref`).
+    revision : str, optional
+        Revision, when ``zoo`` does not name one.
+    token : str, optional
+        Read token for private repos.
+
+    Returns
+    -------
+    dict or None
+        Entry name → record with every field of :data:`paistats.hub.card.LISTING_FIELDS`; None
+        when the repo has no ``index.json`` or one written before those fields existed (the caller
+        then reads the entries themselves).
+
+    Raises
+    ------
+    HubError, HubUnreachableError
+        Unknown repo or revision; the Hub unreachable with no cached index.
+    """
+    ref = _parse(zoo, revision)
+    rev = validate_revision(ref.revision) or DEFAULT_REVISION
+    path = _index_file(ref.repo_id, rev, token)
+    if path is None:
+        return None
+    return card.read_listing(path.read_bytes())
 
 
 def local_zoo(zoo: str, *, revision: str | None = None, entries: list[str] | None = None) -> Path:
