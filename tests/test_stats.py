@@ -366,6 +366,11 @@ def test_benchmark_script_runs_on_a_tiny_zoo(zoo, capsys):
     out = capsys.readouterr().out
     for line in ("× the I/O floor", "× paistats", "precomputed layer_stats + distances", "growth of the peak"):
         assert line in out, out
+    bench_stats.main([str(zoo), "--stored-only", "--repeat", "1"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if "[source:" in line]
+    assert len(rows) == 6 and all("computed" not in r and "?" not in r for r in rows), out
+    assert out.count("ratios to random: yes") == 2, out
 
 
 # --- caching: visible, and the same for every spelling of a selection ---------------------------------
