@@ -351,7 +351,10 @@ def selection(obj: xr.DataTree) -> Selection:
         coords[d] = np.atleast_1d(flags[d].values)
         if d not in flags.dims:
             scalars.append(d)
-    dirs = entry_dirs(obj)
+    try:
+        dirs = entry_dirs(obj)
+    except (TypeError, ValueError):
+        dirs = []
     if not dirs:
         raise _Miss("the tree records no entry directory (not from paistats.load)")
     if PRUNER_DIM not in flags.coords:
@@ -386,8 +389,11 @@ def random_entry(obj: xr.DataTree) -> xr.DataTree | None:
         return None
     if PRUNER_DIM in flags.dims and RANDOM in [str(p) for p in flags[PRUNER_DIM].values]:
         return None
-    rdir = random_entry_dir(dirs[0]) if dirs else None
-    return open_entry(rdir) if rdir is not None else None
+    try:
+        rdir = random_entry_dir(dirs[0]) if dirs else None
+        return open_entry(rdir) if rdir is not None else None
+    except (OSError, ZooError):  # a broken random entry: computed without ratios (the store cannot serve)
+        return None
 
 
 def lookup(obj: xr.DataTree, kind: str, req: Request, *, random: xr.DataTree | None = None
@@ -399,6 +405,8 @@ def lookup(obj: xr.DataTree, kind: str, req: Request, *, random: xr.DataTree | N
         return _served(obj, kind, req, random), ""
     except _Miss as e:
         return None, str(e)
+    except (OSError, ZooError) as e:  # an unreadable store or entry: computed (which reports a broken entry)
+        return None, f"the stored statistics could not be read ({type(e).__name__}: {str(e)[:160]})"
 
 
 def _check_request(req: Request) -> None:
