@@ -8,12 +8,16 @@ Targets (issue 9), for full layer statistics + distances (with noise floor and r
   synthetic entries with the shapes of ``--mem-arch`` written through the real writer, grown along
   ``--grow-along`` sparsity (default) or seed: the noise floor compares every pair of seeds, and
   holds all seeds of one reference cell and layer at once);
-- reading the precomputed statistics of an entry < 0.5 s (when the entry has them, or --write-derived).
+- reading the precomputed statistics of an entry < 0.5 s (when the entry has them, or --write-derived);
+- (issue 16) stored statistics of the whole arch stack < 0.5 s, and the same question costing the same
+  however the selection is spelled (scalar or list ``.sel``; an entry with or without ``random=``):
+  ``--stored-only`` times just these (best of ``--repeat``), each with the ``source`` it reports.
 
 Usage::
 
     python benchmarks/bench_stats.py ZOO [--name lenet300] [--naive-cells 40] [--mem-seeds 2] [--grow 10]
                                         [--grow-along sparsity|seed] [--write-derived] [--skip-memory]
+                                        [--stored-only] [--repeat 5]
 
 ``--name``: an entry, alias or architecture (default: the first architecture of the zoo's index).
 The naive method is timed on ``--naive-cells`` random (pruner, sparsity, seed) cells and scaled to
@@ -160,6 +164,52 @@ def memory_growth(arch: str, dataset: str, recipe: str, seeds: int, grow: int, a
     print(f"  growth of the peak from 1× to {grow}×: {rows[1][2] / rows[0][2]:.2f}× (runs: {grow}×)")
 
 
+def _best(f, repeat: int):
+    """(best wall time of ``repeat`` calls, the last result)."""
+    times, out = [], None
+    for _ in range(repeat):
+        t, out = _timed(f)
+        times.append(t)
+    return min(times), out
+
+
+def stored_reads(zoo, name: str, repeat: int = 5) -> None:
+    """Best-of-``repeat`` wall time of questions the store can answer, and where each answer came
+    from (``attrs["source"]``; ``?`` for a paistats that does not say). The page cache is warm."""
+    import paistats
+    from paistats.stats import distances, layer_stats
+
+    def source(res):
+        return ", ".join(str(r.attrs.get("source", "?")) for r in (res if isinstance(res, list) else [res]))
+
+    arch = paistats.load(name, zoo=zoo)
+    rows = [("load(tensors=False) + layer_stats + distances (arch stack)",
+             lambda: [f(paistats.load(name, zoo=zoo, tensors=False)) for f in (layer_stats, distances)]),
+            ("layer_stats + distances of the loaded arch stack", lambda: [layer_stats(arch), distances(arch)])]
+    if "pruner" in arch.dims:
+        methods = [str(p) for p in arch["pruner"].values]
+        p = next((m for m in methods if m != "random"), methods[0])
+        s = float(arch["sparsity"].values[-1])
+        entry = paistats.load(f"{name}-{p}", zoo=zoo)
+        rows += [(f"layer_stats(arch.sel(pruner={p!r}, sparsity={s}))", lambda: layer_stats(arch.sel(pruner=p, sparsity=s))),
+                 (f"layer_stats(arch.sel(pruner=[{p!r}], sparsity=[{s}]))",
+                  lambda: layer_stats(arch.sel(pruner=[p], sparsity=[s]))),
+                 (f"distances(load({name}-{p}))", lambda: distances(entry))]
+        if "random" in methods:
+            rnd = paistats.load(f"{name}-random", zoo=zoo)
+            rows.append((f"distances(load({name}-{p}), random=load({name}-random))",
+                         lambda: distances(entry, random=rnd)))
+    print(f"\nstored statistics (best of {repeat}):")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for label, f in rows:
+            t, res = _best(f, repeat)
+            ratio = ""
+            if not isinstance(res, list) and "ks" in res:
+                ratio = "; ratios to random: " + ("yes" if "ks_random_ratio" in res else "no")
+            print(f"  {t:7.3f} s  {label}  [source: {source(res)}{ratio}]")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("zoo", help="a local zoo directory")
@@ -174,6 +224,8 @@ def main(argv=None):
     ap.add_argument("--grow", type=int, default=10)
     ap.add_argument("--grow-along", choices=("sparsity", "seed"), default="sparsity")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--stored-only", action="store_true", help="time only questions the store answers")
+    ap.add_argument("--repeat", type=int, default=5, help="calls per timing of --stored-only (best taken)")
     args = ap.parse_args(argv)
 
     import paistats
@@ -182,6 +234,9 @@ def main(argv=None):
     name = args.name
     if name is None:
         name = sorted(paistats.list_zoo(args.zoo)["arch"])[0]
+    if args.stored_only:
+        stored_reads(args.zoo, name, args.repeat)
+        return
     obj = paistats.load(name, zoo=args.zoo)
     n_runs = int(obj["complete"].sum())
     print(f"{name}: {n_runs} complete runs, {len(paistats.layers(obj))} layers")

@@ -253,9 +253,15 @@ def _same(a, b):
     for v in b.data_vars:
         assert a[v].dims == b[v].dims, v
         assert np.array_equal(a[v].values, b[v].values, equal_nan=True), v  # bit for bit (NaN where NaN)
+    assert set(a.coords) == set(b.coords)
     for c in b.coords:
-        assert np.array_equal(a[c].values, b[c].values), c
-    assert a.attrs == b.attrs
+        assert a[c].dims == b[c].dims and np.array_equal(a[c].values, b[c].values), c
+    assert _plain(a.attrs) == _plain(b.attrs)
+
+
+def _plain(attrs):
+    """Attributes without the provenance ones (stored and computed results differ there by design)."""
+    return {k: v for k, v in attrs.items() if not k.startswith("source")}
 
 
 def test_precomputed_equal_fresh_bit_for_bit_and_read_no_tensor(zoo, monkeypatch):
@@ -360,3 +366,136 @@ def test_benchmark_script_runs_on_a_tiny_zoo(zoo, capsys):
     out = capsys.readouterr().out
     for line in ("× the I/O floor", "× paistats", "precomputed layer_stats + distances", "growth of the peak"):
         assert line in out, out
+    bench_stats.main([str(zoo), "--stored-only", "--repeat", "1"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if "[source:" in line]
+    assert len(rows) == 6 and all("computed" not in r and "?" not in r for r in rows), out
+    assert out.count("ratios to random: yes") == 2, out
+
+
+# --- caching: visible, and the same for every spelling of a selection ---------------------------------
+
+KINDS = {
+    "layer_stats": lambda o, **kw: layer_stats(o, **kw),
+    "distances": lambda o, **kw: distances(o, **kw),
+    "distances_pruned": lambda o, **kw: distances(o, include_pruned=True, **kw),
+    "noise_floor": lambda o, **kw: noise_floor(o, **kw),
+}
+
+
+@pytest.fixture
+def stored_zoo(zoo):
+    for e in (RND, MAG):  # random first: the others take their ratios from it
+        write_derived(zoo / e)
+    return zoo
+
+
+def _keys(zoo, *entries):
+    from paistats.stats.derived import source_key
+
+    return "; ".join(f"{e}:{source_key(zoo / e)}" for e in entries)
+
+
+def test_results_say_whether_stored_or_computed(stored_zoo):
+    tree = paistats.load(f"{ARCH}-magnitude", zoo=stored_zoo)
+    stored = layer_stats(tree)
+    assert (stored.attrs["source"], stored.attrs["source_key"], stored.attrs["source_reason"]) == \
+        ("stored", _keys(stored_zoo, MAG), "")
+    fresh = layer_stats(tree, precomputed=False)
+    assert (fresh.attrs["source"], fresh.attrs["source_key"], fresh.attrs["source_reason"]) == \
+        ("computed", "", "precomputed=False")
+    other = layer_stats(tree, quantiles=(0.5,))
+    assert other.attrs["source"] == "computed" and "quantiles" in other.attrs["source_reason"]
+    arch = distances(paistats.load(ARCH, zoo=stored_zoo))
+    assert arch.attrs["source"] == "stored"
+    assert arch.attrs["source_key"] == _keys(stored_zoo, *[f"{ARCH}-{DATA}-{p}" for p in arch["pruner"].values])
+
+
+def _spellings(zoo):
+    """(scalar spelling, list spelling, dims the scalar one selected) of the same runs."""
+    arch = paistats.load(ARCH, zoo=zoo)
+    entry = paistats.load(f"{ARCH}-magnitude", zoo=zoo)
+    p = [str(x) for x in arch["pruner"].values].index("magnitude")
+    return [
+        (arch.sel(pruner="magnitude", sparsity=0.9), arch.sel(pruner=["magnitude"], sparsity=[0.9]), ("pruner", "sparsity")),
+        (arch.isel(pruner=p, sparsity=1), arch.isel(pruner=[p], sparsity=[1]), ("pruner", "sparsity")),
+        (entry.sel(sparsity=0.9), entry.sel(sparsity=[0.9]), ("sparsity",)),
+        (entry.isel(seed=1), entry.isel(seed=[1]), ("seed",)),
+        (entry.sel(variant="original"), entry.sel(variant=["original"]), ("variant",)),
+        (arch.sel(pruner="random"), arch.sel(pruner=["random"]), ("pruner",)),
+    ]
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_selection_spelling_is_served_from_the_store_and_equals_computing(stored_zoo, kind):
+    f = KINDS[kind]
+    for scalar, listed, dims in _spellings(stored_zoo):
+        one_seed = "seed" in dims
+        if kind == "noise_floor" and one_seed:
+            continue  # the noise floor of one seed: NaN by definition (tested below)
+        a, b = f(scalar), f(listed)
+        assert a.attrs["source"] == b.attrs["source"] == "stored", (dims, a.attrs, b.attrs)
+        assert a.attrs["source_key"] == b.attrs["source_key"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fully pruned layers of single cells
+            _same(a, f(scalar, precomputed=False))
+            _same(b, f(listed, precomputed=False))
+        _same(a, b.isel({d: 0 for d in dims if d in b.dims}).drop_vars(
+            [c for c in ("variant", "seed") if kind == "noise_floor" and c in dims], errors="ignore"))
+
+
+def test_noise_floor_of_one_selected_seed_is_computed_and_says_why(stored_zoo):
+    tree = paistats.load(f"{ARCH}-magnitude", zoo=stored_zoo)
+    with pytest.warns(paistats.stats.StatsWarning, match="two seeds"):
+        nf = noise_floor(tree.sel(seed=[0]))
+    assert nf.attrs["source"] == "computed" and "fewer than two seeds" in nf.attrs["source_reason"]
+
+
+def test_one_entry_gets_the_stored_ratios_to_random_pruning(stored_zoo):
+    arch = distances(paistats.load(ARCH, zoo=stored_zoo))
+    entry = paistats.load(f"{ARCH}-magnitude", zoo=stored_zoo)
+    rnd = paistats.load(RND, zoo=stored_zoo)
+    want = arch["wasserstein_random_ratio"].sel(pruner="magnitude", drop=True)
+    for d in (distances(entry), distances(entry, random=rnd), distances(entry, precomputed=False),
+              distances(entry, random=rnd, precomputed=False)):
+        np.testing.assert_array_equal(d["wasserstein_random_ratio"], want)
+    assert distances(entry, random=rnd).attrs["source"] == "stored"
+
+
+def test_stale_ratios_to_random_pruning_are_recomputed(stored_zoo):
+    from zoo_builder import RunSpec, store
+    from zoo_builder.training.recipes import RECIPES
+
+    spec = RunSpec(ARCH, DATA, "random", "original", 0.5, 2, RECIPES.get("smoke").with_(epochs=0))
+    store.plan_entries(stored_zoo, [spec])  # the random entry grows: its key changes
+    entry = paistats.load(f"{ARCH}-magnitude", zoo=stored_zoo)
+    d = distances(entry)
+    assert d.attrs["source"] == "computed" and "random pruning" in d.attrs["source_reason"]
+    assert layer_stats(entry).attrs["source"] == "stored"  # the magnitude entry itself did not change
+    with pytest.raises(paistats.stats.NotPrecomputedError, match="older than"):
+        distances(entry, precomputed="require")
+
+
+def test_require_raises_one_line_when_the_store_cannot_serve(stored_zoo):
+    from paistats.stats import NotPrecomputedError
+
+    tree = paistats.load(f"{ARCH}-magnitude", zoo=stored_zoo)
+    layer = paistats.layers(tree)[0]
+    cases = [(lambda: layer_stats(tree, quantiles=(0.5,), precomputed="require"), "quantiles"),
+             (lambda: distances(tree, reference="dense", precomputed="require"), "reference"),
+             (lambda: distances(tree, bins=10, precomputed="require"), "bins"),
+             (lambda: layer_stats(tree[layer], precomputed="require"), "layer node"),
+             (lambda: noise_floor(tree.sel(seed=1), precomputed="require"), "two seeds")]
+    for call, why in cases:
+        with pytest.raises(NotPrecomputedError, match=why) as e:
+            call()
+        assert "\n" not in str(e.value) and "precomputed=True" in str(e.value)
+    assert isinstance(e.value, paistats.ZooError)
+    assert layer_stats(tree, precomputed="require").attrs["source"] == "stored"
+    with pytest.raises(ValueError, match="precomputed must be True, False or 'require'"):
+        layer_stats(tree, precomputed="yes")
+
+
+def test_require_raises_without_a_store(built_zoo):
+    with pytest.raises(paistats.stats.NotPrecomputedError, match="python -m paistats stats"):
+        layer_stats(paistats.load(f"{ARCH}-magnitude", zoo=built_zoo), precomputed="require")

@@ -8,13 +8,17 @@ Public API (also exported as ``paistats.layer_stats`` etc.):
   moment differences against a reference, with the ratio to random pruning.
 - :func:`noise_floor` – the same distances between two seeds of the reference (every seed pair).
 - :func:`write_derived` / :func:`read_derived` – precomputed results stored in an entry.
+
+Every result says where it came from: ``attrs["source"]`` is ``"stored"`` or ``"computed"``
+(``source_key``, ``source_reason``); ``precomputed="require"`` raises :class:`NotPrecomputedError`
+when the store cannot serve.
 """
 from __future__ import annotations
 
 from paistats.stats._compute import DIST_STAGES, RATIO_METRICS, STAT_STAGES, StatsWarning
 from paistats.stats._kernels import BINS, QUANTILES
 from paistats.stats.api import distances, layer_stats, noise_floor
-from paistats.stats.derived import read_derived, write_derived
+from paistats.stats.derived import NotPrecomputedError, read_derived, write_derived
 
-__all__ = ["BINS", "DIST_STAGES", "QUANTILES", "RATIO_METRICS", "STAT_STAGES", "StatsWarning", "distances",
-           "layer_stats", "noise_floor", "read_derived", "write_derived"]
+__all__ = ["BINS", "DIST_STAGES", "NotPrecomputedError", "QUANTILES", "RATIO_METRICS", "STAT_STAGES", "StatsWarning",
+           "distances", "layer_stats", "noise_floor", "read_derived", "write_derived"]

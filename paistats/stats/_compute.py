@@ -167,13 +167,16 @@ def _random_layer(obj_layer: Layer, random_tree, name: str, complete: xr.DataArr
     r = read_layer(name, random_tree[name].to_dataset(inherit=True), flags)
     if "original" not in [str(v) for v in np.atleast_1d(r.mask[VARIANT].values)]:
         raise ValueError("the random= entry has no 'original' variant")
-    coords = {d: obj_layer.mask[d] for d in ("sparsity", SEED) if d in obj_layer.mask.dims and d in r.mask.dims}
+    # the labels of the runs (a scalar selection is a scalar coord of the root's flags only)
+    coords = {d: obj_layer.complete[d] for d in ("sparsity", SEED) if d in obj_layer.complete.coords and d in r.mask.dims}
+    scalar = [d for d, c in coords.items() if c.ndim == 0]  # selected by a scalar: no dim to broadcast along
+    coords = {d: np.atleast_1d(c.values) for d, c in coords.items()}
     fills = {"mask": False, "complete": False}
     out = {}
     for field in ("mask", "start", "trained", "score", "complete"):
         da = getattr(r, field)
         da = da.reindex({d: c for d, c in coords.items() if d in da.dims}, fill_value=fills.get(field, np.nan))
-        out[field] = da
+        out[field] = da.isel({d: 0 for d in scalar if d in da.dims}, drop=True)
     return Layer(**{**r.__dict__, **out})
 
 

@@ -1,6 +1,7 @@
 """The public functions: :func:`layer_stats`, :func:`distances`, :func:`noise_floor`."""
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
 from paistats.stats import derived
@@ -8,7 +9,35 @@ from paistats.stats._compute import Request, compute
 from paistats.stats._kernels import BINS, QUANTILES
 
 
-def layer_stats(obj: xr.DataTree, *, quantiles=QUANTILES, precomputed: bool = True) -> xr.Dataset:
+def _mode(precomputed) -> str:
+    if isinstance(precomputed, str) and precomputed == "require":
+        return "require"
+    if isinstance(precomputed, (bool, np.bool_)):
+        return "use" if precomputed else "never"
+    raise ValueError(f"precomputed must be True, False or 'require', got {precomputed!r}")
+
+
+def _serve(obj: xr.DataTree, kind: str, req: Request, precomputed, random: xr.DataTree | None = None
+           ) -> xr.Dataset:
+    """The stored result when it can serve (and is wanted), else computed; ``attrs["source"]`` says which."""
+    mode = _mode(precomputed)
+    why = "precomputed=False"
+    if mode != "never":
+        hit, why = derived.lookup(obj, kind, req, random=random)
+        if hit is not None:
+            return hit
+        if mode == "require":
+            raise derived.NotPrecomputedError(
+                f"paistats: {kind}: the stored statistics cannot serve this request ({why}); pass "
+                f"precomputed=True to compute it, or store them with `python -m paistats stats ENTRY`")
+    if kind == "distances" and random is None and req.random:
+        random = derived.random_entry(obj)
+    res = compute(obj, req, random=random)[kind]
+    res.attrs.update(source="computed", source_key="", source_reason=why)
+    return res
+
+
+def layer_stats(obj: xr.DataTree, *, quantiles=QUANTILES, precomputed: bool | str = True) -> xr.Dataset:
     """Statistics of the unpruned weights (and scores) of every run, layer and stage.
 
     Pruned entries never enter; incomplete runs (root ``complete`` flag False) are NaN. Each run's
@@ -22,9 +51,11 @@ def layer_stats(obj: xr.DataTree, *, quantiles=QUANTILES, precomputed: bool = Tr
         (dim ``pruner``), any ``.sel`` of them, or one layer node.
     quantiles : sequence of float, default (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
         Levels of ``quantile_value`` (``numpy.quantile``, linear interpolation).
-    precomputed : bool, default True
-        Use the entry's stored statistics (:func:`write_derived`) when they are fresh and were
-        computed with the same ``quantiles``; False always computes.
+    precomputed : {True, False, "require"}, default True
+        True: the entry's stored statistics (:func:`write_derived`) when they can serve the request
+        (fresh, default ``quantiles``; any spelling of the selection: scalar or list ``.sel``,
+        ``.isel``, an entry or the arch stack), else computed; False: always computed;
+        ``"require"``: stored, or :class:`NotPrecomputedError` saying why they cannot serve.
 
     Returns
     -------
@@ -42,6 +73,14 @@ def layer_stats(obj: xr.DataTree, *, quantiles=QUANTILES, precomputed: bool = Tr
         the kept entries at stages init, trained, dense_init; NaN elsewhere).
         ``layer="all"``: every variable averaged over layers weighted by each layer's ``count``
         (layers with NaN skipped), except ``count`` (summed) and ``density`` (total kept / total size).
+        Attributes: ``entry``; ``source`` (``"stored"`` or ``"computed"``); ``source_key``
+        (stored: ``"<entry>:<sha256 source key>"`` per entry read, ``"; "``-joined, in ``pruner``
+        order; computed: ``""``); ``source_reason`` (computed: why the store did not serve; stored: ``""``).
+
+    Raises
+    ------
+    NotPrecomputedError
+        ``precomputed="require"`` and the stored statistics cannot serve the request.
 
     Warns
     -----
@@ -57,15 +96,11 @@ def layer_stats(obj: xr.DataTree, *, quantiles=QUANTILES, precomputed: bool = Tr
     >>> st.to_dataframe()                                               # doctest: +SKIP
     """
     req = Request(stats=True, dist=False, noise=False, random=False, quantiles=tuple(quantiles))
-    if precomputed:
-        hit = derived.lookup(obj, "layer_stats", req)
-        if hit is not None:
-            return hit
-    return compute(obj, req)["layer_stats"]
+    return _serve(obj, "layer_stats", req, precomputed)
 
 
 def distances(obj: xr.DataTree, reference: str = "original", include_pruned: bool = False, *, bins: int = BINS,
-              random: xr.DataTree | None = None, precomputed: bool = True) -> xr.Dataset:
+              random: xr.DataTree | None = None, precomputed: bool | str = True) -> xr.Dataset:
     """Distances between each run's weights and a reference, per layer and stage.
 
     Parameters
@@ -83,9 +118,11 @@ def distances(obj: xr.DataTree, reference: str = "original", include_pruned: boo
         range of the two samples together.
     random : xarray.DataTree, optional
         The ``random`` pruner's entry (same architecture and dataset) for the ratio to random
-        pruning when ``obj`` is one entry; an arch stack with ``pruner="random"`` needs none.
-    precomputed : bool, default True
-        Use the entry's stored distances when fresh and the request matches.
+        pruning. Default: the zoo's ``{arch}-{dataset}-random`` entry when it exists (an arch stack
+        with ``pruner="random"`` uses its own), so that an entry, any selection of the arch stack
+        and the stored statistics give the same ratios.
+    precomputed : {True, False, "require"}, default True
+        As for :func:`layer_stats` (stored: ``reference="original"`` and the default ``bins``).
 
     Returns
     -------
@@ -104,6 +141,13 @@ def distances(obj: xr.DataTree, reference: str = "original", include_pruned: boo
         sparsity and seed and this pruner's reference; NaN at stage score, whose scales differ by
         method) and ``<m>_random_ratio`` (= ``<m>`` / ``<m>_random``, Singh & Liu's ratio).
         ``layer="all"``: count-weighted mean over layers (weights: the run's kept count).
+        Attributes ``entry``, ``reference``, ``include_pruned``, ``bins`` and ``source``,
+        ``source_key``, ``source_reason`` as for :func:`layer_stats`.
+
+    Raises
+    ------
+    NotPrecomputedError
+        ``precomputed="require"`` and the stored statistics cannot serve the request.
 
     See Also
     --------
@@ -116,15 +160,11 @@ def distances(obj: xr.DataTree, reference: str = "original", include_pruned: boo
     """
     req = Request(stats=False, dist=True, noise=False, random=True, reference=reference,
                   include_pruned=bool(include_pruned), bins=bins)
-    if precomputed and random is None:
-        hit = derived.lookup(obj, "distances", req)
-        if hit is not None:
-            return hit
-    return compute(obj, req, random=random)["distances"]
+    return _serve(obj, "distances", req, precomputed, random=random)
 
 
 def noise_floor(obj: xr.DataTree, reference: str = "original", include_pruned: bool = False, *, bins: int = BINS,
-                precomputed: bool = True) -> xr.Dataset:
+                precomputed: bool | str = True) -> xr.Dataset:
     """The seed noise floor: each distance of :func:`distances` between two seeds of the reference.
 
     For every pair of seeds (a, b), a < b, the reference sample of seed a against that of seed b
@@ -142,11 +182,13 @@ def noise_floor(obj: xr.DataTree, reference: str = "original", include_pruned: b
         Dims ``(pruner?, sparsity, seed_pair, layer, stage)``; coords ``seed_a``, ``seed_b`` on
         ``seed_pair``; the variables of :func:`distances` without the random ratios. With fewer
         than two seeds: one ``seed_pair`` (``seed_b = -1``) of NaN and one :class:`StatsWarning`.
+        Attributes as for :func:`distances`.
+
+    Raises
+    ------
+    NotPrecomputedError
+        ``precomputed="require"`` and the stored statistics cannot serve the request.
     """
     req = Request(stats=False, dist=False, noise=True, random=False, reference=reference,
                   include_pruned=bool(include_pruned), bins=bins)
-    if precomputed:
-        hit = derived.lookup(obj, "noise_floor", req)
-        if hit is not None:
-            return hit
-    return compute(obj, req)["noise_floor"]
+    return _serve(obj, "noise_floor", req, precomputed)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -24,14 +25,18 @@ import tempfile
 import uuid
 import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from zarr.storage import ZipStore
 
+from paistats.errors import ZooError
 from paistats.stats._compute import Request, compute
-from paistats.stats._inputs import RANDOM, complete_flags, entry_label, layer_nodes, pruner_dim
+from paistats.stats._inputs import (
+    PRUNER_DIM, RANDOM, SEED, VARIANT, _layer_names, complete_flags, entry_label,
+)
 from paistats.stats._kernels import BINS, QUANTILES
 
 DERIVED_DIR = "derived"
@@ -39,17 +44,53 @@ STORE_NAME = "stats.zarr.zip"
 #: Bump when the statistics change meaning: older stores are then stale.
 DERIVED_VERSION = 1
 _VARIANTS = {False: "original", True: "original_pruned"}
+GRID = (VARIANT, "sparsity", SEED)
 
 
 def derived_path(entry_dir: str | os.PathLike) -> Path:
     return Path(entry_dir) / DERIVED_DIR / STORE_NAME
 
 
+#: What :func:`source_key` reads, relative to the entry: the root metadata and four small arrays.
+_KEY_SOURCES = ("zarr.json", "variant", "sparsity", "seed", "complete")
+
+
+def _key_signature(path: Path) -> tuple:
+    """(file, mtime_ns, size, inode) of every file :func:`source_key` reads (≈ one per run: the
+    ``complete`` chunks): it changes whenever a writer (which replaces files) could change the key."""
+    out = []
+    for part in _KEY_SOURCES:
+        top = path / part
+        if top.is_file():
+            files = [top]
+        else:
+            files = sorted(Path(d) / f for d, _, fs in os.walk(top) for f in fs)
+        for f in files:
+            st = f.stat()
+            out.append((str(f.relative_to(path)), st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(out)
+
+
 def source_key(entry_dir: str | os.PathLike) -> str:
-    """sha256 of what the statistics of the entry at ``entry_dir`` depend on (reads two small files)."""
+    """sha256 of what the statistics of the entry at ``entry_dir`` depend on (its format version,
+    tensors, planned runs, grid labels and completion flags). Cached per version of the files it
+    reads (one ``stat`` each), so that serving stored statistics does not read a chunk per run."""
+    path = Path(entry_dir)
+    try:
+        signature = _key_signature(path)
+    except OSError:
+        return _source_key(path)  # the reader raises the error that says what is wrong
+    return _cached_source_key(str(path), signature)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_source_key(path: str, signature: tuple) -> str:
+    return _source_key(Path(path))
+
+
+def _source_key(path: Path) -> str:
     from paistats.store.reader import open_group, read_root_attrs
 
-    path = Path(entry_dir)
     attrs = read_root_attrs(path)
     group = open_group(path)
     doc = {
@@ -259,89 +300,244 @@ def _walk(task, depth: int = 0):
                 yield from _walk(sub, depth + 1)
 
 
-def lookup(obj: xr.DataTree, kind: str, req: Request) -> xr.Dataset | None:
-    """The stored result equal to ``compute(obj, req)[kind]``, or None when it cannot be used
-    (absent or stale store, other parameters, a selection by scalar, one layer node, …)."""
-    if (tuple(req.quantiles) != tuple(QUANTILES) or req.bins != BINS or req.reference != "original"
-            or not isinstance(obj, xr.DataTree) or "mask" in obj.data_vars):
-        return None
+class NotPrecomputedError(ZooError, LookupError):
+    """``precomputed="require"`` and the stored statistics cannot serve the request (one line: why)."""
+
+
+class _Miss(Exception):
+    """Why the store cannot serve a request (one line, shown by ``precomputed="require"``)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The runs a tree holds, however the selection was spelled (scalar or list ``.sel``, ``.isel``,
+    an entry or an arch stack).
+
+    Attributes
+    ----------
+    coords : dict of str to numpy.ndarray
+        The 1-d labels of ``variant``, ``sparsity`` and ``seed`` (a scalar selection: one label).
+    scalars : tuple of str
+        Dims selected by a scalar (absent from results, kept as scalar coordinates).
+    pruners : tuple of str or None
+        The pruning methods (``pruner`` coordinate, in order); None: one entry without one.
+    dirs : tuple of pathlib.Path
+        The entry directory of each pruner (one when ``pruners`` is None).
+    """
+
+    coords: dict
+    scalars: tuple
+    pruners: tuple | None
+    dirs: tuple
+
+
+def selection(obj: xr.DataTree) -> Selection:
+    """The :class:`Selection` of ``obj``; raises ``_Miss`` (why) when it is not a selection of entries."""
+    if not isinstance(obj, xr.DataTree):
+        raise TypeError(f"expected what paistats.load returns (an xarray.DataTree, an arch stack or a .sel "
+                        f"of them), got {type(obj).__name__}")
+    if "mask" in obj.data_vars:
+        raise _Miss("one layer node is always computed: pass the entry and select the layer of the result")
+    if obj.parent is not None or "complete" not in obj.data_vars:
+        raise _Miss("not the root of an entry or arch stack from paistats.load (no `complete` flags)")
+    flags = obj["complete"]  # its labels only: the flags are not read
+    extra = [d for d in flags.dims if d not in (PRUNER_DIM, *GRID)]
+    if extra:
+        raise _Miss(f"the runs have dims {extra} besides {PRUNER_DIM}, {', '.join(GRID)}")
+    coords, scalars = {}, []
+    for d in GRID:
+        if d not in flags.coords:
+            raise _Miss(f"the selection has no {d!r} coordinate")
+        coords[d] = np.atleast_1d(flags[d].values)
+        if d not in flags.dims:
+            scalars.append(d)
     try:
         dirs = entry_dirs(obj)
-        flags = complete_flags(obj)
-    except Exception:  # noqa: BLE001
-        return None
+    except (TypeError, ValueError):
+        dirs = []
     if not dirs:
-        return None
-    if any(d not in flags.dims for d in ("variant", "sparsity", "seed")):
-        return None
-    if kind != "layer_stats" and req.reference not in [str(v) for v in flags["variant"].values]:
-        return None  # computing raises the error that says what to select
-    pdim = pruner_dim(flags)
-    if (pdim is None) != (len(dirs) == 1):
-        return None
-    group = "layer_stats" if kind == "layer_stats" else f"{kind}/{_VARIANTS[req.include_pruned]}"
+        raise _Miss("the tree records no entry directory (not from paistats.load)")
+    if PRUNER_DIM not in flags.coords:
+        if len(dirs) != 1:
+            raise _Miss(f"the tree reads {len(dirs)} entries but has no {PRUNER_DIM!r} coordinate")
+        return Selection(coords, tuple(scalars), None, (dirs[0],))
+    pruners = tuple(str(p) for p in np.atleast_1d(flags[PRUNER_DIM].values))
+    if PRUNER_DIM not in flags.dims:
+        scalars.append(PRUNER_DIM)
+    by_method = {_method_of(d): d for d in dirs}
+    missing = [p for p in pruners if p not in by_method]
+    if missing:
+        raise _Miss(f"no entry of pruner {', '.join(missing)} among the tree's sources")
+    return Selection(coords, tuple(scalars), pruners, tuple(by_method[p] for p in pruners))
+
+
+def random_entry_dir(entry_dir: Path) -> Path | None:
+    """The zoo's ``{arch}-{dataset}-random`` entry beside ``entry_dir`` (the one :func:`write_derived`
+    takes the ratios to random pruning from), or None."""
+    return _random_sibling(Path(entry_dir), _entry_attrs(Path(entry_dir)))
+
+
+def random_entry(obj: xr.DataTree) -> xr.DataTree | None:
+    """The ``random=`` that computing the distances of ``obj`` afresh uses when none is passed: the
+    zoo's random entry, unless ``obj`` stacks the random pruner along ``pruner`` (then it is used)."""
+    from paistats.store.reader import open_entry
+
     try:
-        names = [n for n, _ in layer_nodes(obj)]
-    except (TypeError, ValueError):  # no tensors (load(..., tensors=False)): the recorded layers
-        names = [t["name"] for t in obj.attrs.get("tensors", []) if t.get("prunable")]
-    if not names:
+        flags = complete_flags(obj)
+        dirs = entry_dirs(obj)
+    except (TypeError, ValueError):
         return None
-    keys = {d: source_key(d) for d in dirs}
-    stores = {}
-    for d in dirs:
-        ds = read_derived(d, group, key=keys[d])
-        if ds is None:
-            return None
-        stores[d] = (ds, _stored_attrs(d))
-    coords = {d: flags[d].values for d in ("variant", "sparsity", "seed")}
-    parts = []
-    for d, (ds, attrs) in stores.items():
-        if [str(x) for x in ds["layer"].values] != [*names, "all"]:
-            return None
-        sel = {k: v for k, v in coords.items() if k in ds.dims and not (kind == "noise_floor" and k == "seed")}
-        ds = ds.reindex(sel)
-        if kind == "noise_floor" and list(ds.coords.get("seed_a", [])) and \
-                sorted({*ds["seed_a"].values, *ds["seed_b"].values}) != sorted(coords["seed"].tolist()):
-            return None
-        parts.append((d, attrs, ds))
-    has_random = pdim is not None and RANDOM in [str(p) for p in flags[pdim].values]
-    out = []
-    for d, attrs, ds in parts:
-        rnd = [v for v in ds.data_vars if v.endswith("_random") or v.endswith("_random_ratio")]
-        if kind == "distances" and has_random:
-            rdir = next((p for p in dirs if p.name.endswith(f"-{RANDOM}")), None)
-            if rdir is None or not rnd or attrs.get("random_key") != keys[rdir]:
-                return None
-        else:
-            ds = ds.drop_vars(rnd)
-        out.append(ds)
-    label = entry_label(obj)
-    if pdim is None:
-        res = out[0]
-    else:
-        methods = [_method_of(p) for p in dirs]
-        wanted = [str(m) for m in flags[pdim].values]
-        if not set(wanted) <= set(methods):
-            return None
-        order = [methods.index(m) for m in wanted]
-        res = xr.concat([out[i] for i in order], dim=pdim, coords="minimal", compat="override", join="exact")
-        res = res.assign_coords({pdim: flags[pdim].values})
-    res = res.assign_coords({k: v for k, v in coords.items() if k in res.dims})
+    if PRUNER_DIM in flags.dims and RANDOM in [str(p) for p in flags[PRUNER_DIM].values]:
+        return None
+    try:
+        rdir = random_entry_dir(dirs[0]) if dirs else None
+        return open_entry(rdir) if rdir is not None else None
+    except (OSError, ZooError):  # a broken random entry: computed without ratios (the store cannot serve)
+        return None
+
+
+def lookup(obj: xr.DataTree, kind: str, req: Request, *, random: xr.DataTree | None = None
+           ) -> tuple[xr.Dataset | None, str]:
+    """``(result, "")``: the stored result equal to computing ``kind`` of ``obj`` afresh (with
+    ``random=`` or else :func:`random_entry`), for any spelling of the selection; ``(None, why)``
+    when the store cannot serve it (``why``: one line)."""
+    try:
+        return _served(obj, kind, req, random), ""
+    except _Miss as e:
+        return None, str(e)
+    except (OSError, ZooError) as e:  # an unreadable store or entry: computed (which reports a broken entry)
+        return None, f"the stored statistics could not be read ({type(e).__name__}: {str(e)[:160]})"
+
+
+def _check_request(req: Request) -> None:
+    try:
+        same = tuple(float(q) for q in req.quantiles) == tuple(QUANTILES)
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        raise _Miss(f"the store holds the quantiles {list(QUANTILES)}, not {list(req.quantiles)}")
+    if req.bins != BINS:
+        raise _Miss(f"the store holds bins={BINS}, not {req.bins}")
+    if req.reference != "original":
+        raise _Miss(f"the store holds distances to reference 'original', not {req.reference!r}")
+
+
+def _layer_list(obj: xr.DataTree) -> list[str]:
+    names = _layer_names(obj)  # loaded with tensors=False: the recorded layers
+    return names or [t["name"] for t in obj.attrs.get("tensors", []) if t.get("prunable")]
+
+
+def _random_dir(sel: Selection, random: xr.DataTree | None) -> Path | None:
+    """The random entry whose ratios a fresh computation would give (None: no ratios)."""
+    sibling = random_entry_dir(sel.dirs[0])
+    if random is None:
+        return sibling
+    given = entry_dirs(random)
+    if len(given) != 1 or sibling is None or given[0].resolve() != sibling.resolve():
+        raise _Miss("random= is not the zoo's random entry that the stored ratios were computed with")
+    return sibling
+
+
+def _stored_part(entry_dir: Path, group: str, key: str, names: list[str], kind: str,
+                 rdir: Path | None, rkey: str) -> xr.Dataset:
+    """One entry's stored ``group``, checked fresh (and its ratios to random pruning)."""
+    ds = read_derived(entry_dir, group, key=key)
+    if ds is None:
+        raise _Miss(f"{entry_dir.name} has no fresh stored statistics (absent, or the entry changed since): "
+                    f"run `python -m paistats stats {entry_dir}`")
+    if [str(x) for x in ds["layer"].values] != [*names, "all"]:
+        raise _Miss(f"the stored layers of {entry_dir.name} differ from the tree's")
+    rnd = [v for v in ds.data_vars if v.endswith("_random") or v.endswith("_random_ratio")]
+    if kind != "distances" or rdir is None:
+        return ds.drop_vars(rnd)
+    if not rnd or (_stored_attrs(entry_dir) or {}).get("random_key") != rkey:
+        raise _Miss(f"the ratios to random pruning stored in {entry_dir.name} are absent or older than "
+                    f"{rdir.name}: run `python -m paistats stats {entry_dir}`")
+    return ds
+
+
+def _seed_pairs(ds: xr.Dataset, seeds) -> xr.Dataset:
+    """The stored noise floor's pairs of the selected ``seeds``, in the order computing gives them."""
+    seeds = [s.item() if hasattr(s, "item") else s for s in seeds]
+    if len(seeds) < 2:
+        raise _Miss("the noise floor of fewer than two seeds is NaN by definition (computed, with a warning)")
+    index = {(a, b): i for i, (a, b) in enumerate(zip(ds["seed_a"].values.tolist(), ds["seed_b"].values.tolist()))}
+    want = list(itertools.combinations(seeds, 2))
+    if any(p not in index for p in want):
+        raise _Miss("the stored noise floor lacks seed pairs of the selection (select seeds in increasing order)")
+    return ds.isel(seed_pair=[index[p] for p in want]).assign_coords(seed_pair=np.arange(len(want)))
+
+
+def _select(ds: xr.Dataset, sel: Selection, kind: str) -> xr.Dataset:
+    if kind == "noise_floor":
+        ds = _seed_pairs(ds, sel.coords[SEED])
+    want = {d: sel.coords[d] for d in GRID if d in ds.dims and not (kind == "noise_floor" and d == SEED)
+            and not np.array_equal(ds[d].values, sel.coords[d])}
+    return ds.reindex(want) if want else ds  # a label the entry lacks (a stack's outer join): NaN, as computing gives
+
+
+def _stack(parts: list[xr.Dataset], pruners: tuple) -> xr.Dataset:
+    """``parts`` (one per pruner, equal dims and coords) stacked along ``pruner`` (numpy: an
+    ``xarray.concat`` of a few dozen variables cost more than the rest of serving them)."""
+    first = parts[0]
+    for p in parts[1:]:
+        if set(p.data_vars) != set(first.data_vars) or any(
+                not np.array_equal(p[c].values, first[c].values) for c in first.coords):
+            raise _Miss("the stored results of the stacked entries differ in variables or labels")
+    data = {v: ((PRUNER_DIM, *first[v].dims), np.stack([p[v].variable.transpose(*first[v].dims).values for p in parts]))
+            for v in first.data_vars}
+    coords = {c: first[c].variable for c in first.coords}
+    coords[PRUNER_DIM] = (PRUNER_DIM, np.array(pruners, dtype=object))
+    return xr.Dataset(data, coords=coords, attrs=first.attrs)
+
+
+def _served(obj: xr.DataTree, kind: str, req: Request, random: xr.DataTree | None) -> xr.Dataset:
+    _check_request(req)
+    sel = selection(obj)
+    if kind != "layer_stats" and req.reference not in [str(v) for v in sel.coords["variant"]]:
+        raise _Miss(f"the reference variant {req.reference!r} is not selected")
+    names = _layer_list(obj)
+    if not names:
+        raise _Miss("the tree records no prunable layer")
+    group = "layer_stats" if kind == "layer_stats" else f"{kind}/{_VARIANTS[req.include_pruned]}"
+    rdir = _random_dir(sel, random) if kind == "distances" else None
+    keys = {d: source_key(d) for d in dict.fromkeys(sel.dirs)}
+    rkey = source_key(rdir) if rdir is not None else ""
+    parts = [_select(_stored_part(d, group, keys[d], names, kind, rdir, rkey), sel, kind) for d in sel.dirs]
+    res = parts[0] if sel.pruners is None else _stack(parts, sel.pruners)
+    res = res.assign_coords({d: v for d, v in sel.coords.items() if d in res.dims})
     res = res.assign_coords(layer=np.array([*names, "all"], dtype=object))
     if "stage" in res.dims:
         res = res.assign_coords(stage=np.array([str(s) for s in res["stage"].values]))
-    res.attrs = {"entry": label} if kind == "layer_stats" else {
-        "entry": label, "reference": req.reference, "include_pruned": req.include_pruned, "bins": int(req.bins)}
     from paistats.stats._compute import _order
 
-    return _order(res)
+    res = _order(res).isel({d: 0 for d in sel.scalars if d in res.dims})
+    if kind == "noise_floor":
+        res = res.drop_vars([c for c in (VARIANT, SEED) if c in res.coords and c not in res.dims])
+    label = entry_label(obj)
+    res.attrs = {"entry": label} if kind == "layer_stats" else {
+        "entry": label, "reference": req.reference, "include_pruned": req.include_pruned, "bins": int(req.bins)}
+    res.attrs.update(source="stored", source_key="; ".join(f"{d.name}:{k}" for d, k in keys.items()),
+                     source_reason="")
+    return res
+
+
+@functools.lru_cache(maxsize=256)
+def _entry_attrs_at(path: str, mtime_ns: int) -> dict:
+    from paistats.store.reader import read_root_attrs
+
+    return read_root_attrs(Path(path))
+
+
+def _entry_attrs(entry_dir: Path) -> dict:
+    """The entry's root attributes (cached per version of its ``zarr.json``)."""
+    return _entry_attrs_at(str(entry_dir), (Path(entry_dir) / "zarr.json").stat().st_mtime_ns)
 
 
 def _method_of(entry_dir: Path) -> str:
-    from paistats.store.reader import read_root_attrs
-
-    return str(read_root_attrs(entry_dir).get("method"))
+    return str(_entry_attrs(entry_dir).get("method"))
 
 
-__all__ = ["DERIVED_DIR", "STORE_NAME", "derived_path", "entry_dirs", "lookup", "read_derived", "source_key",
-           "write_derived"]
+
+__all__ = ["DERIVED_DIR", "STORE_NAME", "NotPrecomputedError", "Selection", "derived_path", "entry_dirs", "lookup",
+           "random_entry", "random_entry_dir", "read_derived", "selection", "source_key", "write_derived"]
