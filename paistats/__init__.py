@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # errors are plain classes (stdlib only): imported now, so that `except paistats.ZooError` costs nothing
 from paistats.errors import (
@@ -98,6 +99,17 @@ _WHERE = {
     "InferenceError": "inference._result", "shift_table": "regress.table",
     "StatsWarning": "stats", "distances": "stats", "layer_stats": "stats", "noise_floor": "stats",
 }
+if TYPE_CHECKING:  # for type checkers and the docs' static analysis (mkdocstrings); never run
+    from paistats.checkpoint import state_dict, to_model
+    from paistats.inference._result import InferenceError
+    from paistats.regress.table import shift_table
+    from paistats.stats import StatsWarning, distances, layer_stats, noise_floor
+    from paistats.store.layout import FORMAT_VERSION
+    from paistats.store.manifest import VerifyReport
+    from paistats.summary import accuracy_summary, format_accuracy_summary
+    from paistats.views import layers, unpruned
+    from paistats.zoo import list_zoo, load, resolve_zoo
+
 #: Subpackages reachable as attributes (``paistats.inference.ttest``) without an import statement.
 _SUBMODULES = ("inference", "regress", "stats", "zoo", "store", "hub", "names", "views", "summary",
                "checkpoint", "plot")
