@@ -27,7 +27,8 @@ def _samples(m, w0, w1, s, mode: str):
     """Raw (unsorted) values of the three stages of one run: ``kept`` (unpruned only),
     ``pruned`` (pruned entries as zeros) or ``dense`` (the whole starting tensor and scores)."""
     if mode == "kept":
-        return w0[m], w1[m], s[m]
+        idx = np.flatnonzero(m)  # once for the three stages
+        return w0.take(idx), w1.take(idx), s.take(idx)
     if mode == "pruned":
         return np.where(m, w0, 0), np.where(m, w1, 0), np.where(m, s, 0)
     return w0, w0, s
@@ -61,36 +62,50 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
         return [a[idx] for a in arrays]
 
     for outer in np.ndindex(*lead[:-1]):
+        kept_of: dict[int, tuple] = {}
+
+        def kept(v):
+            """(raw kept values, their Samples) of variant ``v`` (the reference's serve twice)."""
+            if v not in kept_of:
+                raw = _samples(*run(outer + (v,)), "kept")
+                kept_of[v] = (raw, [Sample(x) for x in raw])
+            return kept_of[v]
+
         ref_samples = None
         if want_dist and ref_mode == "variant" and done[outer + (ref,)]:
-            ref_samples = [Sample(v) for v in _samples(*run(outer + (ref,)), dist_mode)]
+            if dist_mode == "kept":
+                ref_samples = kept(ref)[1]
+            else:
+                ref_samples = [Sample(x) for x in _samples(*run(outer + (ref,)), dist_mode)]
         for v in range(size):
             idx = outer + (v,)
             if not done[idx]:
                 continue
             m, w0, w1, s = run(idx)
-            kept = _samples(m, w0, w1, s, "kept")
             kept_sorted = None
             if want_stats:
-                kept_sorted = [Sample(x) for x in kept]
+                raw, kept_sorted = kept(v)
                 for k, smp in enumerate(kept_sorted):
                     stats[idx + (k,)] = describe(smp, n_tensor, q)
-                score_ranks = rankdata(kept[2]) if kept_sorted[2].ok and kept[2].size >= 2 else None
+                score_ranks = rankdata(raw[2]) if kept_sorted[2].ok and raw[2].size >= 2 else None
                 for k in (0, 1):
                     if kept_sorted[k].ok and kept_sorted[2].ok:
-                        stats[idx + (k, _SPEARMAN)] = spearman(np.abs(kept[k]), kept[2], score_ranks)
+                        stats[idx + (k, _SPEARMAN)] = spearman(np.abs(raw[k]), raw[2], score_ranks)
             if not want_dist:
+                kept_of.pop(v, None)
                 continue
             if ref_mode == "dense":
                 ref_samples = [Sample(x) for x in _samples(m, w0, w1, s, "dense")]
             if ref_samples is None:
                 continue
-            if dist_mode == "kept" and kept_sorted is not None:
-                mine = kept_sorted
+            if dist_mode == "kept":
+                mine = kept(v)[1]
             else:
                 mine = [Sample(x) for x in _samples(m, w0, w1, s, dist_mode)]
             for k in range(3):
                 dists[idx + (k,)] = distance(mine[k], ref_samples[k], bins)
+            if v != ref:
+                kept_of.pop(v, None)  # only the reference's samples are needed again
     return stats, dists
 
 
