@@ -171,3 +171,31 @@ def test_scalar_variant_selection_and_bad_reference():
     assert float(d["ks"].sel(variant="shuffle").max()) == 0.0
     with pytest.raises(TypeError, match="expected what paistats.load returns"):
         layer_stats(tree.to_dataset())
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_noise_floor_in_seed_tiles_equals_all_pairs_at_once(monkeypatch, chunked):
+    """More seeds than a tile holds: pairs computed tile by tile (bounded memory) are the pairs of
+    the one-block computation, in the same order, each equal to scipy; an incomplete seed stays NaN."""
+    import paistats.stats._compute as compute
+
+    def drop_seed_3(a):
+        a["complete"][:, :, 3] = False
+
+    tree = fake_entry(seeds=(10, 11, 12, 13, 14), sparsities=(0.5, 0.8), edit=drop_seed_3)
+    if chunked:
+        tree = tree.chunk({"seed": 1})
+    whole = _quiet(noise_floor, tree)
+    monkeypatch.setattr(compute, "NOISE_TILE", 2)
+    tiled = _quiet(noise_floor, tree)
+    xr.testing.assert_identical(tiled, whole)
+    pairs = [(int(a), int(b)) for a, b in zip(tiled["seed_a"].values, tiled["seed_b"].values)]
+    assert pairs == [(a, b) for i, a in enumerate(range(10, 15)) for b in range(a + 1, 15)]
+    for p, (a, b) in enumerate(pairs):
+        got = tiled.sel(layer="fc.weight", stage="init").isel(sparsity=1, seed_pair=p)
+        if 13 in (a, b):
+            assert np.isnan(got["ks"])
+            continue
+        x, y = _kept(tree, "original", 1, a - 10), _kept(tree, "original", 1, b - 10)
+        np.testing.assert_allclose(got["ks"], ss.ks_2samp(x, y).statistic, rtol=1e-12)
+        np.testing.assert_allclose(got["energy"], ss.energy_distance(x, y), rtol=1e-10)

@@ -27,7 +27,8 @@ def _samples(m, w0, w1, s, mode: str):
     """Raw (unsorted) values of the three stages of one run: ``kept`` (unpruned only),
     ``pruned`` (pruned entries as zeros) or ``dense`` (the whole starting tensor and scores)."""
     if mode == "kept":
-        return w0[m], w1[m], s[m]
+        idx = np.flatnonzero(m)  # once for the three stages
+        return w0.take(idx), w1.take(idx), s.take(idx)
     if mode == "pruned":
         return np.where(m, w0, 0), np.where(m, w1, 0), np.where(m, s, 0)
     return w0, w0, s
@@ -61,36 +62,50 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
         return [a[idx] for a in arrays]
 
     for outer in np.ndindex(*lead[:-1]):
+        kept_of: dict[int, tuple] = {}
+
+        def kept(v):
+            """(raw kept values, their Samples) of variant ``v`` (the reference's serve twice)."""
+            if v not in kept_of:
+                raw = _samples(*run(outer + (v,)), "kept")
+                kept_of[v] = (raw, [Sample(x) for x in raw])
+            return kept_of[v]
+
         ref_samples = None
         if want_dist and ref_mode == "variant" and done[outer + (ref,)]:
-            ref_samples = [Sample(v) for v in _samples(*run(outer + (ref,)), dist_mode)]
+            if dist_mode == "kept":
+                ref_samples = kept(ref)[1]
+            else:
+                ref_samples = [Sample(x) for x in _samples(*run(outer + (ref,)), dist_mode)]
         for v in range(size):
             idx = outer + (v,)
             if not done[idx]:
                 continue
             m, w0, w1, s = run(idx)
-            kept = _samples(m, w0, w1, s, "kept")
             kept_sorted = None
             if want_stats:
-                kept_sorted = [Sample(x) for x in kept]
+                raw, kept_sorted = kept(v)
                 for k, smp in enumerate(kept_sorted):
                     stats[idx + (k,)] = describe(smp, n_tensor, q)
-                score_ranks = rankdata(kept[2]) if kept_sorted[2].ok and kept[2].size >= 2 else None
+                score_ranks = rankdata(raw[2]) if kept_sorted[2].ok and raw[2].size >= 2 else None
                 for k in (0, 1):
                     if kept_sorted[k].ok and kept_sorted[2].ok:
-                        stats[idx + (k, _SPEARMAN)] = spearman(np.abs(kept[k]), kept[2], score_ranks)
+                        stats[idx + (k, _SPEARMAN)] = spearman(np.abs(raw[k]), raw[2], score_ranks)
             if not want_dist:
+                kept_of.pop(v, None)
                 continue
             if ref_mode == "dense":
                 ref_samples = [Sample(x) for x in _samples(m, w0, w1, s, "dense")]
             if ref_samples is None:
                 continue
-            if dist_mode == "kept" and kept_sorted is not None:
-                mine = kept_sorted
+            if dist_mode == "kept":
+                mine = kept(v)[1]
             else:
                 mine = [Sample(x) for x in _samples(m, w0, w1, s, dist_mode)]
             for k in range(3):
                 dists[idx + (k,)] = distance(mine[k], ref_samples[k], bins)
+            if v != ref:
+                kept_of.pop(v, None)  # only the reference's samples are needed again
     return stats, dists
 
 
@@ -119,28 +134,51 @@ def pair_block(mask, start, trained, score, complete, *, nt: int, mode: str, ref
     """Seed noise floor: distances between every pair of seeds (``seed`` is the last loop axis,
     pairs in ``itertools.combinations`` order, the first seed as the compared sample).
     Shapes (..., K, *T), complete (..., K) → (..., K(K-1)/2, 3, D)."""
-    mask, start, trained, score = (_flat(a, nt) for a in (mask, start, trained, score))
-    lead = _lead(mask, start, trained, score, complete[..., None], core=1)
-    n_seeds = lead[-1]
-    pairs = list(itertools.combinations(range(n_seeds), 2))
-    out = np.full(lead[:-1] + (len(pairs), 3, len(DIST_NAMES)), np.nan)
-    arrays = [np.broadcast_to(a, lead + (mask.shape[-1],)) for a in (mask, start, trained, score)]
-    done = np.broadcast_to(complete, lead)
-    for outer in np.ndindex(*lead[:-1]):
-        cache: dict[int, tuple] = {}
+    arrays = (mask, start, trained, score, complete)
+    return tile_block(*arrays, *arrays, nt=nt, mode=mode, ref_mode=ref_mode, bins=bins, same=True)
 
-        def samples(k):
-            if k not in cache:
-                m, w0, w1, s = (a[outer + (k,)] for a in arrays)
+
+def tile_pairs(n_a: int, n_b: int, same: bool) -> list[tuple[int, int]]:
+    """(seed of group a, seed of group b) of a tile: the pairs within one group, or all across two."""
+    if same:
+        return list(itertools.combinations(range(n_a), 2))
+    return list(itertools.product(range(n_a), range(n_b)))
+
+
+def tile_block(mask_a, start_a, trained_a, score_a, complete_a, mask_b, start_b, trained_b, score_b, complete_b,
+               *, nt: int, mode: str, ref_mode: str, bins: int, same: bool):
+    """Noise-floor distances of one tile of seed pairs: seed group ``a`` (compared samples) against
+    seed group ``b`` (references), in :func:`tile_pairs` order. ``same``: ``b`` is ``a`` (pairs within).
+    Shapes (..., Ka, *T), complete (..., Ka) and likewise for ``b`` → (..., P, 3, D). Holds the two
+    groups' samples only, so memory is bounded by the tile, not by the number of seeds."""
+    groups = []
+    for arrs in ((mask_a, start_a, trained_a, score_a), (mask_b, start_b, trained_b, score_b)):
+        groups.append([_flat(a, nt) for a in arrs])
+    comps = (complete_a, complete_b)
+    leads = [_lead(*g, c[..., None], core=1) for g, c in zip(groups, comps)]
+    outer_shape = np.broadcast_shapes(leads[0][:-1], leads[1][:-1])
+    n_a, n_b = leads[0][-1], leads[1][-1]
+    pairs = tile_pairs(n_a, n_b, same)
+    out = np.full(outer_shape + (len(pairs), 3, len(DIST_NAMES)), np.nan)
+    arrays = [[np.broadcast_to(a, outer_shape + (lead[-1], a.shape[-1])) for a in g] for g, lead in zip(groups, leads)]
+    done = [np.broadcast_to(c, outer_shape + (lead[-1],)) for c, lead in zip(comps, leads)]
+    for outer in np.ndindex(*outer_shape):
+        cache: dict[tuple[int, int], tuple] = {}
+
+        def samples(g, k):
+            if same:
+                g = 0
+            if (g, k) not in cache:
+                m, w0, w1, s = (a[outer + (k,)] for a in arrays[g])
                 own = [Sample(x) for x in _samples(m, w0, w1, s, mode)]
                 ref = own if ref_mode == mode else [Sample(x) for x in _samples(m, w0, w1, s, ref_mode)]
-                cache[k] = (own, ref)
-            return cache[k]
+                cache[(g, k)] = (own, ref)
+            return cache[(g, k)]
 
         for p, (a, b) in enumerate(pairs):
-            if not (done[outer + (a,)] and done[outer + (b,)]):
+            if not (done[0][outer + (a,)] and done[1 - same][outer + (b,)]):
                 continue
-            mine, theirs = samples(a)[0], samples(b)[1]
+            mine, theirs = samples(0, a)[0], samples(1, b)[1]
             for k in range(3):
                 out[outer + (p, k)] = distance(mine[k], theirs[k], bins)
     return out

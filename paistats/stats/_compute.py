@@ -122,18 +122,70 @@ def _reference_run(layer: Layer, req: Request):
             layer.score, layer.complete.sel(sel, drop=True), req.dist_mode)
 
 
-def _lazy_noise(layer: Layer, req: Request):
+#: Seeds per group of the noise floor's tiles: an entry with more seeds per cell computes its seed
+#: pairs tile by tile (two groups at a time), so that one task holds two groups of one cell and
+#: layer, not every seed. (The groups' chunks are shared by the tiles: dask frees a group after its
+#: last tile.)
+NOISE_TILE = 8
+
+
+def _seed_groups(n_seeds: int, tile: int) -> list[range]:
+    return [range(i, min(i + tile, n_seeds)) for i in range(0, n_seeds, tile)]
+
+
+def _tile_order(groups: list[range]) -> tuple[list[tuple[int, int, bool]], np.ndarray]:
+    """Tiles (group a, group b, same) and the permutation that puts their pairs, concatenated,
+    into ``itertools.combinations`` order of the seeds."""
+    n = groups[-1].stop
+    index = {pair: i for i, pair in enumerate(itertools.combinations(range(n), 2))}
+    tiles, where = [], []
+    for i, ga in enumerate(groups):
+        for j in range(i, len(groups)):
+            gb = groups[j]
+            tiles.append((i, j, i == j))
+            where += [index[(ga[a], gb[b])] for a, b in _blocks.tile_pairs(len(ga), len(gb), i == j)]
+    return tiles, np.argsort(where)
+
+
+def _lazy_noise(layer: Layer, req: Request, tile: int | None = None):
     T = list(layer.tensor_dims)
     mask, start, trained, score, comp, mode = _reference_run(layer, req)
+    n_seeds = layer.mask.sizes[SEED]
+    tile = NOISE_TILE if tile is None else tile
+    kwargs = dict(nt=len(T), mode=mode, ref_mode=mode, bins=int(req.bins))
     core = [SEED, *T]
-    return xr.apply_ufunc(
-        _blocks.pair_block, whole(mask, core), whole(start, core), whole(trained, core), whole(score, core), comp,
-        input_core_dims=[core, core, core, core, [SEED]], output_core_dims=[["seed_pair", "stage", "metric"]],
-        dask="parallelized", output_dtypes=[np.float64],
-        dask_gufunc_kwargs={"output_sizes": {"seed_pair": layer.mask.sizes[SEED] * (layer.mask.sizes[SEED] - 1) // 2,
-                                             "stage": 3, "metric": len(DIST_NAMES)}},
-        kwargs=dict(nt=len(T), mode=mode, ref_mode=mode, bins=int(req.bins)),
-    )
+    sizes = {"stage": 3, "metric": len(DIST_NAMES)}
+    if n_seeds <= tile:
+        return xr.apply_ufunc(
+            _blocks.pair_block, whole(mask, core), whole(start, core), whole(trained, core), whole(score, core),
+            comp, input_core_dims=[core, core, core, core, [SEED]], output_core_dims=[["seed_pair", "stage", "metric"]],
+            dask="parallelized", output_dtypes=[np.float64],
+            dask_gufunc_kwargs={"output_sizes": {"seed_pair": n_seeds * (n_seeds - 1) // 2, **sizes}}, kwargs=kwargs)
+    groups = _seed_groups(n_seeds, tile)
+    tiles, order = _tile_order(groups)
+    parts = []
+    for i, j, same in tiles:
+        a = [_group(x, groups[i], core) for x in (mask, start, trained, score, comp)]
+        b = [_group(x, groups[j], core) for x in (mask, start, trained, score, comp)]
+        seed_a = [f"{SEED}_a" if SEED in x.dims else None for x in a]
+        b = [x.rename({SEED: f"{SEED}_b"}) if SEED in x.dims else x for x in b]
+        a = [x.rename({SEED: f"{SEED}_a"}) if SEED in x.dims else x for x in a]
+        ca, cb = [f"{SEED}_a", *T], [f"{SEED}_b", *T]
+        n_pairs = len(_blocks.tile_pairs(len(groups[i]), len(groups[j]), same))
+        parts.append(xr.apply_ufunc(
+            _blocks.tile_block, *a, *b,
+            input_core_dims=[ca, ca, ca, ca if seed_a[3] else T, [f"{SEED}_a"], cb, cb, cb,
+                             cb if seed_a[3] else T, [f"{SEED}_b"]],
+            output_core_dims=[["seed_pair", "stage", "metric"]], dask="parallelized", output_dtypes=[np.float64],
+            dask_gufunc_kwargs={"output_sizes": {"seed_pair": n_pairs, **sizes}}, kwargs={**kwargs, "same": same}))
+    return xr.concat(parts, dim="seed_pair").isel(seed_pair=order)
+
+
+def _group(da: xr.DataArray, seeds: range, core) -> xr.DataArray:
+    """Seeds ``seeds`` of ``da``, one chunk along ``core``."""
+    if SEED in da.dims:
+        da = da.isel({SEED: slice(seeds.start, seeds.stop)})
+    return whole(da, core)
 
 
 def _lazy_random(layer: Layer, rnd: Layer, req: Request):

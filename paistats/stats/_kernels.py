@@ -2,7 +2,8 @@
 
 Every ECDF-based quantity (quantiles, KS, Wasserstein, energy, the histogram counts of
 Jensen-Shannon and Hellinger) is derived from sorted float64 arrays, so a run's layer is sorted
-once per stage and reused by every statistic and every comparison it enters. The formulas are
+once per stage and reused by every statistic and every comparison it enters (float32 values are
+sorted as float32 and widened exactly; a comparison merges two sorted samples with one sort). The formulas are
 those of numpy / scipy (see the tests, which check each against them at rtol 1e-8).
 """
 from __future__ import annotations
@@ -24,13 +25,24 @@ DIST_NAMES = ("ks", "wasserstein", "wasserstein_rel", "energy", "jensen_shannon"
               "log_std_ratio", "kurtosis_diff", "count")
 
 
+#: Dtypes whose values widen to float64 with the lowest mantissa bit zero (see :func:`_merged_ecdf`).
+_NARROW = (np.dtype(np.float32), np.dtype(np.float16))
+
+
 class Sample:
     """A sorted float64 sample with its moments (computed once)."""
 
-    __slots__ = ("x", "n", "finite", "mean", "m2", "m3", "m4")
+    __slots__ = ("x", "n", "finite", "mean", "m2", "m3", "m4", "narrow")
 
     def __init__(self, values: np.ndarray) -> None:
-        x = np.sort(np.asarray(values, dtype=np.float64).ravel())
+        values = np.asarray(values)
+        # float32 / float16 values are sorted in their own dtype (the same order, half the bytes)
+        # and widened exactly: every float64 of ``x`` then has its low mantissa bits zero
+        self.narrow = values.dtype in _NARROW
+        if self.narrow:
+            x = np.sort(values.ravel()).astype(np.float64)
+        else:
+            x = np.sort(np.asarray(values, dtype=np.float64).ravel())
         self.n = x.size
         # NaN sorts last, -inf first: one look at both ends finds non-finite values
         self.finite = bool(self.n == 0 or (np.isfinite(x[0]) and np.isfinite(x[-1])))
@@ -40,8 +52,10 @@ class Sample:
             d = x - self.mean
             d2 = d * d
             self.m2 = d2.mean()
-            self.m3 = (d2 * d).mean()
-            self.m4 = (d2 * d2).mean()
+            d *= d2
+            self.m3 = d.mean()
+            d2 *= d2
+            self.m4 = d2.mean()
         else:
             self.mean = self.m2 = self.m3 = self.m4 = np.nan
 
@@ -129,8 +143,9 @@ def describe(s: Sample, size: int, quantiles: np.ndarray) -> np.ndarray:
     out[3] = s.std()
     out[4] = s.skewness()
     out[5] = s.kurtosis()
-    out[6] = np.abs(x).mean()
-    out[7] = np.sqrt(np.dot(x, x))
+    neg = np.searchsorted(x, 0.0, side="left")  # x sorted: |x| = -x before, x from there on
+    out[6] = (x[neg:].sum() - x[:neg].sum()) / s.n
+    out[7] = np.sqrt(np.square(x).sum())  # not np.dot: a threaded BLAS spins beside dask's threads
     out[8] = (s.n - np.searchsorted(x, 0.0, side="right")) / s.n
     out[len(STAT_NAMES):] = s.quantiles(quantiles)
     return out
@@ -149,32 +164,61 @@ def shared_edges(a: np.ndarray, b: np.ndarray, bins: int) -> np.ndarray:
     return np.histogram_bin_edges(np.array([lo, hi]), bins=bins, range=(lo, hi))
 
 
+def _merged_ecdf(a: Sample, b: Sample) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values of ``a`` and ``b`` together, sorted; ECDF of ``a`` minus ECDF of ``b`` there).
+
+    The pooled values are ordered by one sort that also says which sample each came from: for
+    float32 samples the origin rides in the lowest mantissa bit of the widened value (zero for
+    every widened float32, so the order of distinct values is unchanged), otherwise a stable
+    argsort merges the two sorted runs. Counts are taken at the last element of each group of
+    equal values, so ties count as in ``searchsorted(..., side="right")``.
+    """
+    n_a, n_b = a.n, b.n
+    if a.narrow and b.narrow:
+        bits = np.concatenate((a.x.view(np.int64), b.x.view(np.int64) | 1))
+        bits.view(np.float64).sort()
+        from_b = bits & 1
+        bits -= from_b
+        vals = bits.view(np.float64)
+    else:
+        both = np.concatenate((a.x, b.x))
+        order = np.argsort(both, kind="stable")  # two sorted runs: a linear merge
+        vals = both[order]
+        from_b = order >= n_a
+    last = np.empty(vals.size, dtype=bool)
+    np.not_equal(vals[1:], vals[:-1], out=last[:-1])
+    last[-1] = True
+    c_b = np.cumsum(from_b)[last]
+    pos = np.flatnonzero(last) + 1  # pooled count up to and including each group
+    return vals[last], (pos - c_b) / n_a - c_b / n_b
+
+
 def distance(a: Sample, b: Sample, bins: int) -> np.ndarray:
-    """Distance vector (:data:`DIST_NAMES`) between sample ``a`` and reference ``b``."""
+    """Distance vector (:data:`DIST_NAMES`) between sample ``a`` and reference ``b``
+    (``a is b``: the ECDF and histogram distances are zero without being computed)."""
     out = np.full(len(DIST_NAMES), np.nan)
     out[9] = a.n
     if not (a.ok and b.ok):
         return out
-    x, y = a.x, b.x
-    both = np.concatenate((x, y))
-    both.sort(kind="stable")  # two sorted runs: a linear merge
-    cx = np.searchsorted(x, both, side="right") / a.n
-    cy = np.searchsorted(y, both, side="right") / b.n
-    diff = cx - cy
-    out[0] = np.abs(diff).max()
-    deltas = np.diff(both)
-    d = diff[:-1]
-    out[1] = np.sum(np.multiply(np.abs(d), deltas))
+    if a is b:
+        out[[0, 1, 3, 4, 5]] = 0.0
+    else:
+        vals, diff = _merged_ecdf(a, b)
+        out[0] = np.abs(diff).max()
+        deltas = np.diff(vals)
+        d = diff[:-1]
+        out[1] = np.sum(np.multiply(np.abs(d), deltas))
+        out[3] = np.sqrt(2) * np.sqrt(np.sum(np.multiply(np.square(d), deltas)))
+        x, y = a.x, b.x
+        edges = shared_edges(x, y, bins)
+        p, q = _hist(x, edges) / a.n, _hist(y, edges) / b.n
+        m = (p + q) / 2.0
+        js = (np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / np.log(2.0)
+        out[4] = np.sqrt(js / 2.0)
+        out[5] = np.sqrt(np.sum(np.square(np.sqrt(p) - np.sqrt(q))) / 2.0)
     out[2] = out[1] / b.std() if b.m2 > 0 else np.nan
-    out[3] = np.sqrt(2) * np.sqrt(np.sum(np.multiply(np.square(d), deltas)))
-    edges = shared_edges(x, y, bins)
-    p, q = _hist(x, edges) / a.n, _hist(y, edges) / b.n
-    m = (p + q) / 2.0
-    js = (np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / np.log(2.0)
-    out[4] = np.sqrt(js / 2.0)
-    out[5] = np.sqrt(np.sum(np.square(np.sqrt(p) - np.sqrt(q))) / 2.0)
     out[6] = a.mean - b.mean
     with np.errstate(divide="ignore", invalid="ignore"):
-        out[7] = np.log(a.std() / b.std())
+        out[7] = np.log(np.float64(a.std()) / b.std())  # 0/0 and x/0: NaN / inf, not ZeroDivisionError
     out[8] = a.kurtosis() - b.kurtosis()
     return out
