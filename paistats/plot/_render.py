@@ -1,11 +1,21 @@
-"""Render one Vega-Lite specification to PNG / SVG / PDF bytes with vl-convert.
+"""Render Vega-Lite specifications to PNG / SVG / PDF bytes with vl-convert, here or in a worker.
 
-A module of its own that imports nothing but vl-convert, so that a worker process rendering figures
-(see :class:`paistats.plot.report.Report`'s ``render_ahead``) starts in a fraction of a second.
+A module of its own that imports nothing but vl-convert, so that the worker process rendering a
+report's figures ahead (:class:`Worker`, ``python -m paistats.plot._render``) starts in a fraction
+of a second. vl-convert holds the GIL while it renders, so threads would not overlap it with the
+caller's work; a separate interpreter started with ``subprocess`` does, and (unlike a
+``multiprocessing`` pool) needs no ``if __name__ == "__main__"`` guard in the caller's script.
 """
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
+from collections import deque
+from concurrent.futures import Future
+from pathlib import Path
 
 
 def render(vl: dict, formats, vl_version: str, scale: float = 2.0, ppi: float = 144.0) -> dict[str, bytes]:
@@ -28,3 +38,93 @@ def render(vl: dict, formats, vl_version: str, scale: float = 2.0, ppi: float = 
         else:
             out[fmt] = json.dumps(vl).encode("utf-8")
     return out
+
+
+class WorkerError(RuntimeError):
+    """The render worker failed on a figure or stopped (the caller renders that figure itself)."""
+
+
+class Worker:
+    """One worker process rendering figures in the order submitted (:meth:`submit` returns a future).
+
+    Requests travel as one JSON line each on the worker's stdin; each answer is a JSON line
+    ``{"sizes": {format: n}}`` followed by the bytes of each format, or ``{"error": message}``.
+    """
+
+    def __init__(self):
+        root = str(Path(__file__).resolve().parents[2])   # this paistats, also from a source checkout
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        self._proc = subprocess.Popen([sys.executable, "-m", "paistats.plot._render"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, env=env)
+        self._pending: deque[Future] = deque()
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True, name="paistats-render-reader")
+        self._reader.start()
+
+    def submit(self, vl: dict, formats, vl_version: str, scale: float = 2.0, ppi: float = 144.0) -> Future:
+        """A future of :func:`render`'s result, computed in the worker."""
+        fut: Future = Future()
+        line = json.dumps({"vl": vl, "formats": list(formats), "vl_version": vl_version, "scale": scale,
+                           "ppi": ppi}).encode("utf-8") + b"\n"
+        with self._lock:
+            self._pending.append(fut)
+        try:
+            # the pipe holds 64 kB: a larger spec waits here while the worker renders the previous one
+            self._proc.stdin.write(line)
+            self._proc.stdin.flush()
+        except (OSError, ValueError) as e:
+            self._fail_all(WorkerError(f"render worker stopped: {e}"))
+        return fut
+
+    def _read(self) -> None:
+        out = self._proc.stdout
+        while True:
+            head = out.readline()
+            if not head:
+                break
+            with self._lock:
+                fut = self._pending.popleft() if self._pending else None
+            msg = json.loads(head)
+            if "error" in msg:
+                result = WorkerError(msg["error"])
+            else:
+                result = {fmt: out.read(n) for fmt, n in msg["sizes"].items()}
+            if fut is not None:
+                (fut.set_exception if isinstance(result, Exception) else fut.set_result)(result)
+        self._fail_all(WorkerError(f"render worker exited (code {self._proc.poll()})"))
+
+    def _fail_all(self, err: Exception) -> None:
+        with self._lock:
+            while self._pending:
+                fut = self._pending.popleft()
+                if not fut.done():
+                    fut.set_exception(err)
+
+    def close(self) -> None:
+        """Let the worker finish what was submitted, then stop it."""
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        self._proc.wait()
+        self._reader.join()
+
+
+def _serve() -> None:
+    """The worker's loop (``python -m paistats.plot._render``): one request per stdin line."""
+    out = sys.stdout.buffer
+    for line in sys.stdin.buffer:
+        try:
+            req = json.loads(line)
+            done = render(req["vl"], req["formats"], req["vl_version"], req["scale"], req["ppi"])
+            head = {"sizes": {fmt: len(data) for fmt, data in done.items()}}
+        except Exception as e:  # noqa: BLE001 - reported to the parent, which renders the figure itself
+            done, head = {}, {"error": f"{type(e).__name__}: {e}"}
+        out.write(json.dumps(head).encode("utf-8") + b"\n")
+        for data in done.values():
+            out.write(data)
+        out.flush()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -116,7 +116,7 @@ class Report:
         self.figures: dict[str, Figure] = {}
         self.tables: dict[str, pd.DataFrame] = {}
         self.render_ahead = render_ahead
-        self._pool = None
+        self._worker = None
 
     def section(self, title: str, *, level: int = 2, id: str | None = None) -> Section:
         """Append a section (``level`` 2) or subsection (3) and return it."""
@@ -136,17 +136,14 @@ class Report:
         fig = self.figures[name] = Figure(name, chart, caption)
         if self.render_ahead:
             fig.spec = export.spec(chart)
-            fig.rendered = self._renderer().submit(_render.render, fig.spec, export.FORMATS, export._vl_version())
+            fig.rendered = self._renderer().submit(fig.spec, export.FORMATS, export._vl_version())
         return _FigureRef(name)
 
-    def _renderer(self):
-        """The worker process rendering figures ahead (spawned: safe beside dask's threads)."""
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
+    def _renderer(self) -> _render.Worker:
+        """The worker process rendering figures ahead (a fresh interpreter: safe beside dask's threads)."""
+        if self._worker is None:
+            self._worker = _render.Worker()
+        return self._worker
 
     def _spec(self, f: Figure) -> dict:
         if f.spec is None:
@@ -158,7 +155,7 @@ class Report:
         if f.rendered is not None and set(formats) <= set(export.FORMATS):
             try:
                 done = f.rendered.result()
-            except Exception:  # noqa: BLE001 - a lost worker process: render here (real errors recur)
+            except _render.WorkerError:  # a failed figure or a lost worker: render here (real errors recur)
                 done = None
             if done is not None:
                 return {fmt: done[fmt] for fmt in formats}
@@ -166,9 +163,9 @@ class Report:
 
     def close(self) -> None:
         """Stop the render-ahead worker process, if any (:meth:`write` calls this)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
     def _add_table(self, name: str, df: pd.DataFrame) -> None:
         if name in self.tables:
