@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -58,8 +59,11 @@ class Worker:
                                       stdout=subprocess.PIPE, env=env)
         self._pending: deque[Future] = deque()
         self._lock = threading.Lock()
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read, daemon=True, name="paistats-render-reader")
+        self._writer = threading.Thread(target=self._write, daemon=True, name="paistats-render-writer")
         self._reader.start()
+        self._writer.start()
 
     def submit(self, vl: dict, formats, vl_version: str, scale: float = 2.0, ppi: float = 144.0) -> Future:
         """A future of :func:`render`'s result, computed in the worker."""
@@ -68,13 +72,22 @@ class Worker:
                            "ppi": ppi}).encode("utf-8") + b"\n"
         with self._lock:
             self._pending.append(fut)
-        try:
-            # the pipe holds 64 kB: a larger spec waits here while the worker renders the previous one
-            self._proc.stdin.write(line)
-            self._proc.stdin.flush()
-        except (OSError, ValueError) as e:
-            self._fail_all(WorkerError(f"render worker stopped: {e}"))
+        # a thread writes: the pipe holds 64 kB, and a larger spec waits until the worker has rendered
+        # the previous figures, which the caller should not
+        self._outbox.put(line)
         return fut
+
+    def _write(self) -> None:
+        while (line := self._outbox.get()) is not None:
+            try:
+                self._proc.stdin.write(line)
+                self._proc.stdin.flush()
+            except (OSError, ValueError) as e:
+                self._fail_all(WorkerError(f"render worker stopped: {e}"))
+        try:
+            self._proc.stdin.close()   # the worker ends after the last request
+        except OSError:
+            pass
 
     def _read(self) -> None:
         out = self._proc.stdout
@@ -102,10 +115,8 @@ class Worker:
 
     def close(self) -> None:
         """Let the worker finish what was submitted, then stop it."""
-        try:
-            self._proc.stdin.close()
-        except OSError:
-            pass
+        self._outbox.put(None)
+        self._writer.join()
         self._proc.wait()
         self._reader.join()
 
