@@ -108,6 +108,11 @@ class Report:
         caller computes the next ones; :meth:`write` then only writes the bytes. A figure's chart is
         taken as it is when added (its Vega-Lite spec is computed then). The files are the same as
         without it.
+
+    Notes
+    -----
+    Each figure's Vega-Lite spec is computed once (when added with ``render_ahead``, else at the
+    first :meth:`write` or :meth:`html`) and serves both the files and the page.
     """
 
     def __init__(self, title: str, subtitle: str = "", *, render_ahead: bool = False):
