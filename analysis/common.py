@@ -62,6 +62,7 @@ class Context:
     shift_margin: float = 0.1
     skipped: list[dict] = field(default_factory=list)
     summary: list[dict] = field(default_factory=list)
+    _root_runs: dict = field(default_factory=dict, repr=False)   # root_runs per Arch, read once per report
 
     def skip(self, section: str, what: str, reason: str) -> None:
         """Record that ``what`` of ``section`` was left out and why (shown in the report's skip table)."""
@@ -107,8 +108,15 @@ def root_runs(ctx: Context, arch: Arch) -> xr.Dataset:
     """Root variables of every method of ``arch``, stacked along ``pruner`` (complete runs only).
 
     Loads each entry as a user would, ``paistats.load("<arch>-<method>", zoo=...)``, reading only
-    the small root arrays.
+    the small root arrays; once per report (``ctx`` keeps them; each call gets its own shallow copy).
     """
+    key = (arch.arch, arch.dataset, tuple(arch.names.items()))
+    if key not in ctx._root_runs:
+        ctx._root_runs[key] = _read_root_runs(ctx, arch)
+    return ctx._root_runs[key].copy(deep=False)
+
+
+def _read_root_runs(ctx: Context, arch: Arch) -> xr.Dataset:
     parts = []
     for method, name in arch.names.items():
         tree = paistats.load(name, zoo=ctx.zoo, tensors=False)

@@ -178,30 +178,48 @@ def ecdf_frames(tree: xr.DataTree, pruners: list[str], sparsity: float, layers: 
     """Per pruner: quantiles (``n`` levels) of the kept weights per layer, stage and variant, seeds
     pooled, plus random pruning's original when the zoo has it (a descriptive figure).
 
-    Each layer and stage is read once for every pruner (one dask computation)."""
+    Each layer is read once for every pruner and both stages (one dask computation: the mask is
+    read once for both)."""
+    import dask
+
     probs = np.linspace(0.0, 1.0, n)
     rows = {p: [] for p in pruners}
     stacked = PRUNER in tree.dims
-    for stage in STAGES:
-        views = paistats.unpruned(tree, stage=stage)
-        for layer in layers:
-            w = views[layer].sel(sparsity=sparsity)
+    views = {stage: paistats.unpruned(tree, stage=stage) for stage in STAGES}
+    parts = {}   # (stage, layer) → pruner → rows; assembled stage by stage below (the figures' row order)
+    for layer in layers:
+        lazy = []
+        for stage in STAGES:
+            w = views[stage][layer].sel(sparsity=sparsity)
             w = w.sel(variant=[v for v in variants if v in w["variant"].values])
             if not stacked:
                 w = w.expand_dims({PRUNER: pruners[:1]})
-            w = w.load()
-            have = [str(p) for p in w[PRUNER].values]
+            lazy.append(w)
+        for stage, w in zip(STAGES, dask.compute(*lazy)):
+            parts[stage, layer] = _quantile_rows(w, pruners, layer, stage, probs)
+    for stage in STAGES:
+        for layer in layers:
             for p in pruners:
-                lines = [(v, w.sel({PRUNER: p, "variant": v})) for v in map(str, w["variant"].values)]
-                if "random" in have and p != "random" and "original" in w["variant"].values:
-                    lines.append(("random", w.sel({PRUNER: "random", "variant": "original"})))
-                for name, arr in lines:
-                    x = np.asarray(arr.values, dtype=float).ravel()
-                    x = x[np.isfinite(x)]
-                    if x.size:
-                        rows[p] += [{"layer": layer, "stage": stage, "variant": name, "probability": pr, "value": q}
-                                    for pr, q in zip(probs, np.quantile(x, probs))]
+                rows[p] += parts[stage, layer][p]
     return {p: pd.DataFrame(r) for p, r in rows.items()}
+
+
+def _quantile_rows(w: xr.DataArray, pruners: list[str], layer: str, stage: str, probs: np.ndarray) -> dict:
+    """Per pruner: rows (layer, stage, variant, probability, value) of the quantiles of ``w``'s finite
+    values (seeds pooled) per variant, plus random pruning's original where ``w`` has it."""
+    rows = {p: [] for p in pruners}
+    have = [str(p) for p in w[PRUNER].values]
+    for p in pruners:
+        lines = [(v, w.sel({PRUNER: p, "variant": v})) for v in map(str, w["variant"].values)]
+        if "random" in have and p != "random" and "original" in w["variant"].values:
+            lines.append(("random", w.sel({PRUNER: "random", "variant": "original"})))
+        for name, arr in lines:
+            x = np.asarray(arr.values, dtype=float).ravel()
+            x = x[np.isfinite(x)]
+            if x.size:
+                rows[p] += [{"layer": layer, "stage": stage, "variant": name, "probability": pr, "value": q}
+                            for pr, q in zip(probs, np.quantile(x, probs))]
+    return rows
 
 
 def minimal_change_tests(ctx: Context, stats: xr.Dataset, section: str) -> pd.DataFrame:

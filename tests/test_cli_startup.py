@@ -114,3 +114,29 @@ def test_functions_named_like_their_submodules_stay_functions():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["function"] * 4
+
+
+@pytest.mark.parametrize("text, words", [
+    ("nme: x\ngrids: []\n", "unknown top-level config key 'nme'"),
+    ("name: x\ngrids: {arch: lenet300}\n", "grids"),
+    ("name: [unclosed\n", "config"),
+    (None, "does not exist"),
+])
+def test_bad_config_file_errors_import_no_torch(tmp_path, text, words):
+    """A config file refused before its grids are validated (those build networks on the meta
+    device, which needs torch) starts without torch: ``zoo_builder.training`` loads its torch part
+    lazily and the recipe registry needs none."""
+    path = tmp_path / "bad.yaml"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    code, heavy, err = start("zoo_builder", "--config", str(path))
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+    assert "torch" not in heavy and "torchvision" not in heavy, f"`--config {text!r}` imported {heavy}"
+
+
+def test_training_package_loads_torch_only_on_first_use():
+    code = ("import sys\nimport zoo_builder.training as t\nprint('torch' in sys.modules, sorted(t.RECIPES.names())[0])\n"
+            "print(t.train is t.masked.train, t.TrainingDiverged.__name__, 'torch' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "digits_cpu", "True", "TrainingDiverged", "True"]

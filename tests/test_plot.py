@@ -244,3 +244,65 @@ def test_new_figures_export_to_png(name, tmp_path):
                  {"pruner": "snip", "variant": ["original", "shuffle"], "sparsity": [0.5, 0.9], "gain_pp": [0.1, 0.4]}))}
     out = plot.save(chart[name](), tmp_path / name, formats=("png",))
     _check_png(out["png"])
+
+
+# ---- render ahead: figures rendered in a worker process while the caller computes --------------------------------
+def _report(render_ahead: bool):
+    from paistats.plot.report import Report
+
+    rep = Report("t", render_ahead=render_ahead)
+    sec = rep.section("A")
+    for name in ("accuracy", "distance"):
+        sec.figure(name, ALL_CHARTS[name](), f"{name}.")
+    return rep
+
+
+def test_render_ahead_writes_the_same_figures_as_rendering_at_write(tmp_path):
+    ahead = _report(True)
+    assert ahead.figures["accuracy"].rendered is not None   # submitted when added
+    ahead.write(tmp_path / "ahead")
+    _report(False).write(tmp_path / "now")
+    assert ahead._worker is None                             # write stops the worker
+    for name in ("accuracy", "distance"):
+        for fmt in ("svg", "png"):   # vl-convert's PDF orders its resource dictionary differently per run
+            assert (tmp_path / "ahead" / "figures" / f"{name}.{fmt}").read_bytes() == \
+                (tmp_path / "now" / "figures" / f"{name}.{fmt}").read_bytes(), (name, fmt)
+        _check_pdf(tmp_path / "ahead" / "figures" / f"{name}.pdf")
+    assert (tmp_path / "ahead" / "index.html").read_text() == (tmp_path / "now" / "index.html").read_text()
+
+
+def test_render_ahead_survives_a_lost_worker_and_a_figure_it_cannot_render(tmp_path):
+    from paistats.plot import _render
+
+    rep = _report(True)
+    rep._worker._proc.kill()              # the worker dies: every pending figure is rendered at write
+    rep.write(tmp_path / "lost")
+    _check_svg(tmp_path / "lost" / "figures" / "accuracy.svg")
+    worker = _render.Worker()
+    try:
+        bad = worker.submit({"mark": "no-such-mark"}, ("svg",), plot.export._vl_version())
+        good = worker.submit(ALL_CHARTS["accuracy"]().to_dict(), ("svg",), plot.export._vl_version())
+        with pytest.raises(_render.WorkerError, match="conversion failed"):
+            bad.result(timeout=60)
+        assert good.result(timeout=60)["svg"].startswith(b"<svg")   # the worker goes on after an error
+    finally:
+        worker.close()
+
+
+def test_render_ahead_needs_no_main_guard_in_a_script(tmp_path):
+    """A report written from a plain script (no ``if __name__ == "__main__"``) does not re-run the script
+    in its worker (as a ``multiprocessing`` spawn pool would)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "script.py"
+    starts = tmp_path / "starts"
+    script.write_text("import sys\nsys.path[:0] = [{!r}, {!r}]\nopen({!r}, 'a').write('started\\n')\n"
+                      "import test_plot\ntest_plot._report(True).write({!r})\n".format(
+                          str(Path(__file__).parent), str(Path(__file__).parents[1]), str(starts),
+                          str(tmp_path / "out")))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert starts.read_text().splitlines() == ["started"], "the script ran again in a worker process"
+    assert (tmp_path / "out" / "figures" / "distance.png").stat().st_size > 1000

@@ -10,17 +10,29 @@ return Altair charts; :func:`save` writes PNG / SVG / PDF without a browser or n
 
 Widths follow :data:`theme.SINGLE_COLUMN` / :data:`theme.DOUBLE_COLUMN`; call
 ``paistats.plot.theme.enable()`` to see the paper theme in a notebook (:func:`save` applies it).
-"""
-from paistats.plot import theme
-from paistats.plot.charts import (
-    accuracy_delta, accuracy_vs_density, accuracy_vs_sparsity, convergence_gain, distance_by_layer, layer_density,
-    shift_vs_accuracy, stat_change_heatmap, verdict_forest, weight_ecdf,
-)
-from paistats.plot.export import FORMATS, javascript_bundle, save, spec
 
-__all__ = [
-    "FORMATS", "accuracy_delta", "accuracy_vs_density", "accuracy_vs_sparsity", "convergence_gain",
-    "distance_by_layer", "javascript_bundle", "layer_density", "save", "shift_vs_accuracy", "spec",
-    "stat_change_heatmap", "theme", "verdict_forest", "weight_ecdf",
-]
-from paistats.plot.factorial import interaction_frame, interaction_plot  # noqa: E402,F401 (issue 15)
+The names load their submodules on first access (PEP 562): a worker process that renders figures
+imports :mod:`paistats.plot._render` (vl-convert only) without altair, pandas or scipy.
+"""
+import importlib
+
+from paistats._lazy import lazy_attributes
+
+_CHARTS = ("accuracy_delta", "accuracy_vs_density", "accuracy_vs_sparsity", "convergence_gain", "distance_by_layer",
+           "layer_density", "shift_vs_accuracy", "stat_change_heatmap", "verdict_forest", "weight_ecdf")
+_WHERE = {**{n: "charts" for n in _CHARTS}, **{n: "export" for n in ("FORMATS", "javascript_bundle", "save", "spec")},
+          "interaction_frame": "factorial", "interaction_plot": "factorial"}   # factorial: issue 15
+
+__all__ = sorted({*_WHERE, "theme"} - {"interaction_frame", "interaction_plot"})
+
+_names, _dir = lazy_attributes(__name__, _WHERE)
+
+
+def __getattr__(name: str):
+    if name == "theme":  # the submodule
+        return importlib.import_module(f"{__name__}.theme")
+    return _names(name)
+
+
+def __dir__():
+    return sorted({*_dir(), "theme"})

@@ -49,29 +49,33 @@ def save(chart: alt.TopLevelMixin, stem: str | os.PathLike, *, formats=FORMATS, 
     -----
     Uses ``vl_convert`` directly (no browser, no network); SVG/PDF keep text as text.
     """
-    import vl_convert as vlc
+    formats = tuple(formats)
+    check_formats(formats)
+    return write(render(spec(chart), formats, scale=scale, ppi=ppi), stem)
 
+
+def check_formats(formats) -> None:
+    """Refuse an unknown export format with one line naming the valid ones."""
     unknown = set(formats) - {*FORMATS, "json"}
     if unknown:
         raise ValueError(f"unknown export format(s) {', '.join(sorted(unknown))}; choose from png, svg, pdf, json")
+
+
+def render(vl: dict, formats=FORMATS, *, scale: float = 2.0, ppi: float = 144.0) -> dict[str, bytes]:
+    """``{format: bytes}`` of a Vega-Lite spec (from :func:`spec`); see :func:`save` for the parameters."""
+    from paistats.plot._render import render as _render
+
+    return _render(vl, tuple(formats), _vl_version(), scale, ppi)
+
+
+def write(rendered: dict[str, bytes], stem: str | os.PathLike) -> dict[str, Path]:
+    """Write ``{format: bytes}`` (from :func:`render`) as ``<stem>.<format>``; parent folders are created."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    vl = spec(chart)
     out = {}
-    svg = None
-    if {"svg", "png", "pdf"} & set(formats):
-        # one Vega layout (the SVG); PNG and PDF are converted from it (2-3× faster than rendering each)
-        svg = vlc.vegalite_to_svg(vl, vl_version=_vl_version())
-    for fmt in formats:
+    for fmt, data in rendered.items():
         path = stem.with_name(f"{stem.name}.{fmt}")
-        if fmt == "png":
-            path.write_bytes(vlc.svg_to_png(svg, scale=scale, ppi=ppi))
-        elif fmt == "svg":
-            path.write_text(svg, encoding="utf-8")
-        elif fmt == "pdf":
-            path.write_bytes(vlc.svg_to_pdf(svg))
-        else:
-            path.write_text(json.dumps(vl), encoding="utf-8")
+        path.write_bytes(data)
         out[fmt] = path
     return out
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from paistats.plot import export
+from paistats.plot import _render, export
 
 _ID = re.compile(r"[^a-z0-9]+")
 
@@ -41,6 +41,8 @@ class Figure:
     name: str
     chart: alt.TopLevelMixin
     caption: str
+    spec: dict | None = None          # the themed Vega-Lite spec, computed once
+    rendered: object = None           # a future of {format: bytes} (render_ahead)
 
 
 @dataclass
@@ -101,13 +103,25 @@ class Report:
     ----------
     title : str
     subtitle : str, optional
+    render_ahead : bool
+        Render each figure (PNG, SVG, PDF) in one worker process as soon as it is added, while the
+        caller computes the next ones; :meth:`write` then only writes the bytes. A figure's chart is
+        taken as it is when added (its Vega-Lite spec is computed then). The files are the same as
+        without it.
+
+    Notes
+    -----
+    Each figure's Vega-Lite spec is computed once (when added with ``render_ahead``, else at the
+    first :meth:`write` or :meth:`html`) and serves both the files and the page.
     """
 
-    def __init__(self, title: str, subtitle: str = ""):
+    def __init__(self, title: str, subtitle: str = "", *, render_ahead: bool = False):
         self.title, self.subtitle = title, subtitle
         self.sections: list[Section] = []
         self.figures: dict[str, Figure] = {}
         self.tables: dict[str, pd.DataFrame] = {}
+        self.render_ahead = render_ahead
+        self._worker = None
 
     def section(self, title: str, *, level: int = 2, id: str | None = None) -> Section:
         """Append a section (``level`` 2) or subsection (3) and return it."""
@@ -124,8 +138,39 @@ class Report:
         name = slug(name)
         if name in self.figures:
             raise ValueError(f"figure name {name!r} used twice in one report")
-        self.figures[name] = Figure(name, chart, caption)
+        fig = self.figures[name] = Figure(name, chart, caption)
+        if self.render_ahead:
+            fig.spec = export.spec(chart)
+            fig.rendered = self._renderer().submit(fig.spec, export.FORMATS, export._vl_version())
         return _FigureRef(name)
+
+    def _renderer(self) -> _render.Worker:
+        """The worker process rendering figures ahead (a fresh interpreter: safe beside dask's threads)."""
+        if self._worker is None:
+            self._worker = _render.Worker()
+        return self._worker
+
+    def _spec(self, f: Figure) -> dict:
+        if f.spec is None:
+            f.spec = export.spec(f.chart)
+        return f.spec
+
+    def _rendered(self, f: Figure, formats: tuple) -> dict[str, bytes]:
+        """``{format: bytes}`` of figure ``f``: rendered ahead where that covers ``formats``, else now."""
+        if f.rendered is not None and set(formats) <= set(export.FORMATS):
+            try:
+                done = f.rendered.result()
+            except _render.WorkerError:  # a failed figure or a lost worker: render here (real errors recur)
+                done = None
+            if done is not None:
+                return {fmt: done[fmt] for fmt in formats}
+        return export.render(self._spec(f), formats)
+
+    def close(self) -> None:
+        """Stop the render-ahead worker process, if any (:meth:`write` calls this)."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
     def _add_table(self, name: str, df: pd.DataFrame) -> None:
         if name in self.tables:
@@ -165,7 +210,7 @@ class Report:
 
     def html(self, *, footer: str = "") -> str:
         """The whole page as a string (figures inline, JavaScript bundle inline)."""
-        specs = {name: export.spec(f.chart) for name, f in self.figures.items()}
+        specs = {name: self._spec(f) for name, f in self.figures.items()}
         nav = "".join(f"<li class='l{s.level}'><a href='#{s.id}'>{esc(s.title)}</a></li>" for s in self.sections)
         body, numbers = [], {"figure": 0, "table": 0}
         for s in self.sections:
@@ -187,6 +232,8 @@ class Report:
             If ``folder`` exists and is not empty, unless ``overwrite`` (then it is replaced).
         """
         folder = Path(folder)
+        formats = tuple(formats)
+        export.check_formats(formats)
         if folder.exists() and any(folder.iterdir()):
             if not overwrite:
                 raise FileExistsError(f"output folder {folder} exists and is not empty: pass overwrite=True "
@@ -194,8 +241,11 @@ class Report:
             shutil.rmtree(folder)
         (folder / "figures").mkdir(parents=True, exist_ok=True)
         (folder / "tables").mkdir(exist_ok=True)
-        for f in self.figures.values():
-            export.save(f.chart, folder / "figures" / f.name, formats=formats)
+        try:
+            for f in self.figures.values():
+                export.write(self._rendered(f, formats), folder / "figures" / f.name)
+        finally:
+            self.close()
         for name, df in self.tables.items():
             df.to_csv(folder / "tables" / f"{name}.csv", index=False)
         index = folder / "index.html"
