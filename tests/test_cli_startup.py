@@ -58,6 +58,8 @@ def test_help_imports_nothing_heavy(argv):
     (("zoo_builder", "--workers", "2", "--in-process", "--scheduler", "tcp://h:1"), "not allowed with"),
     (("zoo_builder", "--in-process", "--scheduler", "tcp://h:1"), "--scheduler"),
     (("zoo_builder", "--revision", "v1"), "--push-to-hub"),
+    (("zoo_builder", "--dry-run", "--only", "nope=1"), "nope"),
+    (("zoo_builder", "--dry-run", "--only", "arch"), "KEY=VALUE"),
     (("paistats", "list", "--zoo", "hf://models/a/b"), "dataset repo"),
     (("paistats", "nope"), "invalid choice"),
     (("analysis", "reproduce", "--preset", "huge"), "invalid choice"),

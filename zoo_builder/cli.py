@@ -233,8 +233,8 @@ def _load_config(args):
 def _plan(args):
     from zoo_builder import plan as plan_mod
 
+    filters = plan_mod.parse_filters(args.only)  # before the config: a malformed --only needs no torch
     cfg = _load_config(args)
-    filters = plan_mod.parse_filters(args.only)
     return plan_mod.from_config(cfg).select(filters)
 
 
