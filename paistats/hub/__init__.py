@@ -20,9 +20,7 @@ card
 errors
     :class:`HubError` and subclasses (all ``paistats.ZooError``), one line each.
 """
-import sys
-import types
-
+from paistats._lazy import lazy_attributes
 from paistats.hub.errors import HubError, HubUnreachableError, InvalidRepoIdError, InvalidRevisionError
 from paistats.hub.refs import (
     DEFAULT_REVISION, REPO_TYPE, HubRef, cache_dir, endpoint, hf_url, is_hub_ref, offline, parse_ref,
@@ -36,31 +34,8 @@ _WHERE = {"FILES_PER_COMMIT": "publish", "local_entries": "publish", "publish": 
           "read_listing": "pull"}
 
 
-class _Package(types.ModuleType):
-    """The package module: ``hub.publish`` and ``hub.pull`` stay the functions even once their
-    submodules are imported (the import system then binds each submodule to its name)."""
-
-    def __setattr__(self, name, value):
-        if name in ("publish", "pull") and isinstance(value, types.ModuleType):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'paistats.hub' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"paistats.hub.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_WHERE))
+# ``hub.publish`` and ``hub.pull`` stay the functions even once their submodules are imported
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, functions=("publish", "pull"))
 
 
 __all__ = [
