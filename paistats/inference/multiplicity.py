@@ -124,7 +124,7 @@ def stack(results: list[InferenceResult], *, family: tuple[str, ...] | list[str]
         m = len(index)
         level = family_level(results[index[0]].alpha, m, method)
         claims = np.array([_claim_pvalues(results[i]) for i in index]).reshape(m, 3)
-        adj = np.column_stack([_adjust_block(claims[:, j], "none" if method == "none" else method, m)
+        adj = np.column_stack([_adjust_block(claims[:, j], method, m)
                                for j in range(3)])
         fixed = ", ".join(f"{k}={v}" for k, v in zip(keys, key if isinstance(key, tuple) else (key,)))
         where = f" | {fixed}" if fixed else ""
