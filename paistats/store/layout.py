@@ -35,30 +35,10 @@ def check_format(attrs: dict, where) -> None:
         f"{', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))}: upgrade paistats")
 
 
-#: Grid dimensions of an entry, in storage order.
-GRID_DIMS = ("variant", "sparsity", "seed")
-#: Dimension along which ``paistats.load(arch)`` stacks the entries of several pruning methods.
-#: (Not ``method``: that is a keyword of xarray's ``.sel``, so ``.sel(method="snip")`` would be
-#: silently taken as the selection method.)
-PRUNER_DIM = "pruner"
-#: Every dimension that labels a run (the stacked pruner first, then the entry's grid).
-RUN_DIMS = (PRUNER_DIM,) + GRID_DIMS
-#: Canonical variant order (new variants of a growing entry are appended in this order).
-VARIANT_ORDER = ("original", "shuffle", "reinit", "invert", "invert_shuffle", "invert_reinit", "shuffle_kept",
-                 "permute_kept")
-#: Variants whose starting prunable weights are stored per run (array ``start``): they depend on
-#: the run's (sparsity, seed), not on the seed only (``zoo_builder.variants.Variant.stored_start``).
-STORED_START_VARIANTS = ("shuffle_kept", "permute_kept")
-#: Variants that start from the redrawn weights (``reinit``).
-REINIT_VARIANTS = ("reinit", "invert_reinit")
-
-
-def start_source(variant: str) -> str:
-    """Stored array holding the prunable weights ``variant`` started from: ``start`` (per run) for
-    :data:`STORED_START_VARIANTS`, ``reinit`` for :data:`REINIT_VARIANTS`, else ``init``."""
-    if variant in STORED_START_VARIANTS:
-        return "start"
-    return "reinit" if variant in REINIT_VARIANTS else "init"
+# The zoo's names live in paistats.vocabulary; re-exported here for the writer and the reader.
+from paistats.vocabulary import (GRID_DIMS, REINIT_VARIANTS, RUN_DIMS, STORED_START_VARIANTS,  # noqa: E402,F401
+                                 VARIANT_ORDER, start_source)
+from paistats.vocabulary import PRUNER as PRUNER_DIM  # noqa: E402,F401
 
 
 def entry_format_version(variants) -> int:
