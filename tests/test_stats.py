@@ -235,7 +235,7 @@ def test_ratio_to_random_pruning_on_an_architecture_stack(built_zoo):
         np.testing.assert_allclose(got["wasserstein_random_ratio"].item(), want, rtol=RTOL)
     assert np.isnan(d["wasserstein_random"].sel(stage="score")).all()
     # one entry plus its random entry gives the same numbers
-    single = distances(paistats.load(MAG, zoo=built_zoo), random=paistats.load(RND, zoo=built_zoo), precomputed=False)
+    single = distances(paistats.load(MAG, zoo=built_zoo), random_entry=paistats.load(RND, zoo=built_zoo), precomputed=False)
     np.testing.assert_array_equal(single["wasserstein_random_ratio"],
                                   d["wasserstein_random_ratio"].sel({pdim: "magnitude"}, drop=True))
 
@@ -456,10 +456,10 @@ def test_one_entry_gets_the_stored_ratios_to_random_pruning(stored_zoo):
     entry = paistats.load(f"{ARCH}-magnitude", zoo=stored_zoo)
     rnd = paistats.load(RND, zoo=stored_zoo)
     want = arch["wasserstein_random_ratio"].sel(pruner="magnitude", drop=True)
-    for d in (distances(entry), distances(entry, random=rnd), distances(entry, precomputed=False),
-              distances(entry, random=rnd, precomputed=False)):
+    for d in (distances(entry), distances(entry, random_entry=rnd), distances(entry, precomputed=False),
+              distances(entry, random_entry=rnd, precomputed=False)):
         np.testing.assert_array_equal(d["wasserstein_random_ratio"], want)
-    assert distances(entry, random=rnd).attrs["source"] == "stored"
+    assert distances(entry, random_entry=rnd).attrs["source"] == "stored"
 
 
 def test_stale_ratios_to_random_pruning_are_recomputed(stored_zoo):

@@ -18,14 +18,12 @@ from paistats.stats._inputs import (
     PRUNER_DIM, RANDOM, SEED, VARIANT, Layer, complete_flags, entry_label, layer_nodes, pruner_dim, read_layer,
     whole,
 )
-from paistats.stats._kernels import BINS, DIST_NAMES, QUANTILES, STAT_NAMES
+from paistats.stats._kernels import BINS, DIST_NAMES, QUANTILES, RATIO_METRICS, STAT_NAMES
 
 #: Stages of ``layer_stats`` (``dense_*``: the whole starting tensor / all scores, as reference).
 STAT_STAGES = ("init", "trained", "dense_init", "score", "dense_score")
 #: Stages of ``distances``.
 DIST_STAGES = _blocks.RUN_STAGES
-#: Distances that get a ratio to random pruning (the signed differences do not).
-RATIO_METRICS = ("ks", "wasserstein", "wasserstein_rel", "energy", "jensen_shannon", "hellinger")
 _NS = len(STAT_NAMES)
 KNOWN_DIMS = (PRUNER_DIM, *GRID_DIMS, "seed_pair", "layer", "stage", "quantile")
 

@@ -5,27 +5,26 @@ Jensen-Shannon and Hellinger) is derived from sorted float64 arrays, so a run's 
 once per stage and reused by every statistic and every comparison it enters (float32 values are
 sorted as float32 and widened exactly; a comparison merges two sorted samples with one sort). The formulas are
 those of numpy / scipy (see the tests, which check each against them at rtol 1e-8).
+
+Each statistic and distance is one function registered in :mod:`paistats.stats.registry`; the
+positions of the output vectors (:data:`STAT_NAMES`, :data:`DIST_NAMES`) and the ratio list
+(:data:`RATIO_METRICS`) follow the registration order below.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from scipy.special import rel_entr
+
+from paistats.stats.registry import DISTANCES, STATISTICS, Metric, ratio_names, register_distance, register_statistic
 
 #: Default quantile levels of ``quantile_value``.
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 #: Default number of shared equal-width bins for ``jensen_shannon`` and ``hellinger``.
 BINS = 100
 
-#: Scalar statistics, in the order of a statistics vector (then the quantiles).
-STAT_NAMES = ("count", "density", "mean", "std", "skewness", "kurtosis", "mean_abs", "l2", "frac_positive",
-              "std_ratio_init", "spearman_abs_score", "nonfinite")
-#: Distances, in the order of a distance vector; ``count`` (size of the compared sample) is kept for
-#: the parameter-weighted ``layer="all"`` aggregate and dropped from the results.
-DIST_NAMES = ("ks", "wasserstein", "wasserstein_rel", "energy", "jensen_shannon", "hellinger", "mean_diff",
-              "log_std_ratio", "kurtosis_diff", "count")
-
-
-#: Dtypes whose values widen to float64 with the lowest mantissa bit zero (see :func:`_merged_ecdf`).
+#: Dtypes whose values widen to float64 with the lowest mantissa bit zero (see :func:`_merged_counts`).
 _NARROW = (np.dtype(np.float32), np.dtype(np.float16))
 
 
@@ -129,28 +128,6 @@ def spearman(a: np.ndarray, b: np.ndarray, rb: np.ndarray | None = None) -> floa
     return float(np.clip((ra * rb).sum() / den, -1.0, 1.0))
 
 
-def describe(s: Sample, size: int, quantiles: np.ndarray) -> np.ndarray:
-    """Statistics vector (:data:`STAT_NAMES` then the quantiles) of one sample out of ``size``
-    entries of the tensor. ``std_ratio_init`` and ``spearman_abs_score`` are filled by the caller."""
-    out = np.full(len(STAT_NAMES) + len(quantiles), np.nan)
-    out[0] = s.n
-    out[1] = s.n / size if size else np.nan
-    out[11] = 0.0 if s.finite else float(np.count_nonzero(~np.isfinite(s.x)))
-    if not s.ok:
-        return out
-    x = s.x
-    out[2] = s.mean
-    out[3] = s.std()
-    out[4] = s.skewness()
-    out[5] = s.kurtosis()
-    neg = np.searchsorted(x, 0.0, side="left")  # x sorted: |x| = -x before, x from there on
-    out[6] = (x[neg:].sum() - x[:neg].sum()) / s.n
-    out[7] = np.sqrt(np.square(x).sum())  # not np.dot: a threaded BLAS spins beside dask's threads
-    out[8] = (s.n - np.searchsorted(x, 0.0, side="right")) / s.n
-    out[len(STAT_NAMES):] = s.quantiles(quantiles)
-    return out
-
-
 def _hist(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``numpy.histogram(x, edges)[0]`` of sorted ``x`` (last bin closed)."""
     idx = np.searchsorted(x, edges[1:-1], side="left")
@@ -164,8 +141,9 @@ def shared_edges(a: np.ndarray, b: np.ndarray, bins: int) -> np.ndarray:
     return np.histogram_bin_edges(np.array([lo, hi]), bins=bins, range=(lo, hi))
 
 
-def _merged_ecdf(a: Sample, b: Sample) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct values of ``a`` and ``b`` together, sorted; ECDF of ``a`` minus ECDF of ``b`` there).
+def _merged_counts(a: Sample, b: Sample) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct values of ``a`` and ``b`` together, sorted; how many values of ``a`` and of ``b``
+    are ≤ each of them (int64)).
 
     The pooled values are ordered by one sort that also says which sample each came from: for
     float32 samples the origin rides in the lowest mantissa bit of the widened value (zero for
@@ -173,7 +151,7 @@ def _merged_ecdf(a: Sample, b: Sample) -> tuple[np.ndarray, np.ndarray]:
     argsort merges the two sorted runs. Counts are taken at the last element of each group of
     equal values, so ties count as in ``searchsorted(..., side="right")``.
     """
-    n_a, n_b = a.n, b.n
+    n_a = a.n
     if a.narrow and b.narrow:
         bits = np.concatenate((a.x.view(np.int64), b.x.view(np.int64) | 1))
         bits.view(np.float64).sort()
@@ -190,35 +168,243 @@ def _merged_ecdf(a: Sample, b: Sample) -> tuple[np.ndarray, np.ndarray]:
     last[-1] = True
     c_b = np.cumsum(from_b)[last]
     pos = np.flatnonzero(last) + 1  # pooled count up to and including each group
-    return vals[last], (pos - c_b) / n_a - c_b / n_b
+    return vals[last], pos - c_b, c_b
+
+
+class Pair:
+    """A run's sample ``a`` against its reference sample ``b`` (both non-empty and finite): what
+    several distances share, computed on first use — the merged sorted sample with its ECDFs, the
+    shared-bin histograms, and the distances already evaluated (:meth:`value`).
+
+    Parameters
+    ----------
+    a, b : Sample
+        ``a is b``: the distances registered ``zero_on_identical`` are 0 without being computed.
+    bins : int
+        Shared equal-width bins of the histograms (:func:`shared_edges`).
+    """
+
+    def __init__(self, a: Sample, b: Sample, bins: int) -> None:
+        self.a, self.b, self.bins = a, b, bins
+        self._values: dict[str, float] = {}
+
+    @property
+    def identical(self) -> bool:
+        return self.a is self.b
+
+    @cached_property
+    def merged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(distinct pooled values z, sorted; #a ≤ z; #b ≤ z) (:func:`_merged_counts`)."""
+        return _merged_counts(self.a, self.b)
+
+    @property
+    def vals(self) -> np.ndarray:
+        """Distinct values of both samples together, sorted (length G)."""
+        return self.merged[0]
+
+    @cached_property
+    def diff(self) -> np.ndarray:
+        """ECDF of ``a`` minus ECDF of ``b`` at :attr:`vals` (length G)."""
+        _, cum_a, cum_b = self.merged
+        return cum_a / self.a.n - cum_b / self.b.n
+
+    @cached_property
+    def deltas(self) -> np.ndarray:
+        """Gaps between consecutive :attr:`vals` (length G − 1)."""
+        return np.diff(self.vals)
+
+    @cached_property
+    def hist(self) -> tuple[np.ndarray, np.ndarray]:
+        """(p, q): the fractions of ``a`` and of ``b`` in each shared bin (length ``bins``)."""
+        x, y = self.a.x, self.b.x
+        edges = shared_edges(x, y, self.bins)
+        return _hist(x, edges) / self.a.n, _hist(y, edges) / self.b.n
+
+    def value(self, name: str) -> float:
+        """Registered distance ``name`` of this pair (evaluated once; another distance may use it)."""
+        if name not in self._values:
+            m = DISTANCES.get(name)
+            self._values[name] = 0.0 if (m.zero_on_identical and self.identical) else float(m.fn(self))
+        return self._values[name]
+
+
+# --- statistics of one sorted sample x (registration order = positions of a statistics vector) ---
+
+@register_statistic("count", needs_ok=False, doc="number of kept entries (its sample size n; the unpruned weights "
+                    "of the run's layer at that stage)")
+def _count(s: Sample, size: int) -> float:
+    return s.n
+
+
+@register_statistic("density", needs_ok=False, doc="`count` / number of entries of the tensor")
+def _density(s: Sample, size: int) -> float:
+    return s.n / size if size else np.nan
+
+
+@register_statistic("mean", doc="`numpy.mean(x)`")
+def _mean(s: Sample, size: int) -> float:
+    return s.mean
+
+
+@register_statistic("std", doc="`numpy.std(x)` (ddof 0)")
+def _std(s: Sample, size: int) -> float:
+    return s.std()
+
+
+@register_statistic("skewness", doc="`scipy.stats.skew(x)` (biased; NaN when the variance is zero up to precision)")
+def _skewness(s: Sample, size: int) -> float:
+    return s.skewness()
+
+
+@register_statistic("kurtosis", doc="`scipy.stats.kurtosis(x)` (excess, Fisher, biased; NaN as skewness)")
+def _kurtosis(s: Sample, size: int) -> float:
+    return s.kurtosis()
+
+
+@register_statistic("mean_abs", doc="`numpy.mean(numpy.abs(x))`")
+def _mean_abs(s: Sample, size: int) -> float:
+    x = s.x
+    neg = np.searchsorted(x, 0.0, side="left")  # x sorted: |x| = -x before, x from there on
+    return (x[neg:].sum() - x[:neg].sum()) / s.n
+
+
+@register_statistic("l2", doc="`numpy.linalg.norm(x)` (Euclidean norm)")
+def _l2(s: Sample, size: int) -> float:
+    return np.sqrt(np.square(s.x).sum())  # not np.dot: a threaded BLAS spins beside dask's threads
+
+
+@register_statistic("frac_positive", doc="`numpy.mean(x > 0)`")
+def _frac_positive(s: Sample, size: int) -> float:
+    return (s.n - np.searchsorted(s.x, 0.0, side="right")) / s.n
+
+
+# filled outside the kernel: they need the layer's fan-in / the run's unsorted scores
+STATISTICS.add(Metric("std_ratio_init", "statistic", None,
+                      "`std` / √(2 / fan_in), the Kaiming initializer's std (fan_in = prod(shape[1:])); "
+                      "NaN at the score stages"))
+STATISTICS.add(Metric("spearman_abs_score", "statistic", None,
+                      "`scipy.stats.spearmanr(numpy.abs(x), score).statistic` over the kept entries (stages "
+                      "init, trained, dense_init; NaN elsewhere)"))
+
+
+# --- distances of a run's sample x against the reference's y (registration order = positions) ----
+
+@register_distance("ks", ratio=True, zero_on_identical=True, doc="`scipy.stats.ks_2samp(x, y).statistic`")
+def _ks(p: Pair) -> float:
+    return np.abs(p.diff).max()
+
+
+@register_distance("wasserstein", ratio=True, zero_on_identical=True, doc="`scipy.stats.wasserstein_distance(x, y)`")
+def _wasserstein(p: Pair) -> float:
+    return np.sum(np.multiply(np.abs(p.diff[:-1]), p.deltas))
+
+
+@register_distance("wasserstein_rel", ratio=True, doc="`wasserstein` / `numpy.std(y)` (NaN when std y is 0)")
+def _wasserstein_rel(p: Pair) -> float:
+    return p.value("wasserstein") / p.b.std() if p.b.m2 > 0 else np.nan
+
+
+@register_distance("energy", ratio=True, zero_on_identical=True, doc="`scipy.stats.energy_distance(x, y)`")
+def _energy(p: Pair) -> float:
+    return np.sqrt(2) * np.sqrt(np.sum(np.multiply(np.square(p.diff[:-1]), p.deltas)))
+
+
+@register_distance("jensen_shannon", ratio=True, zero_on_identical=True,
+                   doc="`scipy.spatial.distance.jensenshannon(p, q, base=2)` of the shared-bin histograms p of x "
+                       "and q of y (`bins` equal-width bins spanning x and y together)")
+def _jensen_shannon(p: Pair) -> float:
+    hp, hq = p.hist
+    m = (hp + hq) / 2.0
+    js = (np.sum(rel_entr(hp, m)) + np.sum(rel_entr(hq, m))) / np.log(2.0)
+    return np.sqrt(js / 2.0)
+
+
+@register_distance("hellinger", ratio=True, zero_on_identical=True, doc="√(½ Σ (√p − √q)²) on the same bins")
+def _hellinger(p: Pair) -> float:
+    hp, hq = p.hist
+    return np.sqrt(np.sum(np.square(np.sqrt(hp) - np.sqrt(hq))) / 2.0)
+
+
+@register_distance("mean_diff", doc="`numpy.mean(x) - numpy.mean(y)` (signed)")
+def _mean_diff(p: Pair) -> float:
+    return p.a.mean - p.b.mean
+
+
+@register_distance("log_std_ratio", doc="`log(numpy.std(x) / numpy.std(y))` (signed; ±inf when a std is 0)")
+def _log_std_ratio(p: Pair) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.float64(p.a.std()) / p.b.std())  # 0/0 and x/0: NaN / inf, not ZeroDivisionError
+
+
+@register_distance("kurtosis_diff", doc="`scipy.stats.kurtosis(x) - scipy.stats.kurtosis(y)` (signed)")
+def _kurtosis_diff(p: Pair) -> float:
+    return p.a.kurtosis() - p.b.kurtosis()
+
+
+# --- derived from the registries ---------------------------------------------------------------------
+
+#: Statistics, in the order of a statistics vector (then the quantiles); ``nonfinite`` (count of
+#: NaN / inf values, for the warnings) is the kernel's own and dropped from the results.
+STAT_NAMES = (*STATISTICS.names(), "nonfinite")
+#: Distances, in the order of a distance vector; ``count`` (size of the compared sample) is kept for
+#: the parameter-weighted ``layer="all"`` aggregate and dropped from the results.
+DIST_NAMES = (*DISTANCES.names(), "count")
+#: Distances that get a ratio to random pruning (``<m>_random``, ``<m>_random_ratio``).
+RATIO_METRICS = ratio_names()
+STATISTICS.freeze()
+DISTANCES.freeze()
+_STATISTICS = STATISTICS.values()
+
+
+def describe(s: Sample, size: int, quantiles: np.ndarray) -> np.ndarray:
+    """Statistics vector of one sample: :data:`STAT_NAMES` then ``numpy.quantile(x, quantiles)``.
+
+    Parameters
+    ----------
+    s : Sample
+        The sorted sample (kept entries of one run's layer at one stage).
+    size : int
+        Entries of the whole tensor (for ``density``).
+    quantiles : array of float, shape (Q,)
+        Levels in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (len(STAT_NAMES) + Q,)
+        NaN where undefined (an empty or non-finite sample) and for the statistics filled by the
+        caller (registered with ``fn=None``: ``std_ratio_init``, ``spearman_abs_score``).
+    """
+    n_stats = len(STAT_NAMES)
+    out = np.full(n_stats + len(quantiles), np.nan)
+    out[n_stats - 1] = 0.0 if s.finite else float(np.count_nonzero(~np.isfinite(s.x)))
+    for i, m in enumerate(_STATISTICS):
+        if m.fn is not None and (s.ok or not m.needs_ok):
+            out[i] = m.fn(s, size)
+    if s.ok:
+        out[n_stats:] = s.quantiles(quantiles)
+    return out
 
 
 def distance(a: Sample, b: Sample, bins: int) -> np.ndarray:
-    """Distance vector (:data:`DIST_NAMES`) between sample ``a`` and reference ``b``
-    (``a is b``: the ECDF and histogram distances are zero without being computed)."""
+    """Distance vector (:data:`DIST_NAMES`) between sample ``a`` and reference ``b``.
+
+    Parameters
+    ----------
+    a, b : Sample
+        ``a is b``: the distances registered ``zero_on_identical`` are 0 without being computed.
+    bins : int
+        Shared equal-width bins of the histogram distances.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (len(DIST_NAMES),)
+        Every registered distance (NaN unless both samples are non-empty and finite), then ``a.n``.
+    """
     out = np.full(len(DIST_NAMES), np.nan)
-    out[9] = a.n
+    out[-1] = a.n
     if not (a.ok and b.ok):
         return out
-    if a is b:
-        out[[0, 1, 3, 4, 5]] = 0.0
-    else:
-        vals, diff = _merged_ecdf(a, b)
-        out[0] = np.abs(diff).max()
-        deltas = np.diff(vals)
-        d = diff[:-1]
-        out[1] = np.sum(np.multiply(np.abs(d), deltas))
-        out[3] = np.sqrt(2) * np.sqrt(np.sum(np.multiply(np.square(d), deltas)))
-        x, y = a.x, b.x
-        edges = shared_edges(x, y, bins)
-        p, q = _hist(x, edges) / a.n, _hist(y, edges) / b.n
-        m = (p + q) / 2.0
-        js = (np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / np.log(2.0)
-        out[4] = np.sqrt(js / 2.0)
-        out[5] = np.sqrt(np.sum(np.square(np.sqrt(p) - np.sqrt(q))) / 2.0)
-    out[2] = out[1] / b.std() if b.m2 > 0 else np.nan
-    out[6] = a.mean - b.mean
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out[7] = np.log(np.float64(a.std()) / b.std())  # 0/0 and x/0: NaN / inf, not ZeroDivisionError
-    out[8] = a.kurtosis() - b.kurtosis()
+    pair = Pair(a, b, bins)
+    for i, name in enumerate(DIST_NAMES[:-1]):
+        out[i] = pair.value(name)
     return out

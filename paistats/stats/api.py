@@ -1,5 +1,10 @@
-"""The public functions: :func:`layer_stats`, :func:`distances`, :func:`noise_floor`."""
+"""The public functions: :func:`layer_stats`, :func:`distances`, :func:`noise_floor`.
+
+Their variable lists are generated from :mod:`paistats.stats.registry` (placeholders
+``{statistics}`` / ``{distances}`` in the docstrings below)."""
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -7,6 +12,8 @@ import xarray as xr
 from paistats.stats import derived
 from paistats.stats._compute import Request, compute
 from paistats.stats._kernels import BINS, QUANTILES
+from paistats.stats.registry import docstring_list, ratio_names
+from paistats.vocabulary import REFERENCE_VARIANT
 
 
 def _mode(precomputed) -> str:
@@ -17,22 +24,22 @@ def _mode(precomputed) -> str:
     raise ValueError(f"precomputed must be True, False or 'require', got {precomputed!r}")
 
 
-def _serve(obj: xr.DataTree, kind: str, req: Request, precomputed, random: xr.DataTree | None = None
+def _serve(obj: xr.DataTree, kind: str, req: Request, precomputed, random_entry: xr.DataTree | None = None
            ) -> xr.Dataset:
     """The stored result when it can serve (and is wanted), else computed; ``attrs["source"]`` says which."""
     mode = _mode(precomputed)
     why = "precomputed=False"
     if mode != "never":
-        hit, why = derived.lookup(obj, kind, req, random=random)
+        hit, why = derived.lookup(obj, kind, req, random=random_entry)
         if hit is not None:
             return hit
         if mode == "require":
             raise derived.NotPrecomputedError(
                 f"paistats: {kind}: the stored statistics cannot serve this request ({why}); pass "
                 f"precomputed=True to compute it, or store them with `python -m paistats stats ENTRY`")
-    if kind == "distances" and random is None and req.random:
-        random = derived.random_entry(obj)
-    res = compute(obj, req, random=random)[kind]
+    if kind == "distances" and random_entry is None and req.random:
+        random_entry = derived.random_entry(obj)
+    res = compute(obj, req, random=random_entry)[kind]
     res.attrs.update(source="computed", source_key="", source_reason=why)
     return res
 
@@ -65,12 +72,12 @@ def layer_stats(obj: xr.DataTree, *, quantiles=QUANTILES, precomputed: bool | st
         ones), ``trained`` (kept trained weights), ``dense_init`` (the whole tensor the variant
         started from: the reference), ``score`` (the dense round-1 scores of the kept weights),
         ``dense_score`` (all scores). ``layer``: state-dict names, then ``"all"``.
-        Variables (float64): ``count`` (kept entries), ``density`` (count / tensor size), ``mean``,
-        ``std`` (ddof 0), ``skewness``, ``kurtosis`` (excess; both biased, as ``scipy.stats``),
-        ``mean_abs``, ``l2`` (Euclidean norm), ``frac_positive``, ``quantile_value`` (dim
-        ``quantile``), ``std_ratio_init`` (std / √(2 / fan_in), the Kaiming initializer's std;
-        NaN for score stages), ``spearman_abs_score`` (Spearman's ρ between |w| and the score over
-        the kept entries at stages init, trained, dense_init; NaN elsewhere).
+        Variables (float64), of the sample x of each run, layer and stage (generated from
+        :data:`paistats.stats.registry.STATISTICS`):
+
+{statistics}
+        - ``quantile_value``: ``numpy.quantile(x, quantiles)`` (linear interpolation; dim ``quantile``).
+
         ``layer="all"``: every variable averaged over layers weighted by each layer's ``count``
         (layers with NaN skipped), except ``count`` (summed) and ``density`` (total kept / total size).
         Attributes: ``entry``; ``source`` (``"stored"`` or ``"computed"``); ``source_key``
@@ -99,8 +106,27 @@ def layer_stats(obj: xr.DataTree, *, quantiles=QUANTILES, precomputed: bool | st
     return _serve(obj, "layer_stats", req, precomputed)
 
 
-def distances(obj: xr.DataTree, reference: str = "original", include_pruned: bool = False, *, bins: int = BINS,
-              random: xr.DataTree | None = None, precomputed: bool | str = True) -> xr.Dataset:
+_UNSET = object()
+_RANDOM_WARNED = False
+
+
+def _deprecated_random(random_entry, random):
+    """``random_entry`` after the deprecated spelling ``random=`` (FutureWarning, once per process)."""
+    global _RANDOM_WARNED
+    if random is _UNSET:
+        return random_entry
+    if random_entry is not None:
+        raise TypeError("distances() got both random_entry= and its deprecated spelling random=: pass random_entry= only")
+    if not _RANDOM_WARNED:
+        _RANDOM_WARNED = True
+        warnings.warn("distances(random=...) is deprecated (it reads like a random generator) and will be removed: "
+                      "pass random_entry=... (the random pruner's entry)", FutureWarning, stacklevel=3)
+    return random
+
+
+def distances(obj: xr.DataTree, reference: str = REFERENCE_VARIANT, include_pruned: bool = False, *,
+              bins: int = BINS, random_entry: xr.DataTree | None = None, precomputed: bool | str = True,
+              random=_UNSET) -> xr.Dataset:
     """Distances between each run's weights and a reference, per layer and stage.
 
     Parameters
@@ -116,27 +142,27 @@ def distances(obj: xr.DataTree, reference: str = "original", include_pruned: boo
     bins : int, default 100
         Shared bins of ``jensen_shannon`` and ``hellinger``: ``bins`` equal-width bins spanning the
         range of the two samples together.
-    random : xarray.DataTree, optional
-        The ``random`` pruner's entry (same architecture and dataset) for the ratio to random
-        pruning. Default: the zoo's ``{arch}-{dataset}-random`` entry when it exists (an arch stack
-        with ``pruner="random"`` uses its own), so that an entry, any selection of the arch stack
-        and the stored statistics give the same ratios.
+    random_entry : xarray.DataTree, optional
+        The ``random`` pruner's entry (same architecture and dataset), whose ``original`` runs give
+        the ratio to random pruning. Default: the zoo's ``{arch}-{dataset}-random`` entry when it
+        exists (an arch stack with ``pruner="random"`` uses its own), so that an entry, any selection
+        of the arch stack and the stored statistics give the same ratios.
     precomputed : {True, False, "require"}, default True
         As for :func:`layer_stats` (stored: ``reference="original"`` and the default ``bins``).
+    random : xarray.DataTree, optional
+        Deprecated spelling of ``random_entry`` (a :class:`FutureWarning`, once per process).
 
     Returns
     -------
     xarray.Dataset
         Dims ``(pruner?, variant, sparsity, seed, layer, stage)``, stage ``init`` / ``trained`` /
         ``score`` (each the run's sample against the reference's sample of that stage). Variables
-        (float64), sample x of the run against reference y:
-        ``ks`` (``scipy.stats.ks_2samp(x, y).statistic``), ``wasserstein``
-        (``scipy.stats.wasserstein_distance``), ``wasserstein_rel`` (÷ std of y), ``energy``
-        (``scipy.stats.energy_distance``), ``jensen_shannon`` (``scipy.spatial.distance.jensenshannon``
-        of the shared-bin histograms, base 2), ``hellinger`` (√(½ Σ (√p − √q)²) on the same bins),
-        ``mean_diff`` (mean x − mean y), ``log_std_ratio`` (log(std x / std y)), ``kurtosis_diff``
-        (excess kurtosis x − y). Where the random pruner is available, for each of ``ks``,
-        ``wasserstein``, ``wasserstein_rel``, ``energy``, ``jensen_shannon``, ``hellinger``:
+        (float64), sample x of the run against reference y (generated from
+        :data:`paistats.stats.registry.DISTANCES`):
+
+{distances}
+
+        Where the random pruner is available, for each distance with a ratio ({ratio_list}):
         ``<m>_random`` (the same distance between the random pruner's ``original`` run at the same
         sparsity and seed and this pruner's reference; NaN at stage score, whose scales differ by
         method) and ``<m>_random_ratio`` (= ``<m>`` / ``<m>_random``, Singh & Liu's ratio).
@@ -148,6 +174,13 @@ def distances(obj: xr.DataTree, reference: str = "original", include_pruned: boo
     ------
     NotPrecomputedError
         ``precomputed="require"`` and the stored statistics cannot serve the request.
+    TypeError
+        Both ``random_entry=`` and the deprecated ``random=`` are passed.
+
+    Warns
+    -----
+    FutureWarning
+        ``random=`` (deprecated spelling of ``random_entry=``), once per process.
 
     See Also
     --------
@@ -160,10 +193,11 @@ def distances(obj: xr.DataTree, reference: str = "original", include_pruned: boo
     """
     req = Request(stats=False, dist=True, noise=False, random=True, reference=reference,
                   include_pruned=bool(include_pruned), bins=bins)
-    return _serve(obj, "distances", req, precomputed, random=random)
+    random_entry = _deprecated_random(random_entry, random)
+    return _serve(obj, "distances", req, precomputed, random_entry=random_entry)
 
 
-def noise_floor(obj: xr.DataTree, reference: str = "original", include_pruned: bool = False, *, bins: int = BINS,
+def noise_floor(obj: xr.DataTree, reference: str = REFERENCE_VARIANT, include_pruned: bool = False, *, bins: int = BINS,
                 precomputed: bool | str = True) -> xr.Dataset:
     """The seed noise floor: each distance of :func:`distances` between two seeds of the reference.
 
@@ -192,3 +226,16 @@ def noise_floor(obj: xr.DataTree, reference: str = "original", include_pruned: b
     req = Request(stats=False, dist=False, noise=True, random=False, reference=reference,
                   include_pruned=bool(include_pruned), bins=bins)
     return _serve(obj, "noise_floor", req, precomputed)
+
+
+def _fill_docstrings() -> None:
+    """Put the registries' variable lists into the docstrings (``{statistics}``, ``{distances}``)."""
+    ratios = ", ".join(f"``{m}``" for m in ratio_names())
+    for fn, fields in ((layer_stats, {"statistics": docstring_list("statistic")}),
+                       (distances, {"distances": docstring_list("distance"), "ratio_list": ratios})):
+        if fn.__doc__:
+            for key, text in fields.items():
+                fn.__doc__ = fn.__doc__.replace("{" + key + "}", text)
+
+
+_fill_docstrings()

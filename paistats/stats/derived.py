@@ -10,8 +10,9 @@ Groups: ``layer_stats``; ``distances/original`` and ``noise_floor/original`` (ke
 ``distances/original_pruned`` / ``noise_floor/original_pruned`` (``include_pruned=True``); all with
 the default quantiles and bins. Root attributes: ``source_key`` (sha256 of the entry's format
 version, tensors, planned runs, grid labels and completion flags: any run added or completed
-changes it), ``random_key`` (the same of the ``random`` entry used for the ratios), the
-parameters, and the paistats version.
+changes it — and of the registered metrics, :func:`paistats.stats.registry.fingerprint`: a store
+written before a statistic or distance was added or re-versioned is stale), ``random_key`` (the same
+of the ``random`` entry used for the ratios), the parameters, the metrics, and the paistats version.
 """
 from __future__ import annotations
 
@@ -38,10 +39,12 @@ from paistats.stats._inputs import (
     PRUNER_DIM, RANDOM, SEED, VARIANT, _layer_names, complete_flags, entry_label,
 )
 from paistats.stats._kernels import BINS, QUANTILES
+from paistats.stats.registry import fingerprint
 
 DERIVED_DIR = "derived"
 STORE_NAME = "stats.zarr.zip"
-#: Bump when the statistics change meaning: older stores are then stale.
+#: Bump when the store's layout changes: older stores are then stale. (A metric added, removed or
+#: re-versioned in :mod:`paistats.stats.registry` makes them stale by itself: :func:`source_key`.)
 DERIVED_VERSION = 1
 _VARIANTS = {False: "original", True: "original_pruned"}
 GRID = (VARIANT, "sparsity", SEED)
@@ -72,29 +75,44 @@ def _key_signature(path: Path) -> tuple:
 
 
 def source_key(entry_dir: str | os.PathLike) -> str:
-    """sha256 of what the statistics of the entry at ``entry_dir`` depend on (its format version,
-    tensors, planned runs, grid labels and completion flags). Cached per version of the files it
-    reads (one ``stat`` each), so that serving stored statistics does not read a chunk per run."""
+    """sha256 of what the statistics of the entry at ``entry_dir`` depend on: its format version,
+    tensors, planned runs, grid labels and completion flags, and the registered metrics (names,
+    versions, ratios: :func:`paistats.stats.registry.fingerprint`). Cached per version of the files
+    it reads (one ``stat`` each) and of the registries, so that serving stored statistics does not
+    read a chunk per run.
+
+    Parameters
+    ----------
+    entry_dir : path-like
+        The entry's directory.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     path = Path(entry_dir)
+    metrics = fingerprint()
     try:
         signature = _key_signature(path)
     except OSError:
-        return _source_key(path)  # the reader raises the error that says what is wrong
-    return _cached_source_key(str(path), signature)
+        return _source_key(path, metrics)  # the reader raises the error that says what is wrong
+    return _cached_source_key(str(path), signature, metrics)
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_source_key(path: str, signature: tuple) -> str:
-    return _source_key(Path(path))
+def _cached_source_key(path: str, signature: tuple, metrics: str) -> str:
+    return _source_key(Path(path), metrics)
 
 
-def _source_key(path: Path) -> str:
+def _source_key(path: Path, metrics: str) -> str:
     from paistats.store.reader import open_group, read_root_attrs
 
     attrs = read_root_attrs(path)
     group = open_group(path)
     doc = {
         "derived_version": DERIVED_VERSION,
+        "metrics": metrics,
         "format_version": attrs.get("format_version"),
         "tensors": attrs.get("tensors"),
         "runs": attrs.get("runs"),
@@ -149,7 +167,7 @@ def write_derived(entry_dir: str | os.PathLike, *, force: bool = False) -> Path:
     root = xr.Dataset(attrs={
         "source_key": key, "random_key": source_key(sibling) if sibling is not None else "",
         "derived_version": DERIVED_VERSION, "quantiles": list(QUANTILES), "bins": BINS,
-        "entry": entry_dir.name,
+        "metrics": fingerprint(), "entry": entry_dir.name,
     })
     out = derived_path(entry_dir)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,242 @@
+"""The statistics and distances registries: every registered kernel equals its independent
+reference (scipy / numpy), and everything that lists metrics — kernel vector positions, the ratio
+list, result variables, docstrings, the docs tables, the derived stores' freshness key — follows
+the registries."""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.stats as ss
+from scipy.spatial.distance import jensenshannon
+
+import paistats
+from paistats.stats import _compute, _kernels, api, derived
+from paistats.stats import DISTANCES, RATIO_METRICS, STATISTICS, Metric, NotPrecomputedError, UnknownMetricError
+from paistats.stats import distances, layer_stats, read_derived, write_derived
+from paistats.stats._kernels import BINS, Sample, describe, distance
+from paistats.stats.metric_tables import render_page
+from paistats.stats.registry import docstring_list, fingerprint, markdown_table
+from test_stats_edge import fake_entry
+
+RTOL = 1e-8
+
+
+def _hist(x, y, bins=BINS):
+    lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
+    return np.histogram(x, bins=bins, range=(lo, hi))[0] / x.size, np.histogram(y, bins=bins, range=(lo, hi))[0] / y.size
+
+
+def _hellinger(x, y):
+    p, q = _hist(x, y)
+    return np.sqrt(np.sum((np.sqrt(p) - np.sqrt(q)) ** 2) / 2)
+
+
+#: The independent reference of every registered distance: sample x of the run, y of the reference.
+DISTANCE_REFERENCES = {
+    "ks": lambda x, y: ss.ks_2samp(x, y).statistic,
+    "wasserstein": ss.wasserstein_distance,
+    "wasserstein_rel": lambda x, y: ss.wasserstein_distance(x, y) / np.std(y),
+    "energy": ss.energy_distance,
+    "jensen_shannon": lambda x, y: jensenshannon(*_hist(x, y), base=2),
+    "hellinger": _hellinger,
+    "mean_diff": lambda x, y: np.mean(x) - np.mean(y),
+    "log_std_ratio": lambda x, y: np.log(np.std(x) / np.std(y)),
+    "kurtosis_diff": lambda x, y: ss.kurtosis(x) - ss.kurtosis(y),
+}
+
+#: The independent reference of every statistic computed in the kernel (``size``: the tensor's entries).
+STATISTIC_REFERENCES = {
+    "count": lambda x, size: x.size,
+    "density": lambda x, size: x.size / size,
+    "mean": lambda x, size: np.mean(x),
+    "std": lambda x, size: np.std(x),
+    "skewness": lambda x, size: ss.skew(x),
+    "kurtosis": lambda x, size: ss.kurtosis(x),
+    "mean_abs": lambda x, size: np.mean(np.abs(x)),
+    "l2": lambda x, size: np.linalg.norm(x),
+    "frac_positive": lambda x, size: np.mean(x > 0),
+}
+
+
+def _pairs(n_pairs=24, seed=0):
+    """(x, y) pairs: float32 and float64, unequal sizes, shifted and scaled, with ties, pruned zeros."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_pairs):
+        dtype = (np.float32, np.float64)[i % 2]
+        n, m = int(rng.integers(2, 400)), int(rng.integers(2, 400))
+        x = rng.standard_normal(n) * 0.05
+        y = rng.standard_normal(m) * float(rng.uniform(0.03, 0.08)) + float(rng.uniform(-0.02, 0.02))
+        if i % 4 == 1:  # many exact ties within and across the samples
+            x, y = np.round(x * 40) / 40, np.round(y * 40) / 40
+        if i % 4 == 2:  # include_pruned: pruned entries as zeros in both samples
+            x[rng.random(n) < 0.5], y[rng.random(m) < 0.3] = 0.0, 0.0
+        out.append((x.astype(dtype), y.astype(dtype)))
+    return out
+
+
+def test_every_distance_and_statistic_has_an_independent_reference_here():
+    assert set(DISTANCE_REFERENCES) == set(DISTANCES.names())
+    assert set(STATISTIC_REFERENCES) == {m.name for m in STATISTICS.values() if m.fn is not None}
+
+
+@pytest.mark.parametrize("name", DISTANCES.names())
+def test_each_registered_distance_equals_its_reference(name):
+    i = DISTANCES.names().index(name)
+    for x, y in _pairs():
+        got = distance(Sample(x), Sample(y), BINS)[i]
+        want = DISTANCE_REFERENCES[name](x.astype(np.float64), y.astype(np.float64))
+        np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-300 if want == 0 else 0, err_msg=name)
+
+
+@pytest.mark.parametrize("name", [m.name for m in DISTANCES.values() if m.zero_on_identical])
+def test_a_distance_zero_on_identical_samples_is_zero_for_the_sample_itself(name):
+    i = DISTANCES.names().index(name)
+    for x, _ in _pairs(6):
+        s = Sample(x)
+        assert distance(s, s, BINS)[i] == 0.0
+        assert abs(DISTANCE_REFERENCES[name](x.astype(np.float64), x.astype(np.float64))) < 1e-9  # and scipy agrees
+
+
+@pytest.mark.parametrize("name", list(STATISTIC_REFERENCES))
+def test_each_registered_statistic_equals_its_reference(name):
+    i = _kernels.STAT_NAMES.index(name)
+    for x, _ in _pairs():
+        got = describe(Sample(x), 1000, np.array(_kernels.QUANTILES))[i]
+        np.testing.assert_allclose(got, STATISTIC_REFERENCES[name](x.astype(np.float64), 1000), rtol=RTOL,
+                                   err_msg=name)
+
+
+def test_kernel_vector_positions_and_the_ratio_list_follow_the_registries():
+    assert _kernels.STAT_NAMES == (*STATISTICS.names(), "nonfinite")
+    assert _kernels.DIST_NAMES == (*DISTANCES.names(), "count")
+    assert RATIO_METRICS == tuple(m.name for m in DISTANCES.values() if m.ratio)
+    assert _compute.RATIO_METRICS == RATIO_METRICS  # what the ratios are computed for
+    assert {"mean_diff", "log_std_ratio", "kurtosis_diff"}.isdisjoint(RATIO_METRICS)  # signed: no ratio
+
+
+def test_result_variables_are_the_registered_metrics_in_order():
+    tree = fake_entry()
+    rnd = fake_entry(seed=1, name="fake-random")
+    st = layer_stats(tree)
+    assert list(st.data_vars) == [*STATISTICS.names(), "quantile_value"]
+    assert list(distances(tree).data_vars) == list(DISTANCES.names())
+    d = distances(tree, random_entry=rnd)
+    ratios = [v for m in RATIO_METRICS for v in (f"{m}_random", f"{m}_random_ratio")]
+    assert list(d.data_vars) == [*DISTANCES.names(), *ratios]
+    one = d.sel(layer="fc.weight")  # (layer "all": the count-weighted mean of the layers' ratios)
+    np.testing.assert_allclose(one["ks_random_ratio"], (one["ks"] / one["ks_random"]).where(one["ks_random"] > 0),
+                               rtol=1e-15)
+
+
+def test_unknown_metric_error_is_one_line_with_close_matches():
+    with pytest.raises(UnknownMetricError, match="Did you mean 'wasserstein'") as e:
+        DISTANCES.get("wasserstien")
+    assert "\n" not in str(e.value) and isinstance(e.value, paistats.ZooError)
+    assert "ks" in str(e.value)  # lists every registered name
+
+
+def test_registries_refuse_a_late_or_duplicate_registration():
+    with pytest.raises(ValueError, match="registered twice|fixed at import"):
+        DISTANCES.add(Metric("ks", "distance", lambda p: 0.0, "again"))
+    with pytest.raises(ValueError, match="fixed at import"):
+        STATISTICS.add(Metric("new_stat", "statistic", lambda s, size: 0.0, "late"))
+
+
+def test_docstrings_list_every_registered_metric():
+    for fn, kind in ((layer_stats, "statistic"), (distances, "distance")):
+        assert docstring_list(kind) in fn.__doc__
+        assert "{statistics}" not in fn.__doc__ and "{distances}" not in fn.__doc__
+    ratios = ", ".join(f"``{m}``" for m in RATIO_METRICS)
+    assert f"for each distance with a ratio ({ratios})" in distances.__doc__
+
+
+def test_docs_page_holds_exactly_the_generated_tables():
+    """Fails when a metric was added without ``python -m paistats.stats.metric_tables``."""
+    page = Path(__file__).parents[1] / "docs" / "api.md"
+    text = page.read_text()
+    assert render_page(text) == text
+    for kind in ("statistic", "distance"):
+        table = markdown_table(kind)
+        assert table in text
+        assert table.count("\n") == len(STATISTICS if kind == "statistic" else DISTANCES) + 2
+
+
+def test_metric_tables_check_fails_on_a_stale_page(tmp_path):
+    from paistats.stats.metric_tables import main
+
+    page = tmp_path / "api.md"
+    text = (Path(__file__).parents[1] / "docs" / "api.md").read_text()
+    page.write_text(text.replace("| `ks` |", "| `ks_old` |"))
+    assert main([str(page), "--check"]) == 1
+    assert main([str(page)]) == 0 and page.read_text() == text
+    assert main([str(page), "--check"]) == 0
+
+
+# --- the derived stores' freshness key ------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore::paistats.stats.StatsWarning")
+def test_a_store_written_before_a_metric_changed_is_recomputed_not_served(small_zoo, monkeypatch):
+    zoo, entry = small_zoo
+    write_derived(zoo / entry)
+    tree = paistats.load(entry, zoo=zoo)
+    assert distances(tree).attrs["source"] == "stored"
+    # a kernel changed meaning: its version is bumped (same variables, so computed end to end)
+    monkeypatch.setitem(DISTANCES._items, "ks", dataclasses.replace(DISTANCES.get("ks"), version=2))
+    assert read_derived(zoo / entry) is None
+    d = distances(tree)
+    assert d.attrs["source"] == "computed" and "no fresh stored statistics" in d.attrs["source_reason"]
+    with pytest.raises(NotPrecomputedError, match="no fresh stored statistics"):
+        layer_stats(tree, precomputed="require")
+    write_derived(zoo / entry)  # recomputed (not the no-op of a fresh store) ...
+    assert distances(tree).attrs["source"] == "stored"  # ... and served again
+    stored = read_derived(zoo / entry)
+    assert stored.attrs["metrics"] == fingerprint() and '"ks",2' in stored.attrs["metrics"]
+
+
+@pytest.mark.filterwarnings("ignore::paistats.stats.StatsWarning")
+def test_adding_a_metric_makes_stores_written_before_stale(small_zoo, monkeypatch):
+    zoo, entry = small_zoo
+    write_derived(zoo / entry)
+    key = derived.source_key(zoo / entry)
+    tree = paistats.load(entry, zoo=zoo)
+    assert layer_stats(tree, precomputed="require").attrs["source"] == "stored"
+    added = Metric("added_distance", "distance", lambda p: 0.0, "a distance added after the store was written")
+    monkeypatch.setitem(DISTANCES._items, added.name, added)
+    assert derived.source_key(zoo / entry) != key
+    assert read_derived(zoo / entry) is None
+    with pytest.raises(NotPrecomputedError, match="no fresh stored statistics"):
+        layer_stats(tree, precomputed="require")
+
+    class Recomputed(Exception):
+        pass
+
+    def compute(*args, **kwargs):
+        raise Recomputed
+
+    monkeypatch.setattr(derived, "compute", compute)
+    with pytest.raises(Recomputed):  # write_derived recomputes: the old store is not fresh
+        write_derived(zoo / entry)
+    monkeypatch.undo()
+    assert derived.source_key(zoo / entry) == key
+    assert layer_stats(tree, precomputed="require").attrs["source"] == "stored"
+
+
+# --- random_entry= (formerly random=) --------------------------------------------------------------
+
+def test_random_is_a_deprecated_spelling_of_random_entry_warning_once(monkeypatch):
+    tree, rnd = fake_entry(), fake_entry(seed=1, name="fake-random")
+    monkeypatch.setattr(api, "_RANDOM_WARNED", False)
+    want = distances(tree, random_entry=rnd)
+    with pytest.warns(FutureWarning, match="random_entry="):
+        got = distances(tree, random=rnd)
+    np.testing.assert_array_equal(got["ks_random_ratio"], want["ks_random_ratio"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        distances(tree, random=rnd)  # once per process
+    with pytest.raises(TypeError, match="random_entry= only"):
+        distances(tree, random_entry=rnd, random=rnd)
