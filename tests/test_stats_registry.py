@@ -46,6 +46,7 @@ DISTANCE_REFERENCES = {
     "mean_diff": lambda x, y: np.mean(x) - np.mean(y),
     "log_std_ratio": lambda x, y: np.log(np.std(x) / np.std(y)),
     "kurtosis_diff": lambda x, y: ss.kurtosis(x) - ss.kurtosis(y),
+    "cramer_von_mises": lambda x, y: ss.cramervonmises_2samp(x, y, method="asymptotic").statistic,
 }
 
 #: The independent reference of every statistic computed in the kernel (``size``: the tensor's entries).
@@ -109,6 +110,35 @@ def test_each_registered_statistic_equals_its_reference(name):
         got = describe(Sample(x), 1000, np.array(_kernels.QUANTILES))[i]
         np.testing.assert_allclose(got, STATISTIC_REFERENCES[name](x.astype(np.float64), 1000), rtol=RTOL,
                                    err_msg=name)
+
+
+def test_cramer_von_mises_equals_scipy_with_ties_pruned_zeros_and_through_distances():
+    """Midranks for ties (scipy's definition), float32 merged by the mantissa-bit path, NaN below
+    two values (scipy refuses), 0 against itself; and what ``distances`` returns per run."""
+    i = DISTANCES.names().index("cramer_von_mises")
+    rng = np.random.default_rng(7)
+    x = np.round(rng.standard_normal(3000) * 8) / 8  # ≈ 60 distinct values: heavy ties
+    y = np.round(rng.standard_normal(2000) * 8 + 0.3) / 8
+    x[:1500] = 0.0  # include_pruned: a block of zeros in one sample only
+    for a, b in ((x, y), (x.astype(np.float32), y.astype(np.float32)), (y, x)):
+        # (scipy on the float64 values: on float32 input it computes in float32)
+        want = ss.cramervonmises_2samp(a.astype(np.float64), b.astype(np.float64), method="asymptotic").statistic
+        np.testing.assert_allclose(distance(Sample(a), Sample(b), BINS)[i], want, rtol=RTOL)
+    assert np.isnan(distance(Sample(x[:1]), Sample(y), BINS)[i])
+    assert np.isnan(distance(Sample(x), Sample(y[:1]), BINS)[i])
+    s = Sample(y)
+    assert distance(s, s, BINS)[i] == 0.0
+    assert distance(s, Sample(y.copy()), BINS)[i] == pytest.approx(0.0, abs=1e-12)  # computed, not short-cut
+    tree = fake_entry(shape=(20, 15))
+    d = distances(tree, include_pruned=True).sel(layer="fc.weight", stage="trained").isel(sparsity=0)
+    node = tree["fc.weight"]
+    for v in ("shuffle", "reinit"):
+        def pruned(variant):
+            m = node["mask"].values[["original", "shuffle", "reinit"].index(variant), 0, 1]
+            return np.where(m, node["trained"].values[["original", "shuffle", "reinit"].index(variant), 0, 1], 0.0)
+
+        want = ss.cramervonmises_2samp(pruned(v).ravel(), pruned("original").ravel(), method="asymptotic").statistic
+        np.testing.assert_allclose(d["cramer_von_mises"].sel(variant=v, seed=1), want, rtol=RTOL)
 
 
 def test_kernel_vector_positions_and_the_ratio_list_follow_the_registries():

@@ -341,6 +341,28 @@ def _kurtosis_diff(p: Pair) -> float:
     return p.a.kurtosis() - p.b.kurtosis()
 
 
+@register_distance("cramer_von_mises", ratio=True, zero_on_identical=True,
+                   doc="`scipy.stats.cramervonmises_2samp(x, y).statistic` (the two-sample T of Anderson 1962, "
+                       "midranks for ties; NaN when a sample has fewer than two values)")
+def _cramer_von_mises(p: Pair) -> float:
+    n, m = p.a.n, p.b.n
+    if n < 2 or m < 2:
+        return np.nan
+    _, cum_a, cum_b = p.merged  # one pass over the distinct pooled values (groups of ties)
+    c_a, c_b = np.diff(cum_a, prepend=0), np.diff(cum_b, prepend=0)
+    # U = n Σ (rank of x_(i) − i)² + m Σ (rank of y_(j) − j)², ranks pooled midranks: the c_a
+    # values of x in a group, ranks i = A+1 … A+c_a (A of x before it, B of y), all at midrank
+    # A + B + (c_a + c_b + 1)/2, add c_a (B + c_b/2)² + (c_a³ − c_a)/12 (and likewise for y)
+    half_b = cum_b - c_b / 2.0
+    half_a = cum_a - c_a / 2.0
+    u = n * np.sum(c_a * np.square(half_b)) + m * np.sum(c_b * np.square(half_a))
+    for size, c in ((n, c_a), (m, c_b)):
+        tied = c[c > 1].astype(np.float64)
+        if tied.size:
+            u += size * np.sum((tied * tied - 1.0) * tied) / 12.0
+    k, total = n * m, n + m
+    return u / (k * total) - (4 * k - 1) / (6 * total)
+
 # --- derived from the registries ---------------------------------------------------------------------
 
 #: Statistics, in the order of a statistics vector (then the quantiles); ``nonfinite`` (count of
