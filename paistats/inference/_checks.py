@@ -6,7 +6,7 @@ import math
 import numpy as np
 import xarray as xr
 
-from paistats.inference._result import InferenceError
+from paistats.errors import InferenceError
 
 
 def values(x, what: str) -> np.ndarray:

@@ -10,12 +10,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from paistats.errors import ZooError
+from paistats.errors import InferenceError  # noqa: F401  (its public home is paistats.errors; re-exported here)
 from paistats.inference.verdicts import interval_claims, interval_verdict, qualifier, verdict_text
-
-
-class InferenceError(ZooError, ValueError):
-    """Input a test cannot answer (too few seeds, missing reference, constant data). One line, with the fix."""
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ import numpy as np
 import scipy.stats as st
 import xarray as xr
 
+from paistats.errors import InferenceError
 from paistats.inference import _checks
-from paistats.inference._result import BootstrapResult, ConfidenceInterval, InferenceError
+from paistats.inference._result import BootstrapResult, ConfidenceInterval
 
 
 COVERAGE = {5: 0.84, 10: 0.93, 40: 0.95}

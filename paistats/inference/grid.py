@@ -7,7 +7,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from paistats.inference._result import InferenceError, InferenceResult
+from paistats.errors import InferenceError
+from paistats.inference._result import InferenceResult
 from paistats.inference.seeds import equivalence_test, noninferiority_test, paired_test, shift_vs_noise
 
 TESTS = ("t", "wilcoxon", "signflip", "tost", "noninferiority")

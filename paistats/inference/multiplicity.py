@@ -6,7 +6,8 @@ import pandas as pd
 import xarray as xr
 from statsmodels.stats.multitest import multipletests
 
-from paistats.inference._result import InferenceError, InferenceResult
+from paistats.errors import InferenceError
+from paistats.inference._result import InferenceResult
 from paistats.inference.verdicts import pvalue_verdict
 
 METHODS = {"bonferroni": "bonferroni", "none": None, "holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh"}

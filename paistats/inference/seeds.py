@@ -17,8 +17,9 @@ import numpy as np
 import scipy.stats as st
 from statsmodels.stats.weightstats import ttost_paired
 
+from paistats.errors import InferenceError
 from paistats.inference import _checks
-from paistats.inference._result import InferenceError, InferenceResult
+from paistats.inference._result import InferenceResult
 
 PAIRED_TESTS = ("t", "wilcoxon", "signflip")
 

@@ -14,8 +14,9 @@ import numpy as np
 import scipy.stats as st
 import xarray as xr
 
+from paistats.errors import InferenceError
 from paistats.inference import _checks
-from paistats.inference._result import InferenceError, InferenceResult
+from paistats.inference._result import InferenceResult
 
 
 def _flat(x, what: str) -> np.ndarray:

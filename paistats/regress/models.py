@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from paistats.inference._result import InferenceError
+from paistats.errors import InferenceError
 
 RESPONSE = "delta_accuracy"
 SHIFT_TERMS = ("wasserstein_rel_init", "wasserstein_rel_trained")

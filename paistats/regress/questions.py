@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats as ss
 
-from paistats.inference._result import InferenceError
+from paistats.errors import InferenceError
 from paistats.regress.models import RESPONSE, RegressionResult, ols
 
 SHIFT = {"init": "wasserstein_rel_init", "trained": "wasserstein_rel_trained"}
