@@ -167,4 +167,8 @@ def unpruned(obj: xr.DataTree, stage: str = "trained") -> xr.DataArray | dict[st
         raise TypeError(f"unpruned() takes an entry DataTree or one of its layer nodes, got {type(obj).__name__}")
     if "mask" in obj.data_vars:
         return _unpruned_node(obj, stage)
-    return {name: _unpruned_node(obj[name], stage) for name in layers(obj)}
+    names = layers(obj)
+    if not names:
+        raise UnknownLabelError(f"node {obj.path!r} is not a prunable tensor and holds none; pass an entry from "
+                                f"paistats.load or one of its layers (paistats.layers(tree))")
+    return {name: _unpruned_node(obj[name], stage) for name in names}

@@ -146,11 +146,15 @@ def test_per_weight_results_are_labelled_descriptive_in_tables():
     (lambda: inf.paired_test(np.arange(21.0), np.zeros(21), test="signflip"), "at most 20"),
     (lambda: inf.adjust([0.1, np.nan]), "NaN"),
     (lambda: inf.adjust([0.1], "sidak-ish"), "unknown multiplicity"),
+    # NumPy inputs: messages show plain numbers, never np.int64(1)
+    (lambda: inf.shift_vs_noise(np.array([0.1, 0.2, 0.3]), np.array([0.1, 0.2]), seeds=np.arange(3),
+                                seed_a=np.array([0, 0]), seed_b=np.array([1, 2])), r"e\.g\. \(1, 2\);"),
+    (lambda: inf.hierarchical_bootstrap(xr.DataArray(np.ones(3), dims="run"), np.mean), r"got \('run',\)"),
 ])
 def test_bad_input_gives_one_clear_line(call, match):
     with pytest.raises(InferenceError, match=match) as info:
         call()
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and "np." not in str(info.value)
 
 
 def test_grid_bad_input(acc):

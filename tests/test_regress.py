@@ -122,7 +122,7 @@ def test_cr3_refuses_a_level_seen_in_one_cluster():
     table.loc[table.index[1::2], "odd"] = "b"
     with pytest.raises(InferenceError, match="without cluster 0 the design is collinear") as info:
         regress.ols(table, "delta_accuracy ~ wasserstein_rel_trained + C(odd)")
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and "np." not in str(info.value)
 
 
 def test_cluster_robust_errors_are_wider_than_naive_under_clustering():
@@ -253,7 +253,7 @@ def test_mixedlm_non_convergence_and_linalg_failure_are_one_line(monkeypatch):
     monkeypatch.setattr(MixedLM, "fit", unconverged)
     with pytest.raises(InferenceError, match="did not converge to a fit with finite standard errors with any of lbfgs") as info:
         regress.mixedlm(table, f)
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and "np." not in str(info.value)
 
     def singular(self, *a, **k):
         raise np.linalg.LinAlgError("Singular matrix")
@@ -261,7 +261,7 @@ def test_mixedlm_non_convergence_and_linalg_failure_are_one_line(monkeypatch):
     monkeypatch.setattr(MixedLM, "fit", singular)
     with pytest.raises(InferenceError, match="lbfgs: LinAlgError: Singular matrix") as info:
         regress.mixedlm(table, f)
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and "np." not in str(info.value)
 
 
 def test_default_formula_answers_the_question():
@@ -289,4 +289,4 @@ def test_default_formula_answers_the_question():
 def test_regression_bad_input(call, match):
     with pytest.raises(InferenceError, match=match) as info:
         call(shift_frame(np.random.default_rng(8)))
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and "np." not in str(info.value)
