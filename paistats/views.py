@@ -131,7 +131,7 @@ def _unpruned_node(node: xr.DataTree, stage: str) -> xr.DataArray:
     return out
 
 
-def unpruned(obj: xr.DataTree, stage: str = "trained") -> xr.DataArray | dict[str, xr.DataArray]:
+def unpruned(obj: xr.DataTree, stage: str = TRAINED) -> xr.DataArray | dict[str, xr.DataArray]:
     """Weights that survived pruning, NaN where pruned, for every variant.
 
     Parameters

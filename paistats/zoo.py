@@ -16,7 +16,7 @@ import xarray as xr
 from paistats import names
 from paistats.errors import TruncatedStoreError, ZooError, ZooNotFoundError
 from paistats.store import layout
-from paistats.vocabulary import GRID_DIMS, PRUNER
+from paistats.vocabulary import GRID_DIMS, PRUNER, SEED, SPARSITY, VARIANT
 from paistats.store.index import read_index
 from paistats.store.reader import open_entry, open_group, read_root_attrs
 
@@ -274,9 +274,9 @@ def entry_listing(path: Path) -> dict:
     group = open_group(path)
     flags = np.asarray(group["complete"][...])
     return {
-        "variants": [str(v) for v in group["variant"][...]],
-        "sparsities": sorted(float(v) for v in group["sparsity"][...]),
-        "seeds": sorted(int(v) for v in group["seed"][...]),
+        "variants": [str(v) for v in group[VARIANT][...]],
+        "sparsities": sorted(float(v) for v in group[SPARSITY][...]),
+        "seeds": sorted(int(v) for v in group[SEED][...]),
         "epochs": int(group["epoch"].shape[0]), "planned": len(attrs["runs"]),
         "complete": int(flags.sum()), "finalized": (path / layout.MANIFEST_FILE).is_file(),
         "format_version": attrs["format_version"],

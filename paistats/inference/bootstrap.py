@@ -23,6 +23,7 @@ import xarray as xr
 from paistats.errors import InferenceError, shown
 from paistats.inference import _checks
 from paistats.inference._result import BootstrapResult, ConfidenceInterval
+from paistats.vocabulary import SEED
 
 
 COVERAGE = {5: 0.84, 10: 0.93, 40: 0.95}
@@ -86,7 +87,7 @@ def bootstrap_ci(data, statistic: Callable = np.mean, *, confidence_level: float
                            f"{method} (seeds)", dict(coords or {}))
 
 
-def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray], object], *, dim: str = "seed",
+def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray], object], *, dim: str = SEED,
                            confidence_level: float = 0.95, method: str = "BCa", n_resamples: int = 1999,
                            rng: int | np.random.Generator | None = 0, coords: dict | None = None) -> BootstrapResult:
     """Cluster bootstrap: resample seeds with replacement, keep each seed's data whole.

@@ -26,7 +26,7 @@ def _check_grid(data: xr.DataArray, reference: str, variants, dim: str, what: st
         if need not in data.dims:
             raise InferenceError(f"{what} has no {need!r} dim (dims: {shown(data.dims)}); pass data with one value per "
                                  f"variant and {dim}")
-    names = [str(v) for v in data["variant"].values]
+    names = [str(v) for v in data[VARIANT].values]
     if reference not in names:
         raise InferenceError(f"reference variant {reference!r} is not in {what} (variants: {', '.join(names)}); "
                              "pass reference=... or build the reference variant")
@@ -117,7 +117,7 @@ def compare(data: xr.DataArray, *, test: str = "t", reference: str = REFERENCE_V
         raise InferenceError("test='noninferiority' needs a direction: pass higher_is_better=True (accuracy) or "
                              "False (loss, distance)")
     variants = _check_grid(data, reference, variants, dim, "data")
-    data = data.transpose(..., "variant", dim).load()
+    data = data.transpose(..., VARIANT, dim).load()
     name = data.name or "value"
 
     def fn_for(x, y, coords):
@@ -130,13 +130,13 @@ def compare(data: xr.DataArray, *, test: str = "t", reference: str = REFERENCE_V
         return lambda: paired_test(x, y, test=test, alternative=alternative, alpha=alpha, margin=margin,
                                    higher_is_better=higher_is_better, coords=coords)
 
-    vpos = {str(v): i for i, v in enumerate(data["variant"].values)}
+    vpos = {str(v): i for i, v in enumerate(data[VARIANT].values)}
     cells, unbuilt = [], []
-    for coords, sel in _cells(data, ("variant", dim)):
+    for coords, sel in _cells(data, (VARIANT, dim)):
         block = data.isel(sel).values  # (variant, seed)
         y = block[vpos[reference]]
         for v in variants:
-            c = {**coords, "variant": v, "quantity": name}
+            c = {**coords, VARIANT: v, "quantity": name}
             if not np.isfinite(block[vpos[v]]).any():
                 unbuilt.append(c)
                 continue
@@ -192,22 +192,22 @@ def noise_test(distance: xr.DataArray, noise: xr.DataArray, *, reference: str = 
     if pair_dim not in noise.dims or "seed_a" not in noise.coords or "seed_b" not in noise.coords:
         raise InferenceError(f"noise needs a {pair_dim!r} dim with seed_a / seed_b coords (the reference's seed noise "
                              f"floor from paistats.distances), got dims {shown(noise.dims)}")
-    if "variant" in noise.dims:
-        noise = noise.sel(variant=reference)
-    distance = distance.transpose(..., "variant", dim).load()
+    if VARIANT in noise.dims:
+        noise = noise.sel({VARIANT: reference})
+    distance = distance.transpose(..., VARIANT, dim).load()
     noise = noise.load()
     seeds = distance[dim].values
     name = distance.name or "distance"
     cells = []
-    for coords, sel in _cells(distance, ("variant", dim)):
+    for coords, sel in _cells(distance, (VARIANT, dim)):
         cell_noise = noise.sel({k: v for k, v in coords.items() if k in noise.dims})
         extra = [d for d in cell_noise.dims if d != pair_dim]
         if extra:
             raise InferenceError(f"noise has dims {extra} that distance lacks; select them first")
         block = distance.isel(sel)
         for v in variants:
-            c = {**coords, "variant": v, "quantity": name}
-            d = block.sel(variant=v).values
+            c = {**coords, VARIANT: v, "quantity": name}
+            d = block.sel({VARIANT: v}).values
             cells.append((c, lambda d=d, c=c, n=cell_noise: shift_vs_noise(
                 d, n.values, seeds=seeds, seed_a=n["seed_a"].values, seed_b=n["seed_b"].values,
                 alternative=alternative, alpha=alpha, coords=c)))

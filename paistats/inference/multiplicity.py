@@ -15,6 +15,7 @@ from paistats._deprecate import renamed_function
 from paistats.errors import InferenceError
 from paistats.inference._result import InferenceResult
 from paistats.inference.verdicts import pvalue_verdict
+from paistats.vocabulary import LAYER, PRUNER, SPARSITY, VARIANT
 
 METHODS = {"bonferroni": "bonferroni", "none": None, "holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh"}
 
@@ -211,7 +212,7 @@ def to_dataset(table: pd.DataFrame, dims: list[str] | tuple[str, ...] | None = N
         If ``dims`` do not identify the rows uniquely.
     """
     if dims is None:
-        dims = [d for d in ("pruner", "variant", "sparsity", "layer", "stage", "quantity", "test")
+        dims = [d for d in (PRUNER, VARIANT, SPARSITY, LAYER, "stage", "quantity", "test")
                 if d in table.columns]
     indexed = table.set_index(list(dims))
     if not indexed.index.is_unique:

@@ -23,6 +23,7 @@ from paistats._deprecate import renamed_keywords
 from paistats.errors import InferenceError, shown
 from paistats.inference import _checks
 from paistats.inference._result import InferenceResult
+from paistats.vocabulary import SEED
 
 PAIRED_TESTS = ("t", "wilcoxon", "signflip")
 
@@ -389,7 +390,7 @@ def shift_vs_noise(distance, noise, *, seeds=None, seed_a=None, seed_b=None, alt
     _checks.non_negative(d, "distance")
     _checks.non_negative(_checks.values(noise, "noise"), "noise")
     if seeds is None:
-        seeds = distance["seed"].values if hasattr(distance, "coords") and "seed" in distance.coords else np.arange(d.size)
+        seeds = distance[SEED].values if hasattr(distance, "coords") and SEED in distance.coords else np.arange(d.size)
     seeds = np.asarray(seeds)
     nz = _checks.values(noise, "noise")
     if seed_a is None:

@@ -11,7 +11,7 @@ import statsmodels.formula.api as smf
 
 from paistats._deprecate import renamed_keywords, warn_renamed
 from paistats.errors import InferenceError, shown
-from paistats.vocabulary import PRUNER, SEED, Columns
+from paistats.vocabulary import PRUNER, SEED, SPARSITY, Columns
 
 RESPONSE = Columns.DELTA_ACCURACY
 SHIFT_TERMS = ("wasserstein_rel_init", "wasserstein_rel_trained")
@@ -86,7 +86,7 @@ def default_formula(table: pd.DataFrame) -> str:
     terms = [t for t in SHIFT_TERMS if t in table.columns]
     if not terms:
         raise InferenceError(f"no default shift column ({', '.join(SHIFT_TERMS)}) in the table; pass a formula")
-    for factor in (PRUNER, "sparsity", "arch", "dataset"):
+    for factor in (PRUNER, SPARSITY, "arch", "dataset"):
         if factor in table.columns and table[factor].nunique() > 1:
             terms.append(f"C({factor})")
     return f"{RESPONSE} ~ " + " + ".join(terms)

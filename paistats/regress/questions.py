@@ -222,7 +222,7 @@ def _population(table: pd.DataFrame, variants, no_op: dict, shift_cols) -> tuple
     missing = need - set(table.columns)
     if missing:
         raise InferenceError(f"the table lacks {sorted(missing)}: pass paistats.shift_table(...) output")
-    df = table[table["variant"].isin(variants) & (table["sparsity"] > 0)].copy()
+    df = table[table[VARIANT].isin(variants) & (table[SPARSITY] > 0)].copy()
     if df.empty:
         raise InferenceError(f"no pruned run of {', '.join(variants)} in the table (variants: "
                              f"{', '.join(map(str, table['variant'].unique()))})")
@@ -236,7 +236,7 @@ def _population(table: pd.DataFrame, variants, no_op: dict, shift_cols) -> tuple
     noop = np.zeros(len(df), bool)
     named = []
     for pruner, vs in no_op.items():
-        hit = (df["pruner"] == pruner) & df["variant"].isin(vs)
+        hit = (df[PRUNER] == pruner) & df[VARIANT].isin(vs)
         if hit.any():
             named.append(f"{pruner} under {'/'.join(v for v in vs if v in set(df.loc[hit, 'variant']))}")
         noop |= hit.to_numpy()
@@ -246,11 +246,11 @@ def _population(table: pd.DataFrame, variants, no_op: dict, shift_cols) -> tuple
     excluded["missing Δaccuracy or shift"] = int(bad.sum())
     df = df[~bad]
     df["cell"] = _cells(df)
-    seeds = df.groupby("cell")["seed"].nunique()
+    seeds = df.groupby("cell")[SEED].nunique()
     thin = df["cell"].isin(seeds.index[seeds < 2]).to_numpy()
     excluded["cells with fewer than 2 seeds left"] = int(thin.sum())
     df = df[~thin]
-    if df.empty or df["seed"].nunique() < 2:
+    if df.empty or df[SEED].nunique() < 2:
         raise InferenceError(f"no connected, non-trivial {'/'.join(variants)} runs from ≥ 2 seeds remain "
                              f"(excluded: {', '.join(f'{k}: {n}' for k, n in excluded.items() if n)})")
     return df.reset_index(drop=True), {k: n for k, n in excluded.items() if n}, named
@@ -258,7 +258,7 @@ def _population(table: pd.DataFrame, variants, no_op: dict, shift_cols) -> tuple
 
 def _formula(df: pd.DataFrame, term: str) -> str:
     terms = [term]
-    if df["variant"].nunique() > 1:
+    if df[VARIANT].nunique() > 1:
         terms.append("C(variant)")
     if df["cell"].nunique() > 1:
         terms.append("C(cell)")
@@ -269,7 +269,7 @@ def _effect(df: pd.DataFrame, term: str, role: str, *, at: str, margin: float, a
             groups: str) -> ShiftEffect:
     fit = ols(df, _formula(df, term), groups=groups, alpha=alpha)
     row = fit.coefficients.set_index("term").loc[term]
-    where = df["variant"] == at
+    where = df[VARIANT] == at
     at_name = at if where.any() else "all runs"
     at_shift = float(df.loc[where, term].median() if where.any() else df[term].median())
     verdict, effect, lo, hi = shift_verdict(row["estimate"], row["ci_low"], row["ci_high"], at_shift, margin)
@@ -343,7 +343,7 @@ def immunity(table: pd.DataFrame, *, variants=IMMUNITY_VARIANTS, init: str = SHI
     assoc = (_effect(df, trained, "association", at=at, margin=margin, alpha=alpha, groups=groups)
              if trained else None)
     n_cells, n_seeds = int(df["cell"].nunique()), int(df[groups].nunique())
-    counts = ", ".join(f"{n} {v}" for v, n in df["variant"].value_counts().items())
+    counts = ", ".join(f"{n} {v}" for v, n in df[VARIANT].value_counts().items())
     out = ", ".join(f"{n} {k}" for k, n in excluded.items()) or "none"
     population = (f"{' and '.join(variants)} runs against the original of the same pruner, sparsity and seed, "
                   f"compared within {n_cells} pruner × sparsity cells, connected runs only: {len(df)} runs ({counts}) "
@@ -380,7 +380,7 @@ def invert_cost(table: pd.DataFrame, *, variant: str = "invert", alpha: float = 
     need = {PRUNER, VARIANT, SPARSITY, SEED, RESPONSE}
     if not need <= set(table.columns):
         raise InferenceError(f"the table lacks {sorted(need - set(table.columns))}: pass paistats.shift_table(...) output")
-    df = table[(table["variant"] == variant) & (table["sparsity"] > 0)].dropna(subset=[RESPONSE]).copy()
+    df = table[(table[VARIANT] == variant) & (table[SPARSITY] > 0)].dropna(subset=[RESPONSE]).copy()
     if df.empty:
         raise InferenceError(f"no pruned {variant!r} run in the table (variants: "
                              f"{', '.join(map(str, table['variant'].unique()))})")
