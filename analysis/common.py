@@ -79,7 +79,7 @@ class Context:
                 continue
             key = (row["arch"], row["dataset"])
             a = out.setdefault(key, Arch(row["arch"], row["dataset"], {}, default_dataset=row["alias"] is not None))
-            a.names[row["method"]] = row["alias"] or entry
+            a.names[row["pruner"]] = row["alias"] or entry
         return list(out.values())
 
 

@@ -326,7 +326,7 @@ def convergence_table(ds: xr.Dataset, *, threshold: float = NOT_CONVERGED_PP) ->
     if "complete" in ds:
         acc = acc.where(ds["complete"].astype(bool))
     if PRUNER not in acc.dims:
-        acc = acc.expand_dims({PRUNER: [ds.attrs.get("method", "?")]})
+        acc = acc.expand_dims({PRUNER: [ds.attrs.get("pruner", ds.attrs.get("method", "?"))]})
     if acc.sizes["epoch"] < 2:
         return pd.DataFrame(columns=cols)
     last, prev = acc.isel(epoch=-1), acc.isel(epoch=-2)

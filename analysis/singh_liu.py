@@ -470,7 +470,7 @@ def run(ctx: Context, report, arch: Arch) -> dict:
     tree = paistats.load(name, zoo=ctx.zoo)
     methods = list(arch.names)
     if PRUNER not in tree.dims:   # an entry on a non-default dataset: one method at a time
-        methods = [tree.attrs.get("method", methods[0])]
+        methods = [tree.attrs.get("pruner", methods[0])]
         for other in arch.names:
             if other not in methods:
                 ctx.skip(SECTION, f"{arch.label} {other}", "only the first entry of a non-default dataset is analysed")

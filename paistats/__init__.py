@@ -6,33 +6,40 @@ a zoo then imports numpy, pandas, xarray, zarr and dask, never torch).
 Public API
 ----------
 load(name, *, zoo=None, revision=None) -> xarray.DataTree
-    Lazy entry (or every method of an arch, stacked along ``method``).
+    Lazy entry (or every pruner of an arch, stacked along the ``pruner`` dim: select one with
+    ``.sel(pruner="snip")``).
 list_zoo(zoo=None) -> pandas.DataFrame
-    Entries with their grid and completion.
+    Entries with their ``pruner``, grid and completion.
 unpruned(tree_or_node, stage="trained"|"init")
     Surviving weights per variant, NaN where pruned.
 layers(tree) -> list of prunable tensor names.
+state_dict(tree, *, variant, sparsity, seed, stage="trained", pruner=None) -> dict of ndarray
+    One run's parameters and buffers as NumPy arrays (mask applied).
 to_model(tree, *, variant, sparsity, seed, stage="trained")
     Runnable torch model of one run (imports torch when called).
 verify(entry, *, zoo=None) -> VerifyReport
     Files whose bytes changed since the entry was finalized.
 resolve_zoo(zoo=None, *, revision=None) -> pathlib.Path
 accuracy_summary(tree) -> pandas.DataFrame
-    Mean / std over seeds of the final accuracy per (method, sparsity, variant).
+    Mean / std over seeds of the final accuracy per (pruner, sparsity, variant).
 inference, regress, shift_table(entries, distances)
     Seed-level tests, multiplicity, bootstrap; one row per run of Δaccuracy vs shift, and its regressions.
+errors
+    Every exception class a user catches (all subclasses of ``ZooError``), also importable from here.
 """
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from paistats._lazy import lazy_attributes
+
 # errors are plain classes (stdlib only): imported now, so that `except paistats.ZooError` costs nothing
 from paistats.errors import (
-    CorruptChunkError, GridError, IncompleteRunError, InvalidNameError, ManifestError, MissingChunkError,
-    StoreError, TruncatedStoreError, UnknownEntryError, UnsupportedFormatError, ZooError, ZooNotFoundError,
+    CorruptChunkError, GridError, IncompleteRunError, InferenceError, InvalidNameError, ManifestError,
+    MissingChunkError, StoreError, TruncatedStoreError, UnknownEntryError, UnknownLabelError, UnsupportedFormatError,
+    ZooError, ZooNotFoundError,
 )
 
 __version__ = "0.1.0"
@@ -78,11 +85,11 @@ def verify(entry: str | os.PathLike, *, zoo: str | os.PathLike | None = None) ->
 
 
 __all__ = [
-    "FORMAT_VERSION", "VerifyReport", "accuracy_summary", "format_accuracy_summary", "layers", "list_zoo", "load", "resolve_zoo", "state_dict", "to_model",
-    "unpruned", "verify",
+    "FORMAT_VERSION", "VerifyReport", "accuracy_summary", "format_accuracy_summary", "layers", "list_zoo", "load",
+    "resolve_zoo", "state_dict", "to_model", "unpruned", "verify",
     "CorruptChunkError", "GridError", "IncompleteRunError", "InvalidNameError", "ManifestError",
-    "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError", "UnsupportedFormatError",
-    "ZooError", "ZooNotFoundError",
+    "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError", "UnknownLabelError",
+    "UnsupportedFormatError", "ZooError", "ZooNotFoundError",
     "InferenceError", "inference", "regress", "shift_table",
     "StatsWarning", "distances", "layer_stats", "noise_floor", "stats",
 ]
@@ -96,12 +103,11 @@ _WHERE = {
     "accuracy_summary": "summary", "format_accuracy_summary": "summary",
     "layers": "views", "unpruned": "views",
     "list_zoo": "zoo", "load": "zoo", "resolve_zoo": "zoo",
-    "InferenceError": "inference._result", "shift_table": "regress.table",
+    "shift_table": "regress.table",
     "StatsWarning": "stats", "distances": "stats", "layer_stats": "stats", "noise_floor": "stats",
 }
 if TYPE_CHECKING:  # for type checkers and the docs' static analysis (mkdocstrings); never run
     from paistats.checkpoint import state_dict, to_model
-    from paistats.inference._result import InferenceError
     from paistats.regress.table import shift_table
     from paistats.stats import StatsWarning, distances, layer_stats, noise_floor
     from paistats.store.layout import FORMAT_VERSION
@@ -112,19 +118,6 @@ if TYPE_CHECKING:  # for type checkers and the docs' static analysis (mkdocstrin
 
 #: Subpackages reachable as attributes (``paistats.inference.ttest``) without an import statement.
 _SUBMODULES = ("inference", "regress", "stats", "zoo", "store", "hub", "names", "views", "summary",
-               "checkpoint", "plot")
+               "checkpoint", "plot", "vocabulary")
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"paistats.{_WHERE[name]}"), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"paistats.{name}")
-    else:
-        raise AttributeError(f"module 'paistats' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_WHERE) | set(_SUBMODULES))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, modules=_SUBMODULES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from paistats.errors import IncompleteRunError
+from paistats.errors import IncompleteRunError, UnknownLabelError, shown
 from paistats.store import layout
 from paistats.store.grid import sparsity_position
 from paistats.store.layout import PRUNER_DIM
@@ -16,22 +16,22 @@ def cell(tree: xr.DataTree, variant, sparsity, seed, pruner=None) -> dict:
 
     Raises
     ------
-    ValueError
+    UnknownLabelError
         If a label is not in the tree, or ``pruner`` is missing for an architecture-level tree.
     """
     sel: dict = {}
     if PRUNER_DIM in tree.dims:
         if pruner is None:
-            raise ValueError(f"this tree stacks pruners {list(tree[PRUNER_DIM].values)}: pass pruner=")
+            raise UnknownLabelError(f"this tree stacks pruners {shown(tree[PRUNER_DIM].values)}: pass pruner=")
         if pruner not in list(tree[PRUNER_DIM].values):
-            raise ValueError(f"pruner={pruner!r} is not in this tree; available: {list(tree[PRUNER_DIM].values)}")
+            raise UnknownLabelError(f"pruner={pruner!r} is not in this tree; available: {shown(tree[PRUNER_DIM].values)}")
         sel[PRUNER_DIM] = pruner
     for dim, value in (("variant", variant), ("sparsity", sparsity), ("seed", seed)):
         labels = tree[dim].values
         try:
             pos = sparsity_position(labels, value) if dim == "sparsity" else list(labels).index(value)
         except (KeyError, ValueError):
-            raise ValueError(f"{dim}={value!r} is not in this entry; available: {list(labels)}") from None
+            raise UnknownLabelError(f"{dim}={shown(value)} is not in this entry; available: {shown(labels)}") from None
         sel[dim] = labels[pos]
     return sel
 
@@ -39,7 +39,7 @@ def cell(tree: xr.DataTree, variant, sparsity, seed, pruner=None) -> dict:
 def run_arrays(tree: xr.DataTree, sel: dict, stage: str) -> tuple[dict, dict]:
     """(state dict with masks applied, masks) of the run at grid cell ``sel``; each array read once."""
     if not bool(tree["complete"].sel(sel).values):
-        raise IncompleteRunError(f"run {sel} of {tree.name!r} is not complete; rebuild it or pick another")
+        raise IncompleteRunError(f"run {shown(sel)} of {tree.name!r} is not complete; rebuild it or pick another")
     source = stage_source(stage, sel["variant"])
     values, masks = {}, {}
     for t in tree.attrs["tensors"]:
@@ -68,7 +68,7 @@ def state_dict(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, s
         If the run is not completely written.
     """
     if stage not in STAGES:
-        raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
+        raise UnknownLabelError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
     return run_arrays(tree, cell(tree, variant, sparsity, seed, pruner), stage)[0]
 
 

@@ -179,7 +179,7 @@ def _main(argv: list[str] | None = None) -> int:
         import pandas as pd
 
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
-            print(table[["method", "planned", "complete", "finalized", "sparsities", "seeds"]].to_string())
+            print(table[["pruner", "planned", "complete", "finalized", "sparsities", "seeds"]].to_string())
         bad = table["error"].dropna()
         if len(bad):
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""

@@ -1,9 +1,18 @@
 """Exception classes of paistats: one clear line each, subclassing ``ValueError`` (bad input)
 or ``OSError`` (bad or missing bytes on disk).
 
-Every class derives from :class:`ZooError`, so ``except paistats.ZooError`` catches them all.
+Every class derives from :class:`ZooError`, so ``except paistats.ZooError`` catches them all. This
+module is the one public home of the errors a user catches (``paistats.errors.InferenceError``);
+the packages that raise them re-export them (``paistats.InferenceError``,
+``paistats.inference.InferenceError``). Hub errors live in :mod:`paistats.hub` (``HubError`` and
+subclasses, also ``ZooError``).
+
+Messages show values as Python prints plain numbers (:func:`shown`): ``0.9``, never
+``np.float64(0.9)``.
 """
 from __future__ import annotations
+
+import numbers
 
 
 class ZooError(Exception):
@@ -36,6 +45,16 @@ class IncompleteRunError(ZooError, ValueError):
     """The requested (variant, sparsity, seed) has not been completely written."""
 
 
+class UnknownLabelError(ZooError, ValueError):
+    """A selection the entry cannot serve: a variant, sparsity, seed, pruner or stage it does not
+    have, or a node that is not a prunable tensor (the message lists what it has)."""
+
+
+class InferenceError(ZooError, ValueError):
+    """Input a test or regression cannot answer (too few seeds, missing reference, constant data,
+    a formula that does not fit the table). One line, with the fix."""
+
+
 class StoreError(ZooError, OSError):
     """Bad or missing bytes on disk."""
 
@@ -60,8 +79,49 @@ class ManifestError(StoreError):
     """The entry has no usable ``manifest.json`` (not finalized)."""
 
 
+def shown(value) -> str:
+    """``value`` as a message shows it: NumPy scalars and arrays as plain Python numbers.
+
+    Parameters
+    ----------
+    value : object
+        A number, string, NumPy scalar or array, or a list / tuple / dict of them.
+
+    Returns
+    -------
+    str
+        Floats with ``:g`` (``0.9``, ``1e-05``), strings quoted (``'snip'``), sequences in
+        brackets; ``np.float64(0.9)`` never appears.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shown([np.float64(0.5), np.str_("snip"), np.int64(3)])
+    "[0.5, 'snip', 3]"
+    """
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()  # NumPy scalar -> Python scalar, array -> nested list
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return f"{float(value):g}"
+    if isinstance(value, str):
+        return repr(str(value))
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{shown(k)}: {shown(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        inner = ", ".join(shown(v) for v in items)
+        if isinstance(value, tuple):
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return f"[{inner}]"
+    return repr(value)
+
+
 __all__ = [
-    "CorruptChunkError", "GridError", "IncompleteRunError", "InvalidNameError", "ManifestError",
-    "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError",
-    "UnsupportedFormatError", "ZooError", "ZooNotFoundError",
+    "CorruptChunkError", "GridError", "IncompleteRunError", "InferenceError", "InvalidNameError",
+    "ManifestError", "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError",
+    "UnknownLabelError", "UnsupportedFormatError", "ZooError", "ZooNotFoundError", "shown",
 ]

@@ -1,7 +1,8 @@
 """Entry names: validation and resolution of aliases and architecture names.
 
-An entry is ``{arch}-{dataset}-{method}``; ``{arch}-{method}`` is an alias for the arch's default
-dataset; a bare ``{arch}`` means every method of that arch on its default dataset.
+An entry is ``{arch}-{dataset}-{pruner}``; ``{arch}-{pruner}`` is an alias for the arch's default
+dataset; a bare ``{arch}`` means every pruner of that arch on its default dataset. (The zoo index
+records the pruner under the key ``method``, the zoo format's name for it.)
 """
 from __future__ import annotations
 
@@ -15,10 +16,27 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 def check_name(name: object, what: str = "entry name") -> str:
-    """Return ``name`` if it is a safe single path component, else raise :class:`InvalidNameError`.
+    """Check that ``name`` is a safe single path component.
 
     Accepted: letters, digits, ``_``, ``.``, ``-``, not starting with ``.`` or ``-``, no ``..``,
     at most 200 characters.
+
+    Parameters
+    ----------
+    name : object
+        The name to check.
+    what : str
+        What the name is, for the message (``"entry name"``).
+
+    Returns
+    -------
+    str
+        ``name`` unchanged.
+
+    Raises
+    ------
+    InvalidNameError
+        If ``name`` is not a string or not a safe path component.
     """
     if not isinstance(name, str) or not name:
         raise InvalidNameError(f"{what} must be a non-empty string, got {name!r}")
@@ -31,15 +49,22 @@ def check_name(name: object, what: str = "entry name") -> str:
 
 
 def resolve(name: str, index: Mapping[str, Mapping]) -> tuple[list[str], bool]:
-    """Entries that ``name`` designates, given the zoo index (entry → its ``arch``, ``dataset``,
-    ``method``, ``default_dataset``).
+    """Entries that ``name`` designates.
+
+    Parameters
+    ----------
+    name : str
+        An entry, an alias ``{arch}-{pruner}`` or an architecture.
+    index : mapping
+        The zoo index: entry → its ``arch``, ``dataset``, ``method`` (the pruner) and
+        ``default_dataset``.
 
     Returns
     -------
     entries : list of str
-        One entry for an entry name or alias; every method's entry (sorted by method) for an arch.
+        One entry for an entry name or alias; every pruner's entry (sorted by pruner) for an arch.
     is_arch : bool
-        True when ``name`` is an architecture (the entries are to be stacked along ``method``).
+        True when ``name`` is an architecture (the entries are to be stacked along ``pruner``).
 
     Raises
     ------

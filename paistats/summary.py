@@ -31,7 +31,7 @@ def accuracy_summary(tree: xr.DataTree) -> pd.DataFrame:
     root = tree.to_dataset(inherit=True) if isinstance(tree, xr.DataTree) else tree
     acc = root["accuracy"].where(root["complete"].astype(bool)).load()  # one small root array
     if PRUNER_DIM not in acc.dims:
-        acc = acc.expand_dims({PRUNER_DIM: [tree.attrs.get("method", "?")]})
+        acc = acc.expand_dims({PRUNER_DIM: [tree.attrs.get("pruner", tree.attrs.get("method", "?"))]})
     n = acc.notnull().sum("seed")
     with warnings.catch_warnings():  # all-NaN cells and single seeds are expected here
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -7,7 +7,6 @@ A zoo is a directory holding ``index.json`` and one Zarr v3 store per entry (see
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +16,19 @@ import xarray as xr
 from paistats import names
 from paistats.errors import TruncatedStoreError, ZooError, ZooNotFoundError
 from paistats.store import layout
+from paistats.vocabulary import GRID_DIMS, PRUNER, SEED, SPARSITY, VARIANT
 from paistats.store.index import read_index
 from paistats.store.reader import open_entry, open_group, read_root_attrs
 
 
 def cache_dir() -> Path:
-    """Local zoo cache: ``$PAISTATS_CACHE`` or ``~/.cache/paistats/zoo``."""
+    """Local zoo cache directory.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$PAISTATS_CACHE``, else ``~/.cache/paistats/zoo`` (it need not exist).
+    """
     env = os.environ.get("PAISTATS_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "paistats" / "zoo"
 
@@ -32,7 +38,24 @@ def _has_zoo(path: Path) -> bool:
 
 
 def default_zoo(zoo: str | os.PathLike | None = None) -> str | os.PathLike:
-    """``zoo``, else ``$PAISTATS_ZOO``, else the local cache if it holds a zoo, else ``$PAISTATS_HUB_REPO``."""
+    """The zoo to use when none is given.
+
+    Parameters
+    ----------
+    zoo : str or path-like, optional
+        Returned unchanged when given.
+
+    Returns
+    -------
+    str or path-like
+        ``zoo``, else ``$PAISTATS_ZOO``, else the local cache if it holds a zoo, else
+        ``$PAISTATS_HUB_REPO``.
+
+    Raises
+    ------
+    ZooNotFoundError
+        When none of these is set.
+    """
     if zoo is not None:
         return zoo
     zoo = os.environ.get("PAISTATS_ZOO") or None
@@ -67,6 +90,13 @@ def resolve_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = 
         Hub revision (branch, tag, commit); ignored for local directories.
     entries : list of str, optional
         For a Hub zoo, the only entries to download (``[]``: the index files only; None: all).
+    tensors : bool
+        For a Hub zoo, False downloads no tensor arrays (root variables and statistics only).
+
+    Returns
+    -------
+    pathlib.Path
+        A directory holding ``index.json`` and the entries.
 
     Raises
     ------
@@ -95,18 +125,19 @@ def _entry_path(zoo_dir: Path, entry: str) -> Path:
 
 def load(name: str, *, zoo: str | os.PathLike | None = None, revision: str | None = None,
          tensors: bool = True) -> xr.DataTree:
-    """Lazily load an entry (or every method of an architecture) as an :class:`xarray.DataTree`.
+    """Lazily load an entry (or every pruner of an architecture) as an :class:`xarray.DataTree`.
 
     Reads metadata only (no tensor data, no torch import); data are dask arrays.
 
     Parameters
     ----------
     name : str
-        An entry ``{arch}-{dataset}-{method}`` (``"vgg16-cifar10-snip"``), its alias
-        ``{arch}-{method}`` for the arch's default dataset (``"vgg16-snip"``), or an arch
-        (``"vgg16"``): every method on the default dataset, stacked along a new ``pruner`` dim
-        (outer join of the grids: NaN / False / -1 where a method lacks a cell). The dim is not
-        called ``method``: that is a keyword of ``.sel``.
+        An entry ``{arch}-{dataset}-{pruner}`` (``"vgg16-cifar10-snip"``), its alias
+        ``{arch}-{pruner}`` for the arch's default dataset (``"vgg16-snip"``), or an arch
+        (``"vgg16"``): every pruner on the default dataset, stacked along a new ``pruner`` dim
+        (outer join of the grids: NaN / False / -1 where a pruner lacks a cell). Select one with
+        ``.sel(pruner="snip")``. Nothing in the tree is called ``method``: that is a keyword of
+        xarray's ``.sel``, so ``.sel(method="snip")`` would silently select everything.
     zoo : str or path-like, optional
         See :func:`resolve_zoo`.
     revision : str, optional
@@ -123,7 +154,9 @@ def load(name: str, *, zoo: str | os.PathLike | None = None, revision: str | Non
         ``test_accuracy`` / ``test_loss`` / ``train_loss`` (per epoch). One child node per prunable
         tensor with ``init`` (seed, out, in, …), ``reinit`` (seed, …), ``score`` (sparsity, seed, …),
         ``mask`` (variant, sparsity, seed, …) and ``trained`` (variant, sparsity, seed, …);
-        ``state/<name>`` nodes for biases, BatchNorm parameters and buffers.
+        ``state/<name>`` nodes for biases, BatchNorm parameters and buffers. Root attrs name
+        the ``arch``, ``dataset`` and ``pruner`` (an entry) or ``pruners`` and ``entries`` (an
+        architecture); the store's ``method`` attribute is shown as ``pruner``.
 
     Raises
     ------
@@ -141,10 +174,19 @@ def load(name: str, *, zoo: str | os.PathLike | None = None, revision: str | Non
     entries, is_arch = names.resolve(name, read_index(zoo_dir))
     if _is_hub(zoo):
         zoo_dir = resolve_zoo(zoo, revision=revision, entries=entries, tensors=tensors)
-    trees = [open_entry(_entry_path(zoo_dir, e), tensors=tensors) for e in entries]
+    trees = [_pruner_attrs(open_entry(_entry_path(zoo_dir, e), tensors=tensors)) for e in entries]
     if not is_arch:
         return trees[0]
-    return _stack_methods(trees, name)
+    return _stack_pruners(trees, name)
+
+
+def _pruner_attrs(tree: xr.DataTree) -> xr.DataTree:
+    """The entry with its store attribute ``method`` (zoo format) shown as ``pruner``, in place."""
+    attrs = tree.attrs
+    if "method" in attrs:
+        attrs = {PRUNER if k == "method" else k: v for k, v in attrs.items()}
+        tree.attrs = attrs
+    return tree
 
 
 def _fill_values(ds: xr.Dataset) -> dict:
@@ -159,15 +201,15 @@ def _fill_values(ds: xr.Dataset) -> dict:
     return out
 
 
-def _stack_methods(trees: list[xr.DataTree], arch: str) -> xr.DataTree:
-    methods = [t.attrs["method"] for t in trees]
-    index = pd.Index(np.array(methods, dtype=object), name=layout.PRUNER_DIM)
+def _stack_pruners(trees: list[xr.DataTree], arch: str) -> xr.DataTree:
+    pruners = [t.attrs[PRUNER] for t in trees]
+    index = pd.Index(np.array(pruners, dtype=object), name=PRUNER)
     paths = []
     for t in trees:
         for node in t.subtree:
             if node.path not in paths:
                 paths.append(node.path)
-    root_coords = (layout.PRUNER_DIM, *layout.GRID_DIMS, "epoch")
+    root_coords = (PRUNER, *GRID_DIMS, "epoch")
     out = {}
     for p in paths:
         dsets = [t[p].to_dataset(inherit=True) for t in trees if p in {n.path for n in t.subtree}]
@@ -177,20 +219,34 @@ def _stack_methods(trees: list[xr.DataTree], arch: str) -> xr.DataTree:
         if p != "/":
             combined = combined.drop_vars([c for c in root_coords if c in combined.coords])
         out[p] = combined
-    out["/"].attrs.update({"entries": [t.attrs["entry"] for t in trees], "methods": methods})
+    out["/"].attrs.update({"entries": [t.attrs["entry"] for t in trees], "pruners": pruners})
     out["/"].attrs.pop("entry", None)
+    out["/"].attrs.pop(PRUNER, None)  # differs per entry: the list is ``pruners``
     stacked = xr.DataTree.from_dict(out, name=arch)
     stacked.encoding = {"sources": [t.encoding.get("source") for t in trees]}
     return stacked
 
 
-#: Columns of :func:`list_zoo` (index ``entry``); a Hub zoo's ``index.json`` records hold them all.
-LIST_COLUMNS = ["entry", "arch", "dataset", "method", "alias", "variants", "sparsities", "seeds", "epochs",
+#: Columns of :func:`list_zoo` (index ``entry``); a Hub zoo's ``index.json`` records hold them all
+#: (its records, like the stores, call the pruner ``method``: the zoo format's name).
+LIST_COLUMNS = ["entry", "arch", "dataset", PRUNER, "alias", "variants", "sparsities", "seeds", "epochs",
                 "planned", "complete", "finalized", "format_version", "error"]
 
 
 def entry_alias(info: dict) -> str | None:
-    """``{arch}-{method}`` when the entry is on its arch's default dataset, else None."""
+    """The short name of an entry.
+
+    Parameters
+    ----------
+    info : dict
+        The entry's index record: ``arch``, ``dataset``, ``method`` (the pruner, as the zoo format
+        names it) and ``default_dataset``.
+
+    Returns
+    -------
+    str or None
+        ``{arch}-{pruner}`` when the entry is on its arch's default dataset, else None.
+    """
     return f"{info['arch']}-{info['method']}" if info.get("dataset") == info.get("default_dataset") else None
 
 
@@ -218,9 +274,9 @@ def entry_listing(path: Path) -> dict:
     group = open_group(path)
     flags = np.asarray(group["complete"][...])
     return {
-        "variants": [str(v) for v in group["variant"][...]],
-        "sparsities": sorted(float(v) for v in group["sparsity"][...]),
-        "seeds": sorted(int(v) for v in group["seed"][...]),
+        "variants": [str(v) for v in group[VARIANT][...]],
+        "sparsities": sorted(float(v) for v in group[SPARSITY][...]),
+        "seeds": sorted(int(v) for v in group[SEED][...]),
         "epochs": int(group["epoch"].shape[0]), "planned": len(attrs["runs"]),
         "complete": int(flags.sum()), "finalized": (path / layout.MANIFEST_FILE).is_file(),
         "format_version": attrs["format_version"],
@@ -244,7 +300,7 @@ def list_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = Non
     Returns
     -------
     pandas.DataFrame
-        One row per entry (index ``entry``): ``arch``, ``dataset``, ``method``, ``alias`` (or None),
+        One row per entry (index ``entry``): ``arch``, ``dataset``, ``pruner``, ``alias`` (or None),
         ``variants``, ``sparsities``, ``seeds`` (lists), ``epochs``, ``planned`` (runs), ``complete``
         (runs), ``finalized`` (has a manifest), ``format_version``; ``error`` names a problem
         (unreadable entry) instead of raising.
@@ -257,7 +313,8 @@ def list_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = Non
     zoo_dir = resolve_zoo(zoo, revision=revision)
     rows = []
     for entry, info in sorted(read_index(zoo_dir).items()):
-        row = {"entry": entry, **{k: info.get(k) for k in ("arch", "dataset", "method")}, "alias": entry_alias(info)}
+        row = {"entry": entry, "arch": info.get("arch"), "dataset": info.get("dataset"), PRUNER: info.get("method"),
+               "alias": entry_alias(info)}
         try:
             row.update(entry_listing(_entry_path(zoo_dir, entry)), error=None)
         except ZooError as e:
@@ -280,5 +337,5 @@ def _hub_rows(zoo: str, revision: str | None) -> list[dict] | None:
             "entries, which downloads them; republish with `python -m zoo_builder push` to add it",
             zoo, layout.INDEX_FILE)
         return None
-    return [{"entry": name, **{c: rec[c] for c in LIST_COLUMNS[1:-1]}, "error": None}
+    return [{"entry": name, **{c: rec["method" if c == PRUNER else c] for c in LIST_COLUMNS[1:-1]}, "error": None}
             for name, rec in sorted(records.items())]

@@ -296,7 +296,7 @@ def test_runs_table_matches_the_reader(hub_env, zoo):
         sel = tree.sel(variant=cell["variant"], sparsity=cell["sparsity"], seed=cell["seed"])
         assert row["accuracy"] == float(sel["accuracy"]) and row["density"] == float(sel["density"])
         assert row["complete"] and (row["arch"], row["dataset"], row["method"]) == (
-            tree.attrs["arch"], tree.attrs["dataset"], tree.attrs["method"])
+            tree.attrs["arch"], tree.attrs["dataset"], tree.attrs["pruner"])
     assert (path / "runs" / f"{second}.parquet").is_file(), "all run tables come with any pull"
     assert pd.read_parquet(path / "runs" / f"{second}.parquet").columns.equals(table.columns), "one schema"
 

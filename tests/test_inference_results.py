@@ -30,49 +30,49 @@ def test_compare_covers_every_cell_and_labels_it(acc):
 
 def test_stack_adjusts_within_the_stated_family(acc):
     res = inf.compare(acc, test="t")
-    table = inf.stack(res, family=("pruner", "sparsity"), method="holm")
+    table = inf.adjust_family(res, family=("pruner", "sparsity"), method="holm")
     for variant, rows in table.groupby("variant"):
         assert len(rows) == 4
         np.testing.assert_allclose(rows["pvalue_adj"], multipletests(rows["pvalue"], method="holm")[1], rtol=1e-12)
         assert rows["family"].iloc[0].startswith("holm over pruner × sparsity (m=4; p-values only")
         assert f"variant={variant}" in rows["family"].iloc[0]
         assert rows["ci_low"].isna().all()  # Holm has no matching interval: none is printed
-    one = inf.stack(res, method="bh")
+    one = inf.adjust_family(res, method="bh")
     np.testing.assert_allclose(one["pvalue_adj"], multipletests(one["pvalue"], method="fdr_bh")[1], rtol=1e-12)
     assert set(one["family"]) == {"bh over all tests (m=8; p-values only: bh has no matching interval)"}
-    bonf = inf.stack(res, family=("pruner", "sparsity"))
+    bonf = inf.adjust_family(res, family=("pruner", "sparsity"))
     np.testing.assert_allclose(bonf["pvalue_adj"], np.minimum(1, 4 * bonf["pvalue"]), rtol=1e-12)
     assert (bonf["confidence_level"] == 1 - 0.05 / 4).all()
     assert bonf["family"].str.startswith("bonferroni over pruner × sparsity (m=4; intervals at 98.75%)").all()
 
 
 def test_verdicts_follow_adjusted_pvalues(acc):
-    table = inf.stack(inf.compare(acc, test="t"), family=("pruner", "sparsity"))
+    table = inf.adjust_family(inf.compare(acc, test="t"), family=("pruner", "sparsity"))
     reinit = table[table["variant"] == "reinit"]
     assert (reinit["verdict"] == "lower").all()  # planted −3 points; no direction given: higher / lower
     assert set(table.loc[table["pvalue_adj"] >= 0.05, "verdict"]) <= {"inconclusive"}
     assert (table.loc[table["pvalue_adj"] < 0.05, "verdict"] != "inconclusive").all()
-    worded = inf.stack(inf.compare(acc, test="t", higher_is_better=True), family=("pruner", "sparsity"))
+    worded = inf.adjust_family(inf.compare(acc, test="t", higher_is_better=True), family=("pruner", "sparsity"))
     assert set(worded.loc[worded["variant"] == "reinit", "verdict"]) == {"worse"}
 
 
 def test_equivalence_and_noninferiority_verdicts(acc):
     # Bonferroni over 4 cells with 5 seeds: intervals at 98.75 %, half-width ≈ 1 point, so a 2-point margin
-    tost = inf.stack(inf.compare(acc, test="tost", margin=0.02), family=("pruner", "sparsity"))
+    tost = inf.adjust_family(inf.compare(acc, test="tost", margin=0.02), family=("pruner", "sparsity"))
     assert set(tost.loc[tost["variant"] == "shuffle", "verdict"]) == {"equivalent"}
     assert set(tost.loc[tost["variant"] == "reinit", "verdict"]) == {"lower"}
-    ni = inf.stack(inf.compare(acc, test="noninferiority", margin=0.02, higher_is_better=True),
+    ni = inf.adjust_family(inf.compare(acc, test="noninferiority", margin=0.02, higher_is_better=True),
                    family=("pruner", "sparsity"))
     assert set(ni.loc[ni["variant"] == "shuffle", "verdict"]) <= {"non-inferior", "equivalent"}
     assert set(ni.loc[ni["variant"] == "reinit", "verdict"]) == {"worse"}
     # a margin so small that neither side can be shown
-    tiny = inf.stack(inf.compare(acc.sel(variant=["original", "shuffle"]), test="tost", margin=1e-4))
+    tiny = inf.adjust_family(inf.compare(acc.sel(variant=["original", "shuffle"]), test="tost", margin=1e-4))
     assert set(tiny["verdict"]) <= {"inconclusive", "higher", "lower"}
     assert tost["confidence_level"].iloc[0] == pytest.approx(1 - 0.05 / 4)
 
 
 def test_tidy_dataset(acc):
-    table = inf.stack(inf.compare(acc, test="t"))
+    table = inf.adjust_family(inf.compare(acc, test="t"))
     ds = inf.to_dataset(table)
     assert {"pvalue", "pvalue_adj", "verdict", "effect"} <= set(ds.data_vars)
     assert ds["pvalue"].sel(pruner="snip", variant="reinit", sparsity=0.9, quantity="accuracy",
@@ -83,7 +83,7 @@ def test_noise_test_grid():
     d, noise = distance_grid(np.random.default_rng(1), extra=0.2)
     res = inf.noise_test(d, noise)
     assert len(res) == 2 * 2 * 2 * 2  # variants × sparsities × layers × stages
-    table = inf.stack(res, family=("sparsity", "layer"))
+    table = inf.adjust_family(res, family=("sparsity", "layer"))
     assert set(table["verdict"]) == {"above noise"}
     r = res[0]
     assert r.details["ratio"] > 1 and r.kind == "shift" and r.unit == "seed"
@@ -110,7 +110,7 @@ def test_shift_vs_noise_uses_the_jackknife():
 def test_per_weight_results_are_labelled_descriptive_in_tables():
     rng = np.random.default_rng(3)
     r = inf.ks_test(rng.normal(size=1000), rng.normal(size=1000), coords={"layer": "fc"})
-    row = inf.stack([r]).iloc[0]
+    row = inf.adjust_family([r]).iloc[0]
     assert row["unit"] == "weight" and row["descriptive"] and row["verdict"] == "descriptive"
     with pytest.raises(InferenceError, match="no confidence interval"):
         r.confidence_interval()
@@ -146,11 +146,15 @@ def test_per_weight_results_are_labelled_descriptive_in_tables():
     (lambda: inf.paired_test(np.arange(21.0), np.zeros(21), test="signflip"), "at most 20"),
     (lambda: inf.adjust([0.1, np.nan]), "NaN"),
     (lambda: inf.adjust([0.1], "sidak-ish"), "unknown multiplicity"),
+    # NumPy inputs: messages show plain numbers, never np.int64(1)
+    (lambda: inf.shift_vs_noise(np.array([0.1, 0.2, 0.3]), np.array([0.1, 0.2]), seeds=np.arange(3),
+                                seed_a=np.array([0, 0]), seed_b=np.array([1, 2])), r"e\.g\. \(1, 2\);"),
+    (lambda: inf.hierarchical_bootstrap(xr.DataArray(np.ones(3), dims="run"), np.mean), r"got \('run',\)"),
 ])
 def test_bad_input_gives_one_clear_line(call, match):
     with pytest.raises(InferenceError, match=match) as info:
         call()
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and "np." not in str(info.value)
 
 
 def test_grid_bad_input(acc):
@@ -161,7 +165,7 @@ def test_grid_bad_input(acc):
     with pytest.raises(InferenceError, match="no 'variant' dim"):
         inf.compare(acc.sel(variant="shuffle"))
     with pytest.raises(InferenceError, match="family names"):
-        inf.stack(inf.compare(acc), family=("layer",))
+        inf.adjust_family(inf.compare(acc), family=("layer",))
     const = acc.copy()
     const.loc[{"variant": "shuffle", "pruner": "snip", "sparsity": 0.5}] = \
         const.sel(variant="original", pruner="snip", sparsity=0.5) + 0.01

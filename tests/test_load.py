@@ -42,6 +42,43 @@ def test_entry_alias_and_arch_names(small_zoo):
     assert paistats.layers(full) == ["fc.0.weight", "fc.1.weight", "out.weight"]
 
 
+def test_the_pruner_is_called_pruner_wherever_the_user_sees_it(small_zoo):
+    """No ``method``-named thing invites ``.sel(method=...)`` (xarray's keyword): the entry's attrs,
+    the stacked tree's attrs and dim and ``list_zoo``'s column all say ``pruner``."""
+    zoo, entry = small_zoo
+    full = paistats.load(entry, zoo=zoo)
+    assert full.attrs["pruner"] == "magnitude" and "method" not in full.attrs
+    arch = paistats.load("mnist1d_mlp", zoo=zoo)
+    assert arch.attrs["pruners"] == ["magnitude"] and arch.attrs["entries"] == [entry]
+    assert not {"method", "methods"} & set(arch.attrs)
+    for node in arch.subtree:
+        assert not any("method" in str(name) for name in (*node.dims, *node.coords, *node.data_vars)), node.path
+    table = paistats.list_zoo(zoo)
+    assert "pruner" in table.columns and "method" not in table.columns
+    assert table.loc[entry, "pruner"] == "magnitude"
+
+
+def test_bad_selection_names_the_labels_as_plain_numbers(small_zoo):
+    zoo, entry = small_zoo
+    tree = paistats.load(entry, zoo=zoo)
+    with pytest.raises(paistats.UnknownLabelError, match=r"sparsity=0.7 is not in this entry; available: \[0, 0.5\]"
+                       ) as info:
+        paistats.state_dict(tree, variant="original", sparsity=0.7, seed=0)
+    with pytest.raises(paistats.UnknownLabelError, match=r"seed=9 .*available: \[0\]") as seed_info:
+        paistats.state_dict(tree, variant="original", sparsity=0.5, seed=9)
+    with pytest.raises(paistats.UnknownLabelError, match="stage must be one of init, trained") as stage_info:
+        paistats.state_dict(tree, variant="original", sparsity=0.5, seed=0, stage="final")
+    with pytest.raises(paistats.UnknownLabelError, match="stage must be one of init, trained"):
+        paistats.unpruned(tree, stage="final")
+    with pytest.raises(paistats.UnknownLabelError, match="'/state/fc.0.bias' is not a prunable tensor"):
+        paistats.unpruned(tree["state/fc.0.bias"])
+    arch = paistats.load("mnist1d_mlp", zoo=zoo)
+    with pytest.raises(paistats.UnknownLabelError, match=r"stacks pruners \['magnitude'\]: pass pruner=") as p_info:
+        paistats.state_dict(arch, variant="original", sparsity=0.5, seed=0)
+    for e in (info, seed_info, stage_info, p_info):
+        assert isinstance(e.value, ValueError) and "np." not in str(e.value) and "\n" not in str(e.value)
+
+
 def test_unknown_entry_lists_close_matches(small_zoo):
     zoo, _ = small_zoo
     with pytest.raises(paistats.UnknownEntryError, match="mnist1d_mlp-magnitude"):

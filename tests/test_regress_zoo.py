@@ -45,7 +45,7 @@ def dist(tree):
 def test_seed_level_tests_on_a_real_entry(tree, dist):
     d, noise = dist
     acc = tree["accuracy"].where(tree["complete"])
-    table = inf.stack(inf.compare(acc, test="t"), family=("sparsity",))
+    table = inf.adjust_family(inf.compare(acc, test="t"), family=("sparsity",))
     assert set(table["variant"]) == {"shuffle", "reinit"} and (table["n"] == 3).all()
     x = acc.sel(variant="reinit", sparsity=0.8).values
     y = acc.sel(variant="original", sparsity=0.8).values
@@ -55,7 +55,7 @@ def test_seed_level_tests_on_a_real_entry(tree, dist):
     w = d["wasserstein_rel"].sel(stage=["init", "trained"])
     w = w.sel(layer=[v for v in w["layer"].values if v != "all"])
     results = inf.noise_test(w, noise["wasserstein_rel"].sel(stage=["init", "trained"]))
-    shift = inf.stack(results, family=("layer",), method="holm")
+    shift = inf.adjust_family(results, family=("layer",), method="holm")
     assert len(shift) == 2 * 2 * w.sizes["layer"]  # variants × stages × layers
     assert shift["family"].str.startswith(f"holm over layer (m={w.sizes['layer']}; p-values only").all()
     assert shift["verdict"].isin(["above noise", "inconclusive"]).all()

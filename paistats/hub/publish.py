@@ -39,9 +39,17 @@ _METADATA_FILES = ("zarr.json", MANIFEST_FILE)
 
 
 def local_entries(zoo_dir) -> dict[str, Path]:
-    """Entries of a local zoo: entry name → folder holding a Zarr store (``zarr.json``).
+    """Entries of a local zoo.
 
-    ``zoo_dir`` may also be a single entry's folder. Hidden folders (``.builder``) are skipped.
+    Parameters
+    ----------
+    zoo_dir : path-like
+        A zoo folder, or a single entry's folder. Hidden folders (``.builder``) are skipped.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Entry name → folder holding its Zarr store (``zarr.json``).
 
     Raises
     ------

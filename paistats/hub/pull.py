@@ -236,7 +236,22 @@ def read_listing(zoo: str, *, revision: str | None = None, token: str | None = N
 
 
 def local_zoo(zoo: str, *, revision: str | None = None, entries: list[str] | None = None) -> Path:
-    """Same as :func:`resolve` (the name ``paistats.zoo.resolve_zoo`` calls)."""
+    """Same as :func:`resolve` (the name ``paistats.zoo.resolve_zoo`` calls).
+
+    Parameters
+    ----------
+    zoo : str
+        Hub reference (``org/name``, ``hf://datasets/org/name[@rev]``).
+    revision : str, optional
+        Branch, tag or commit (default: the reference's, else ``main``).
+    entries : list of str, optional
+        The only entries to download (``[]``: index files only; None: all).
+
+    Returns
+    -------
+    pathlib.Path
+        The local snapshot folder (a zoo directory).
+    """
     return resolve(zoo, entries=entries, revision=revision)
 
 
@@ -249,6 +264,10 @@ def open_store(zoo: str, entry: str | None = None, *, revision: str | None = Non
         Hub reference (see :func:`paistats.hub.parse_ref`); may already name the entry.
     entry : str, optional
         Entry to open when ``zoo`` does not name one.
+    revision : str, optional
+        Branch, tag or commit when ``zoo`` names none.
+    token : str, optional
+        Hub token (default: the client's configured one).
 
     Returns
     -------

@@ -6,14 +6,14 @@ import math
 import numpy as np
 import xarray as xr
 
-from paistats.inference._result import InferenceError
+from paistats.errors import InferenceError, shown
 
 
 def values(x, what: str) -> np.ndarray:
     """1-D float array from an array-like or a 1-D DataArray."""
     if isinstance(x, xr.DataArray):
         if x.ndim != 1:
-            raise InferenceError(f"{what} must have one dim (seed or weights), got dims {x.dims}; select a cell first "
+            raise InferenceError(f"{what} must have one dim (seed or weights), got dims {shown(x.dims)}; select a cell first "
                                  "or use paistats.inference.compare")
         x = x.values
     arr = np.asarray(x, dtype=float)
@@ -22,12 +22,12 @@ def values(x, what: str) -> np.ndarray:
     return arr
 
 
-def paired(variant, reference, *, min_n: int = 2, what: str = "seeds") -> tuple[np.ndarray, np.ndarray]:
-    """Aligned (variant, reference) values with seeds missing from either side dropped."""
-    x, y = values(variant, "variant"), values(reference, "reference")
-    if isinstance(variant, xr.DataArray) and isinstance(reference, xr.DataArray) and variant.dims == reference.dims:
-        variant, reference = xr.align(variant, reference, join="inner")
-        x, y = variant.values.astype(float), reference.values.astype(float)
+def paired(variant, baseline, *, min_n: int = 2, what: str = "seeds") -> tuple[np.ndarray, np.ndarray]:
+    """Aligned (variant, baseline) values with seeds missing from either side dropped."""
+    x, y = values(variant, "variant"), values(baseline, "baseline")
+    if isinstance(variant, xr.DataArray) and isinstance(baseline, xr.DataArray) and variant.dims == baseline.dims:
+        variant, baseline = xr.align(variant, baseline, join="inner")
+        x, y = variant.values.astype(float), baseline.values.astype(float)
     if x.shape != y.shape:
         raise InferenceError(f"paired test needs one value per seed on both sides, got {x.size} and {y.size}; "
                              "align the seeds (or pass paired=False)")
@@ -61,7 +61,7 @@ def not_constant(d: np.ndarray, what: str, test: str, scale: float | None = None
 
 def check_result(stat: float, p: float, test: str) -> None:
     if not (math.isfinite(p) and not math.isnan(stat)):
-        raise InferenceError(f"{test} gave statistic {stat} and p-value {p} (constant or degenerate input); "
+        raise InferenceError(f"{test} gave statistic {float(stat):g} and p-value {float(p):g} (constant or degenerate input); "
                              "check the data for constant values")
 
 

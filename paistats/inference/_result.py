@@ -1,7 +1,7 @@
 """Result objects of :mod:`paistats.inference`, in the style of ``scipy.stats`` results.
 
 Every result states its unit of inference (``"seed"`` for claims, ``"weight"`` for descriptive
-per-weight tests), its n, the test that produced it and, once stacked with :func:`stack`, the
+per-weight tests), its n, the test that produced it and, once tabulated by :func:`adjust_family`, the
 family its p-value was adjusted over.
 """
 from __future__ import annotations
@@ -10,12 +10,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from paistats.errors import ZooError
+from paistats.errors import InferenceError  # noqa: F401  (its public home is paistats.errors; re-exported here)
 from paistats.inference.verdicts import interval_claims, interval_verdict, qualifier, verdict_text
-
-
-class InferenceError(ZooError, ValueError):
-    """Input a test cannot answer (too few seeds, missing reference, constant data). One line, with the fix."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +71,7 @@ class InferenceResult:
     coords : dict
         Labels of the cell tested (pruner, variant, sparsity, layer, stage, quantity, …).
     family : str or None
-        Set by :func:`stack`: the family the interval level and p-values were adjusted over.
+        Set by :func:`adjust_family`: the family the interval level and p-values were adjusted over.
     details : dict
         Extra numbers (df, the noise floor, the reference implementation's raw p-value …).
     """
@@ -107,7 +103,7 @@ class InferenceResult:
         Parameters
         ----------
         confidence_level : float, optional
-            Default ``1 − α`` (the level of the verdict of a single test; :func:`stack` uses the
+            Default ``1 − α`` (the level of the verdict of a single test; :func:`adjust_family` uses the
             family's level).
 
         Raises

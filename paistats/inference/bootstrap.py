@@ -20,8 +20,10 @@ import numpy as np
 import scipy.stats as st
 import xarray as xr
 
+from paistats.errors import InferenceError, shown
 from paistats.inference import _checks
-from paistats.inference._result import BootstrapResult, ConfidenceInterval, InferenceError
+from paistats.inference._result import BootstrapResult, ConfidenceInterval
+from paistats.vocabulary import SEED
 
 
 COVERAGE = {5: 0.84, 10: 0.93, 40: 0.95}
@@ -47,7 +49,27 @@ def bootstrap_ci(data, statistic: Callable = np.mean, *, confidence_level: float
         One value per seed (NaN dropped).
     statistic : callable
         ``statistic(x, axis=-1)`` as in ``scipy.stats.bootstrap`` (default the mean).
+    confidence_level : float
+        Level of the interval.
     method : {"BCa", "percentile", "basic"}
+        scipy's interval method.
+    n_resamples : int
+        Bootstrap resamples.
+    rng : int, numpy.random.Generator or None
+        Seed of the resampling (default 0: reproducible).
+    coords : dict, optional
+        Labels carried into the result.
+
+    Returns
+    -------
+    BootstrapResult
+        ``estimate`` (the statistic on the data), ``confidence_interval``, ``standard_error``,
+        ``n`` seeds, ``unit="seed"``.
+
+    Raises
+    ------
+    InferenceError
+        Fewer than 3 finite values, or constant values.
 
     Warns
     -----
@@ -65,7 +87,7 @@ def bootstrap_ci(data, statistic: Callable = np.mean, *, confidence_level: float
                            f"{method} (seeds)", dict(coords or {}))
 
 
-def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray], object], *, dim: str = "seed",
+def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray], object], *, dim: str = SEED,
                            confidence_level: float = 0.95, method: str = "BCa", n_resamples: int = 1999,
                            rng: int | np.random.Generator | None = 0, coords: dict | None = None) -> BootstrapResult:
     """Cluster bootstrap: resample seeds with replacement, keep each seed's data whole.
@@ -81,16 +103,32 @@ def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray
         It is first called on a batch: ``a`` then has an extra leading dim ``resample`` (one
         resample of seeds each) and must return a DataArray over ``resample`` only; a statistic
         that cannot (returns a plain number) is called once per resample instead (slower).
+    dim : str
+        The dim resampled (seeds).
+    confidence_level : float
+        Level of the interval.
+    method : {"BCa", "percentile", "basic"}
+        scipy's interval method.
     n_resamples : int
+        Bootstrap resamples.
+    rng : int, numpy.random.Generator or None
+        Seed of the resampling (default 0: reproducible).
+    coords : dict, optional
+        Labels carried into the result.
 
     Returns
     -------
     BootstrapResult
         ``unit="seed"``, ``n`` = number of seeds.
+
+    Raises
+    ------
+    InferenceError
+        No ``dim``, fewer than 3 seeds, a non-finite statistic or interval.
     """
     if not isinstance(data, xr.DataArray) or dim not in data.dims:
         raise InferenceError(f"hierarchical_bootstrap needs a DataArray with a {dim!r} dim, got "
-                             f"{getattr(data, 'dims', type(data).__name__)}")
+                             f"{shown(getattr(data, 'dims', type(data).__name__))}")
     S = data.sizes[dim]
     if S < 3:
         raise InferenceError(f"hierarchical_bootstrap needs at least 3 seeds, got {S}; build more seeds or use the "
@@ -112,7 +150,7 @@ def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray
 
     est = one(np.arange(S))
     if not np.isfinite(est):
-        raise InferenceError(f"statistic on the observed data is {est}; make it skip NaN (pruned weights, "
+        raise InferenceError(f"statistic on the observed data is {est:g}; make it skip NaN (pruned weights, "
                              "incomplete runs)")
     try:  # can the statistic take a batch of resamples (reducing dims by name)?
         probe = np.array([np.arange(S), np.arange(S)[::-1]])
@@ -123,7 +161,7 @@ def hierarchical_bootstrap(data: xr.DataArray, statistic: Callable[[xr.DataArray
                        confidence_level=confidence_level, method=method, n_resamples=n_resamples, rng=rng)
     low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (np.isfinite(low) and np.isfinite(high)):
-        raise InferenceError(f"bootstrap interval is ({low}, {high}): the statistic barely varies over seeds; "
+        raise InferenceError(f"bootstrap interval is ({low:g}, {high:g}): the statistic barely varies over seeds; "
                              "use method='percentile' or more seeds")
     ci = ConfidenceInterval(low, high, confidence_level, f"hierarchical bootstrap {method} (seeds resampled)")
     return BootstrapResult(est, ci, float(res.standard_error), S, "seed", f"hierarchical {method} (seeds)",

@@ -7,8 +7,10 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from paistats.inference._result import InferenceError, InferenceResult
+from paistats.errors import InferenceError, shown
+from paistats.inference._result import InferenceResult
 from paistats.inference.seeds import equivalence_test, noninferiority_test, paired_test, shift_vs_noise
+from paistats.vocabulary import REFERENCE_VARIANT, SEED, VARIANT
 
 TESTS = ("t", "wilcoxon", "signflip", "tost", "noninferiority")
 
@@ -20,11 +22,11 @@ def _item(v):
 def _check_grid(data: xr.DataArray, reference: str, variants, dim: str, what: str) -> list:
     if not isinstance(data, xr.DataArray):
         raise InferenceError(f"{what} must be an xarray.DataArray with dims variant and {dim}, got {type(data).__name__}")
-    for need in ("variant", dim):
+    for need in (VARIANT, dim):
         if need not in data.dims:
-            raise InferenceError(f"{what} has no {need!r} dim (dims: {data.dims}); pass data with one value per "
+            raise InferenceError(f"{what} has no {need!r} dim (dims: {shown(data.dims)}); pass data with one value per "
                                  f"variant and {dim}")
-    names = [str(v) for v in data["variant"].values]
+    names = [str(v) for v in data[VARIANT].values]
     if reference not in names:
         raise InferenceError(f"reference variant {reference!r} is not in {what} (variants: {', '.join(names)}); "
                              "pass reference=... or build the reference variant")
@@ -51,15 +53,15 @@ def _run(cells, errors: str):
             results.append(fn())
         except InferenceError as e:
             if errors == "raise":
-                raise InferenceError(f"at {coords}: {e}") from None
+                raise InferenceError(f"at {shown(coords)}: {e}") from None
             skipped.append((coords, str(e)))
     if skipped:
-        warnings.warn(f"skipped {len(skipped)} untestable cell(s), e.g. {skipped[0][0]}: {skipped[0][1]}",
+        warnings.warn(f"skipped {len(skipped)} untestable cell(s), e.g. {shown(skipped[0][0])}: {skipped[0][1]}",
                       stacklevel=3)
     return results
 
 
-def compare(data: xr.DataArray, *, test: str = "t", reference: str = "original", variants=None, dim: str = "seed",
+def compare(data: xr.DataArray, *, test: str = "t", reference: str = REFERENCE_VARIANT, variants=None, dim: str = SEED,
             margin: float | None = None, alpha: float = 0.05, alternative: str = "two-sided",
             higher_is_better: bool | None = None, paired: bool = True, errors: str = "raise") -> list[InferenceResult]:
     """Seed-level test of each variant against the reference in every cell of ``data``.
@@ -74,20 +76,40 @@ def compare(data: xr.DataArray, *, test: str = "t", reference: str = "original",
         baselines have no variants) are left out with one warning.
     test : {"t", "wilcoxon", "signflip", "tost", "noninferiority"}
         See :func:`paired_test`, :func:`equivalence_test`, :func:`noninferiority_test`.
+    reference : str
+        The variant every other one is compared with (default ``"original"``); its values are each
+        test's ``baseline``.
+    variants : list of str, optional
+        The variants to test (default: every variant of ``data`` but ``reference``).
+    dim : str
+        The replicate dim (seeds).
     margin : float
         Needed by ``tost`` and ``noninferiority``; optional for the paired tests, where it lets the
         verdict say *equivalent* / *non-inferior* from the same interval (data units).
     higher_is_better : bool or None
         Verdict words: True (accuracy: better / worse), False (loss), None (higher / lower; the
         default, for quantities without a better direction). ``noninferiority`` needs True or False.
+    alpha : float
+        Level of each verdict before adjustment (:func:`paistats.inference.adjust_family` sets the
+        family's).
+    alternative : {"two-sided", "less", "greater"}
+        Of the paired tests.
+    paired : bool
+        Must be True for ``tost`` and ``noninferiority`` (unpaired versions are refused).
     errors : {"raise", "skip"}
         ``skip`` leaves out untestable cells (too few seeds, constant) with one warning naming them.
 
     Returns
     -------
     list of InferenceResult
-        Coords: every cell dim, ``variant`` and ``quantity``; stack with
-        :func:`paistats.inference.stack`.
+        Coords: every cell dim, ``variant`` and ``quantity``; adjust and tabulate with
+        :func:`paistats.inference.adjust_family`.
+
+    Raises
+    ------
+    InferenceError
+        Unknown test, no reference variant in ``data``, fewer than 2 seeds, nothing built, or
+        (``errors="raise"``) the first untestable cell, named.
     """
     if test not in TESTS:
         raise InferenceError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}")
@@ -95,7 +117,7 @@ def compare(data: xr.DataArray, *, test: str = "t", reference: str = "original",
         raise InferenceError("test='noninferiority' needs a direction: pass higher_is_better=True (accuracy) or "
                              "False (loss, distance)")
     variants = _check_grid(data, reference, variants, dim, "data")
-    data = data.transpose(..., "variant", dim).load()
+    data = data.transpose(..., VARIANT, dim).load()
     name = data.name or "value"
 
     def fn_for(x, y, coords):
@@ -108,28 +130,28 @@ def compare(data: xr.DataArray, *, test: str = "t", reference: str = "original",
         return lambda: paired_test(x, y, test=test, alternative=alternative, alpha=alpha, margin=margin,
                                    higher_is_better=higher_is_better, coords=coords)
 
-    vpos = {str(v): i for i, v in enumerate(data["variant"].values)}
+    vpos = {str(v): i for i, v in enumerate(data[VARIANT].values)}
     cells, unbuilt = [], []
-    for coords, sel in _cells(data, ("variant", dim)):
+    for coords, sel in _cells(data, (VARIANT, dim)):
         block = data.isel(sel).values  # (variant, seed)
         y = block[vpos[reference]]
         for v in variants:
-            c = {**coords, "variant": v, "quantity": name}
+            c = {**coords, VARIANT: v, "quantity": name}
             if not np.isfinite(block[vpos[v]]).any():
                 unbuilt.append(c)
                 continue
             cells.append((c, fn_for(block[vpos[v]], y, c)))
     if unbuilt:
         warnings.warn(f"left out {len(unbuilt)} cell(s) whose variant was not built (no seed has a value), e.g. "
-                      f"{unbuilt[0]}; at sparsity 0 the variants of a dense baseline are not built", stacklevel=2)
+                      f"{shown(unbuilt[0])}; at sparsity 0 the variants of a dense baseline are not built", stacklevel=2)
     if not cells:
         raise InferenceError("no variant was built in any cell of data (every value NaN); select the sparsities "
                              "> 0 or check the 'complete' flag")
     return _run(cells, errors)
 
 
-def noise_test(distance: xr.DataArray, noise: xr.DataArray, *, reference: str = "original", variants=None,
-               dim: str = "seed", pair_dim: str = "seed_pair", alternative: str = "greater", alpha: float = 0.05,
+def noise_test(distance: xr.DataArray, noise: xr.DataArray, *, reference: str = REFERENCE_VARIANT, variants=None,
+               dim: str = SEED, pair_dim: str = "seed_pair", alternative: str = "greater", alpha: float = 0.05,
                errors: str = "raise") -> list[InferenceResult]:
     """:func:`shift_vs_noise` in every cell: is each variant farther from the reference than two
     seeds of the reference are from each other?
@@ -143,27 +165,49 @@ def noise_test(distance: xr.DataArray, noise: xr.DataArray, *, reference: str = 
     noise : DataArray, dims (seed_pair, …) with coords ``seed_a``, ``seed_b``
         The same metric between two seeds of the reference; cells (all other dims) must match
         ``distance``'s. A ``variant`` dim, if present, is reduced to ``reference``.
+    reference : str
+        The variant the distances are measured from (default ``"original"``).
+    variants : list of str, optional
+        The variants to test (default: every one but ``reference``).
+    dim, pair_dim : str
+        The seed dim of ``distance`` and the seed-pair dim of ``noise``.
+    alternative : {"greater", "less", "two-sided"}
+        See :func:`shift_vs_noise`.
+    alpha : float
+        Level of each verdict before adjustment.
+    errors : {"raise", "skip"}
+        ``skip`` leaves out untestable cells with one warning naming them.
+
+    Returns
+    -------
+    list of InferenceResult
+        kind ``shift``; coords: every cell dim, ``variant`` and ``quantity``.
+
+    Raises
+    ------
+    InferenceError
+        Missing reference, seed pairs or dims; (``errors="raise"``) the first untestable cell.
     """
     variants = _check_grid(distance, reference, variants, dim, "distance")
     if pair_dim not in noise.dims or "seed_a" not in noise.coords or "seed_b" not in noise.coords:
         raise InferenceError(f"noise needs a {pair_dim!r} dim with seed_a / seed_b coords (the reference's seed noise "
-                             f"floor from paistats.distances), got dims {noise.dims}")
-    if "variant" in noise.dims:
-        noise = noise.sel(variant=reference)
-    distance = distance.transpose(..., "variant", dim).load()
+                             f"floor from paistats.distances), got dims {shown(noise.dims)}")
+    if VARIANT in noise.dims:
+        noise = noise.sel({VARIANT: reference})
+    distance = distance.transpose(..., VARIANT, dim).load()
     noise = noise.load()
     seeds = distance[dim].values
     name = distance.name or "distance"
     cells = []
-    for coords, sel in _cells(distance, ("variant", dim)):
+    for coords, sel in _cells(distance, (VARIANT, dim)):
         cell_noise = noise.sel({k: v for k, v in coords.items() if k in noise.dims})
         extra = [d for d in cell_noise.dims if d != pair_dim]
         if extra:
             raise InferenceError(f"noise has dims {extra} that distance lacks; select them first")
         block = distance.isel(sel)
         for v in variants:
-            c = {**coords, "variant": v, "quantity": name}
-            d = block.sel(variant=v).values
+            c = {**coords, VARIANT: v, "quantity": name}
+            d = block.sel({VARIANT: v}).values
             cells.append((c, lambda d=d, c=c, n=cell_noise: shift_vs_noise(
                 d, n.values, seeds=seeds, seed_a=n["seed_a"].values, seed_b=n["seed_b"].values,
                 alternative=alternative, alpha=alpha, coords=c)))

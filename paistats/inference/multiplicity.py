@@ -1,4 +1,9 @@
-"""Multiplicity control over a stated family, and stacking results into tidy tables."""
+"""Multiplicity control over a stated family, and the tidy table of a family's results.
+
+:func:`adjust` adjusts an array of p-values; :func:`adjust_family` adjusts a list of results within
+stated families and tabulates them, each verdict read off the interval printed beside it
+(``stack``, its old name, still works for one release with a FutureWarning).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,17 +11,35 @@ import pandas as pd
 import xarray as xr
 from statsmodels.stats.multitest import multipletests
 
-from paistats.inference._result import InferenceError, InferenceResult
+from paistats._deprecate import renamed_function
+from paistats.errors import InferenceError
+from paistats.inference._result import InferenceResult
 from paistats.inference.verdicts import pvalue_verdict
+from paistats.vocabulary import LAYER, PRUNER, SPARSITY, VARIANT
 
 METHODS = {"bonferroni": "bonferroni", "none": None, "holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh"}
 
 
 def adjust(pvalues, method: str = "holm") -> np.ndarray:
-    """Adjusted p-values (``statsmodels.stats.multitest.multipletests``).
+    """Adjusted p-values of one family (``statsmodels.stats.multitest.multipletests``).
 
-    ``holm`` controls the family-wise error rate; ``bh`` (``fdr_bh``, Benjamini-Hochberg) the false
-    discovery rate (independent or positively dependent tests); ``none`` returns the input.
+    Parameters
+    ----------
+    pvalues : array-like
+        The family's p-values (no NaN).
+    method : {"holm", "bonferroni", "bh", "fdr_bh", "none"}
+        ``holm`` controls the family-wise error rate; ``bh`` (``fdr_bh``, Benjamini-Hochberg) the
+        false discovery rate (independent or positively dependent tests); ``none`` returns the input.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, same shape as ``pvalues``.
+
+    Raises
+    ------
+    InferenceError
+        Unknown method or NaN p-values.
     """
     if method not in METHODS:
         raise InferenceError(f"unknown multiplicity method {method!r}; choose one of {', '.join(METHODS)}")
@@ -45,9 +68,23 @@ INTERVAL_METHODS = ("bonferroni", "none")
 
 
 def family_level(alpha: float, m: int, method: str = "bonferroni") -> float:
-    """Confidence level of each interval of a family of ``m``: ``1 − α/m`` (Bonferroni: the m
-    intervals cover together with probability ≥ 1 − α) or ``1 − α`` (``none``); NaN for step-wise
-    methods (Holm, BH), which have no matching interval."""
+    """Confidence level of each interval of a family.
+
+    Parameters
+    ----------
+    alpha : float
+        Family-wise error rate.
+    m : int
+        Number of results in the family.
+    method : str
+        The multiplicity method.
+
+    Returns
+    -------
+    float
+        ``1 − α/m`` (Bonferroni: the m intervals cover together with probability ≥ 1 − α),
+        ``1 − α`` (``none``); NaN for step-wise methods (Holm, BH), which have no matching interval.
+    """
     if method == "bonferroni":
         return 1 - alpha / m
     if method == "none":
@@ -72,13 +109,14 @@ def _adjust_block(p: np.ndarray, method: str, m: int) -> np.ndarray:
     return adjust(p, method)
 
 
-def stack(results: list[InferenceResult], *, family: tuple[str, ...] | list[str] | None = None,
+def adjust_family(results: list[InferenceResult], *, family: tuple[str, ...] | list[str] | None = None,
           method: str = "bonferroni") -> pd.DataFrame:
     """Tidy table of results: each verdict read off the interval printed beside it, at the family's level.
 
     Parameters
     ----------
     results : list of InferenceResult
+        From :func:`compare`, :func:`noise_test` or the single tests.
     family : sequence of coord names, optional
         The dims that vary *within* one family, e.g. ``("pruner", "sparsity")``: results that share
         every other coord (and the test) form one family of m results. Default: all results are one.
@@ -102,7 +140,7 @@ def stack(results: list[InferenceResult], *, family: tuple[str, ...] | list[str]
         qualifier, e.g. "worse (by less than the margin)").
     """
     if not results:
-        raise InferenceError("no results to stack")
+        raise InferenceError("no results to adjust: pass the list returned by paistats.inference.compare")
     if method not in METHODS:
         raise InferenceError(f"unknown multiplicity method {method!r}; choose one of {', '.join(METHODS)}")
     coord_names = list(dict.fromkeys(k for r in results for k in r.coords))
@@ -149,11 +187,32 @@ def stack(results: list[InferenceResult], *, family: tuple[str, ...] | list[str]
     return pd.DataFrame(rows)
 
 
+stack = renamed_function(adjust_family, "stack", "paistats.inference")
+
+
 def to_dataset(table: pd.DataFrame, dims: list[str] | tuple[str, ...] | None = None) -> xr.Dataset:
-    """The stacked table as an ``xarray.Dataset`` indexed by ``dims`` (default: the coords present among
-    pruner, variant, sparsity, layer, stage, quantity, test)."""
+    """The table of :func:`adjust_family` as an ``xarray.Dataset``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`adjust_family`.
+    dims : sequence of str, optional
+        Columns that index the rows (default: those present among pruner, variant, sparsity,
+        layer, stage, quantity, test).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per other column, indexed by ``dims``.
+
+    Raises
+    ------
+    InferenceError
+        If ``dims`` do not identify the rows uniquely.
+    """
     if dims is None:
-        dims = [d for d in ("pruner", "variant", "sparsity", "layer", "stage", "quantity", "test")
+        dims = [d for d in (PRUNER, VARIANT, SPARSITY, LAYER, "stage", "quantity", "test")
                 if d in table.columns]
     indexed = table.set_index(list(dims))
     if not indexed.index.is_unique:

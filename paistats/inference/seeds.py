@@ -1,7 +1,9 @@
 """Seed-level tests: the unit of a claim is a run, seeds are the replicates.
 
-Each function takes one value per seed for a variant and for the reference (``original``) at the
-same (pruner, sparsity, seed): a final accuracy, or any per-run statistic (a layer's std, a distance).
+Each function takes one value per seed for a variant and for its ``baseline`` — the values of the
+reference variant (``original``, :data:`paistats.vocabulary.REFERENCE_VARIANT`) at the same
+(pruner, sparsity, seed): a final accuracy, or any per-run statistic (a layer's std, a distance).
+(``reference`` always names a variant; the arrays compared with a variant are its ``baseline``.)
 Seeds where either side is missing (NaN, incomplete run) are dropped and ``n`` says how many remain.
 
 Attainable levels with few seeds: the exact sign-flip and Wilcoxon tests have 2**n equally likely
@@ -17,8 +19,11 @@ import numpy as np
 import scipy.stats as st
 from statsmodels.stats.weightstats import ttost_paired
 
+from paistats._deprecate import renamed_keywords
+from paistats.errors import InferenceError, shown
 from paistats.inference import _checks
-from paistats.inference._result import InferenceError, InferenceResult
+from paistats.inference._result import InferenceResult
+from paistats.vocabulary import SEED
 
 PAIRED_TESTS = ("t", "wilcoxon", "signflip")
 
@@ -118,15 +123,18 @@ def _margin(margin, x: np.ndarray, y: np.ndarray) -> float | None:
     return None if margin is None else _checks.margin_on_scale(margin, np.concatenate([x, y]))
 
 
-def paired_test(variant, reference, *, test: str = "t", alternative: str = "two-sided", alpha: float = 0.05,
+@renamed_keywords(reference="baseline")
+def paired_test(variant, baseline, *, test: str = "t", alternative: str = "two-sided", alpha: float = 0.05,
                 margin: float | None = None, higher_is_better: bool | None = None,
                 coords: dict | None = None) -> InferenceResult:
-    """Paired comparison of a per-run quantity between a variant and the reference across seeds.
+    """Paired comparison of a per-run quantity between a variant and its baseline across seeds.
 
     Parameters
     ----------
-    variant, reference : array-like or DataArray, dims (seed,)
-        One value per seed (same seed order); e.g. final accuracy (fraction) or a layer statistic.
+    variant, baseline : array-like or DataArray, dims (seed,)
+        One value per seed (same seed order) of the variant and of the reference variant it is
+        compared with; e.g. final accuracy (fraction) or a layer statistic. (Renamed from
+        ``reference=``, which still works with a FutureWarning for one release.)
     test : {"t", "wilcoxon", "signflip"}
         ``scipy.stats.ttest_rel`` (interval: Student t); ``scipy.stats.wilcoxon`` (exact for n <= 50;
         zero differences dropped as scipy drops them, ``n`` = the non-zero ones; interval: exact
@@ -134,12 +142,16 @@ def paired_test(variant, reference, *, test: str = "t", alternative: str = "two-
         (``scipy.stats.permutation_test`` over all 2**n signs, n ≤ 20; interval: its exact
         inversion, the order statistics of subset means).
     alternative : {"two-sided", "less", "greater"}
-        For δ = variant − reference; one-sided tests have one-sided intervals (an infinite end).
+        For δ = variant − baseline; one-sided tests have one-sided intervals (an infinite end).
+    alpha : float
+        Level of the verdict: the interval is at ``1 − alpha``.
     margin : float, optional
         Equivalence / non-inferiority margin (data units): lets the verdict say *equivalent* or
         *non-inferior* (read off the same interval). Refused when implausible for the data's scale.
     higher_is_better : bool or None
         Verdict words: better / worse (True, False) or higher / lower (None).
+    coords : dict, optional
+        Labels of the cell tested (pruner, variant, sparsity, …), carried into the result.
 
     Returns
     -------
@@ -155,7 +167,7 @@ def paired_test(variant, reference, *, test: str = "t", alternative: str = "two-
         (sign-flip) more than 20 seeds.
     """
     alternative = _checks.alternative(alternative)
-    x, y = _checks.paired(variant, reference)
+    x, y = _checks.paired(variant, baseline)
     d = x - y
     if np.all(np.abs(d) <= 64 * np.finfo(float).eps * _scale(x, y)):
         raise InferenceError(f"variant equals the reference at all {d.size} seeds: nothing to test "
@@ -212,7 +224,8 @@ def _refuse_unpaired(paired: bool, what: str) -> None:
                              "design), paired=True")
 
 
-def equivalence_test(variant, reference, *, margin: float, paired: bool = True, alpha: float = 0.05,
+@renamed_keywords(reference="baseline")
+def equivalence_test(variant, baseline, *, margin: float, paired: bool = True, alpha: float = 0.05,
                      higher_is_better: bool | None = None, coords: dict | None = None) -> InferenceResult:
     """Equivalence (TOST, paired by seed): is |δ| < margin, δ = mean(variant − reference)?
 
@@ -224,14 +237,20 @@ def equivalence_test(variant, reference, *, margin: float, paired: bool = True, 
 
     Parameters
     ----------
-    variant, reference : array-like or DataArray, dims (seed,)
+    variant, baseline : array-like or DataArray, dims (seed,)
+        One value per seed of the variant and of the reference variant (``reference=`` still
+        works with a FutureWarning for one release).
     margin : float
         Equivalence bound in the data's units (e.g. 0.01 = one accuracy point); the interval is
         (−margin, margin). Refused when implausible for the data (≥ 0.5 on fractions in [0, 1]).
     paired : bool
         Must be True: the unpaired Welch TOST is refused (liberal with few seeds).
+    alpha : float
+        Level of the verdict: the two-sided interval is at ``1 − alpha``.
     higher_is_better : bool or None
         Words of a significant difference (better / worse, or higher / lower).
+    coords : dict, optional
+        Labels of the cell tested, carried into the result.
 
     Returns
     -------
@@ -241,7 +260,7 @@ def equivalence_test(variant, reference, *, margin: float, paired: bool = True, 
         ``details["reference_pvalue"]`` = statsmodels' TOST p.
     """
     _refuse_unpaired(paired, "TOST")
-    x, y = _checks.paired(variant, reference)
+    x, y = _checks.paired(variant, baseline)
     m = _checks.margin_on_scale(margin, np.concatenate([x, y]))
     d = x - y
     _checks.not_constant(d, "differences variant − reference", "TOST", _scale(x, y))
@@ -258,29 +277,46 @@ def equivalence_test(variant, reference, *, margin: float, paired: bool = True, 
                                     "t_upper": float(hi[0]), "p_upper": float(hi[1]), "df": float(lo[2])})
 
 
-def noninferiority_test(variant, reference, *, margin: float, higher_is_better: bool = True, paired: bool = True,
+@renamed_keywords(reference="baseline")
+def noninferiority_test(variant, baseline, *, margin: float, higher_is_better: bool = True, paired: bool = True,
                         alpha: float = 0.05, coords: dict | None = None) -> InferenceResult:
     """Non-inferiority ("same or better"), paired by seed: is the variant worse by less than ``margin``?
 
-    With higher_is_better (accuracy): H0 δ ≤ −margin vs H1 δ > −margin, δ = mean(variant − reference),
+    With higher_is_better (accuracy): H0 δ ≤ −margin vs H1 δ > −margin, δ = mean(variant − baseline),
     by ``scipy.stats.ttest_1samp(δ_i, -margin, alternative="greater")``; for lower-is-better
     statistics (distances, losses) the sign is flipped. The claim is read off the two-sided (1 − α)
     t interval (lower end above −margin), i.e. the one-sided test at α/2 (ICH E9), which keeps its
     type-I error ≤ 0.05 under left-skewed seed noise where the one-sided test at α reached 0.08.
+
+    Parameters
+    ----------
+    variant, baseline : array-like or DataArray, dims (seed,)
+        One value per seed of the variant and of the reference variant (``reference=`` still
+        works with a FutureWarning for one release).
+    margin : float
+        Largest loss called negligible, in the data's units (0.01 = one accuracy point).
+    higher_is_better : bool
+        True for accuracy, False for losses and distances (the sign of "worse").
+    paired : bool
+        Must be True (the unpaired test is refused).
+    alpha : float
+        Level of the verdict: the two-sided interval is at ``1 − alpha``.
+    coords : dict, optional
+        Labels of the cell tested, carried into the result.
 
     Returns
     -------
     InferenceResult
         kind ``noninferiority``; ``pvalue`` = min(1, 2 × the one-sided p) (< α exactly when the
         interval clears the margin); ``details["reference_pvalue"]`` = scipy's one-sided p; effect
-        = mean difference variant − reference (raw sign). The verdict may also be better / worse /
+        = mean difference variant − baseline (raw sign). The verdict may also be better / worse /
         equivalent when the interval says so.
     """
     _refuse_unpaired(paired, "non-inferiority test")
     if higher_is_better not in (True, False):
         raise InferenceError(f"non-inferiority needs a direction: higher_is_better=True (accuracy) or False (loss, "
                              f"distance), got {higher_is_better!r}")
-    x, y = _checks.paired(variant, reference)
+    x, y = _checks.paired(variant, baseline)
     m = _checks.margin_on_scale(margin, np.concatenate([x, y]))
     s = 1.0 if higher_is_better else -1.0
     d = x - y
@@ -325,10 +361,15 @@ def shift_vs_noise(distance, noise, *, seeds=None, seed_a=None, seed_b=None, alt
         With ``seed_a`` / ``seed_b`` coordinates (DataArray) or arguments.
     seeds : array-like, optional
         Seed labels of ``distance`` (default: its ``seed`` coordinate, else 0 … S−1).
-
+    seed_a, seed_b : array-like, optional
+        The two seeds each noise value compares (default: ``noise``'s coordinates).
     alternative : {"greater", "less", "two-sided"}
         Verdict words follow it: "greater" can say *above noise* (interval [L, ∞)), "less" *below
         noise* ((−∞, U]), "two-sided" either ([L, U]); otherwise *inconclusive*.
+    alpha : float
+        Level of the verdict: the interval is at ``1 − alpha``.
+    coords : dict, optional
+        Labels of the cell tested, carried into the result.
 
     Returns
     -------
@@ -349,7 +390,7 @@ def shift_vs_noise(distance, noise, *, seeds=None, seed_a=None, seed_b=None, alt
     _checks.non_negative(d, "distance")
     _checks.non_negative(_checks.values(noise, "noise"), "noise")
     if seeds is None:
-        seeds = distance["seed"].values if hasattr(distance, "coords") and "seed" in distance.coords else np.arange(d.size)
+        seeds = distance[SEED].values if hasattr(distance, "coords") and SEED in distance.coords else np.arange(d.size)
     seeds = np.asarray(seeds)
     nz = _checks.values(noise, "noise")
     if seed_a is None:
@@ -372,7 +413,7 @@ def shift_vs_noise(distance, noise, *, seeds=None, seed_a=None, seed_b=None, alt
     iu = np.triu_indices(S, 1)
     if np.isnan(pairs[iu]).any():
         missing = [(seeds[i], seeds[j]) for i, j in zip(*iu) if np.isnan(pairs[i, j])]
-        raise InferenceError(f"noise floor lacks {len(missing)} seed pair(s), e.g. {missing[0]}; compute the reference's "
+        raise InferenceError(f"noise floor lacks {len(missing)} seed pair(s), e.g. {shown(missing[0])}; compute the reference's "
                              "distance for every pair of the seeds tested")
 
     def estimate(idx: np.ndarray) -> float:

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 
+from paistats.errors import InferenceError
+
 DIRECTIONS = {True: ("better", "worse"), False: ("worse", "better"), None: ("higher", "lower")}
 SHIFT_WORDS = ("above noise", "below noise")
 WORDS = ("better", "worse", "higher", "lower", "equivalent", "non-inferior", "above noise", "below noise",
@@ -36,7 +38,7 @@ def _up_down(higher_is_better, shift: bool) -> tuple[str, str]:
     if shift:
         return SHIFT_WORDS
     if higher_is_better not in DIRECTIONS:
-        raise ValueError(f"higher_is_better must be True, False or None, got {higher_is_better!r}")
+        raise InferenceError(f"higher_is_better must be True, False or None (no direction), got {higher_is_better!r}")
     return DIRECTIONS[higher_is_better]
 
 
@@ -46,6 +48,22 @@ def interval_claims(low: float, high: float, *, margin: float | None = None, hig
 
     E.g. [−3.36, −1.14] pp with a 5 pp margin supports {worse, equivalent}: the verdict is "worse"
     (qualified "by less than the margin").
+
+    Parameters
+    ----------
+    low, high : float
+        Interval bounds of δ = variant − reference, in the data's units (infinite ends allowed).
+    margin : float, optional
+        Equivalence / non-inferiority margin (> 0, data units).
+    higher_is_better : bool or None
+        Direction of the words (better / worse, or higher / lower for None).
+    shift : bool
+        Words of the shift-vs-noise test (above / below noise); the margin is not used.
+
+    Returns
+    -------
+    frozenset of str
+        Words of :data:`WORDS`; empty for a NaN bound.
     """
     up, down = _up_down(higher_is_better, shift)
     if math.isnan(low) or math.isnan(high):
@@ -75,6 +93,7 @@ def interval_verdict(low: float, high: float, *, margin: float | None = None, hi
     margin : float, optional
         Equivalence / non-inferiority margin (> 0, data units).
     higher_is_better : bool or None
+        Direction of the words (better / worse, or higher / lower for None).
     shift : bool
         Words of the shift-vs-noise test (above / below noise); the margin is not used.
 
@@ -101,6 +120,26 @@ def pvalue_verdict(estimate: float, p_zero: float, p_lower: float = math.nan, p_
     ``p_zero`` tests H0 δ = 0, ``p_lower`` H0 δ = −margin, ``p_upper`` H0 δ = +margin, each at the
     convention of the result's interval (two-sided unless the test was one-sided); "p < α" stands
     for "the interval excludes that value", and the side is the estimate's.
+
+    Parameters
+    ----------
+    estimate : float
+        Point estimate of δ (its sign picks the side of a significant difference).
+    p_zero, p_lower, p_upper : float
+        (Adjusted) p-values of H0 δ = 0, δ = −margin, δ = +margin (NaN without a margin).
+    alpha : float
+        Level the p-values are compared with.
+    margin : float, optional
+        Equivalence / non-inferiority margin (data units).
+    higher_is_better : bool or None
+        Direction of the words.
+    shift : bool
+        Words of the shift-vs-noise test.
+
+    Returns
+    -------
+    str
+        One of :data:`WORDS`.
     """
     up, down = _up_down(higher_is_better, shift)
     if p_zero < alpha:

@@ -14,8 +14,9 @@ import numpy as np
 import scipy.stats as st
 import xarray as xr
 
+from paistats.errors import InferenceError
 from paistats.inference import _checks
-from paistats.inference._result import InferenceError, InferenceResult
+from paistats.inference._result import InferenceResult
 
 
 def _flat(x, what: str) -> np.ndarray:
@@ -34,21 +35,81 @@ def _result(test, res, effect, effect_name, x, y, alternative="two-sided", coord
 
 
 def ks_test(x, y, *, alternative: str = "two-sided", coords: dict | None = None) -> InferenceResult:
-    """``scipy.stats.ks_2samp``; effect = the KS statistic (sup |F_x − F_y|)."""
+    """Two-sample Kolmogorov-Smirnov test (``scipy.stats.ks_2samp``), descriptive.
+
+    Parameters
+    ----------
+    x, y : array-like or DataArray
+        Surviving weights of the two samples (any shape, flattened; NaN = pruned, dropped).
+    alternative : {"two-sided", "less", "greater"}
+        As in scipy.
+    coords : dict, optional
+        Labels of what is compared, carried into the result.
+
+    Returns
+    -------
+    InferenceResult
+        ``descriptive=True``, ``unit="weight"``, ``n`` = the smaller sample; effect = the KS statistic (sup |F_x − F_y|).
+
+    Raises
+    ------
+    InferenceError
+        A sample with fewer than 2 finite values, or a degenerate statistic.
+    """
     x, y = _flat(x, "x"), _flat(y, "y")
     res = st.ks_2samp(x, y, alternative=alternative)
     return _result("ks_2samp", res, res.statistic, "KS distance", x, y, alternative, coords)
 
 
 def anderson_test(x, y, *, coords: dict | None = None) -> InferenceResult:
-    """``scipy.stats.anderson_ksamp([x, y], variant="midrank")`` (p interpolated, clipped to [0.001, 0.25])."""
+    """Anderson-Darling k-sample test (``scipy.stats.anderson_ksamp([x, y], variant="midrank")``), descriptive.
+
+    The p-value is scipy's, interpolated and clipped to [0.001, 0.25].
+
+    Parameters
+    ----------
+    x, y : array-like or DataArray
+        Surviving weights of the two samples (any shape, flattened; NaN = pruned, dropped).
+    coords : dict, optional
+        Labels of what is compared, carried into the result.
+
+    Returns
+    -------
+    InferenceResult
+        ``descriptive=True``, ``unit="weight"``, ``n`` = the smaller sample; effect = the normalized A-D statistic.
+
+    Raises
+    ------
+    InferenceError
+        A sample with fewer than 2 finite values, or a degenerate statistic.
+    """
     x, y = _flat(x, "x"), _flat(y, "y")
     res = st.anderson_ksamp([x, y], variant="midrank")
     return _result("anderson_ksamp", res, res.statistic, "normalized A-D statistic", x, y, "two-sided", coords)
 
 
 def mannwhitney_test(x, y, *, alternative: str = "two-sided", coords: dict | None = None) -> InferenceResult:
-    """``scipy.stats.mannwhitneyu``; effect = U / (n_x n_y), the probability that x > y (ties count ½)."""
+    """Mann-Whitney U test (``scipy.stats.mannwhitneyu``), descriptive.
+
+    Parameters
+    ----------
+    x, y : array-like or DataArray
+        Surviving weights of the two samples (any shape, flattened; NaN = pruned, dropped).
+    alternative : {"two-sided", "less", "greater"}
+        As in scipy.
+    coords : dict, optional
+        Labels of what is compared, carried into the result.
+
+    Returns
+    -------
+    InferenceResult
+        ``descriptive=True``, ``unit="weight"``, ``n`` = the smaller sample; effect = U / (n_x n_y), the probability that x > y (ties count ½).
+
+    Raises
+    ------
+    InferenceError
+        A sample with fewer than 2 finite values, or a degenerate statistic.
+    """
     x, y = _flat(x, "x"), _flat(y, "y")
     res = st.mannwhitneyu(x, y, alternative=alternative)
     return _result("mannwhitneyu", res, res.statistic / (x.size * y.size), "common-language effect P(x > y)",
@@ -56,7 +117,25 @@ def mannwhitney_test(x, y, *, alternative: str = "two-sided", coords: dict | Non
 
 
 def brown_forsythe_test(x, y, *, coords: dict | None = None) -> InferenceResult:
-    """Brown-Forsythe scale test: ``scipy.stats.levene(x, y, center="median")``; effect = log(std_x / std_y)."""
+    """Brown-Forsythe scale test (``scipy.stats.levene(x, y, center="median")``), descriptive.
+
+    Parameters
+    ----------
+    x, y : array-like or DataArray
+        Surviving weights of the two samples (any shape, flattened; NaN = pruned, dropped).
+    coords : dict, optional
+        Labels of what is compared, carried into the result.
+
+    Returns
+    -------
+    InferenceResult
+        ``descriptive=True``, ``unit="weight"``, ``n`` = the smaller sample; effect = log(std_x / std_y) (NaN when a std is 0).
+
+    Raises
+    ------
+    InferenceError
+        A sample with fewer than 2 finite values, or a degenerate statistic.
+    """
     x, y = _flat(x, "x"), _flat(y, "y")
     if np.ptp(x) == 0 and np.ptp(y) == 0:
         raise InferenceError("brown-forsythe: both samples are constant (degenerate scale test); check the weights")
@@ -73,9 +152,31 @@ def permutation_test(x, y, statistic, *, n_resamples: int = 9999, alternative: s
 
     Parameters
     ----------
+    x, y : array-like or DataArray
+        Surviving weights of the two samples (any shape, flattened; NaN = pruned, dropped).
     statistic : callable
         ``statistic(x, y, axis)`` vectorized over ``axis`` (scipy's convention), e.g.
         ``lambda x, y, axis: np.std(x, axis=axis) - np.std(y, axis=axis)``.
+    n_resamples : int
+        Permutations drawn (scipy enumerates all when fewer exist).
+    alternative : {"two-sided", "less", "greater"}
+        As in scipy.
+    rng : int, numpy.random.Generator or None
+        Seed of the permutations (default 0: reproducible).
+    name : str, optional
+        Label of the statistic (default its ``__name__``).
+    coords : dict, optional
+        Labels of what is compared, carried into the result.
+
+    Returns
+    -------
+    InferenceResult
+        ``descriptive=True``, ``unit="weight"``, ``n`` = the smaller sample; effect = the statistic on the observed samples.
+
+    Raises
+    ------
+    InferenceError
+        A sample with fewer than 2 finite values, or a degenerate statistic.
     """
     x, y = _flat(x, "x"), _flat(y, "y")
     res = st.permutation_test((x, y), statistic, permutation_type="independent", vectorized=True,

@@ -14,8 +14,6 @@ Widths follow :data:`theme.SINGLE_COLUMN` / :data:`theme.DOUBLE_COLUMN`; call
 The names load their submodules on first access (PEP 562): a worker process that renders figures
 imports :mod:`paistats.plot._render` (vl-convert only) without altair, pandas or scipy.
 """
-import importlib
-
 from paistats._lazy import lazy_attributes
 
 _CHARTS = ("accuracy_delta", "accuracy_vs_density", "accuracy_vs_sparsity", "convergence_gain", "distance_by_layer",
@@ -25,14 +23,4 @@ _WHERE = {**{n: "charts" for n in _CHARTS}, **{n: "export" for n in ("FORMATS", 
 
 __all__ = sorted({*_WHERE, "theme"} - {"interaction_frame", "interaction_plot"})
 
-_names, _dir = lazy_attributes(__name__, _WHERE)
-
-
-def __getattr__(name: str):
-    if name == "theme":  # the submodule
-        return importlib.import_module(f"{__name__}.theme")
-    return _names(name)
-
-
-def __dir__():
-    return sorted({*_dir(), "theme"})
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, modules=("theme",))

@@ -5,6 +5,9 @@
 explain Δaccuracy? trained shift as association) and ``invert_cost`` (what a wrong mask costs).
 ``ols`` (CR3 jackknife by seed) and ``mixedlm`` (random intercept) remain general tools for any
 formula; ``default_formula`` pools every variant and answers none of those questions.
+Both regressions name their grouping column ``groups=`` (``ols(cluster=)`` still works for one
+release with a FutureWarning); a :class:`RegressionResult` says which model it is in ``kind`` and
+holds the fitted statsmodels results in ``result``.
 """
 from __future__ import annotations
 

@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from paistats.inference._result import InferenceError
+from paistats._deprecate import renamed_keywords, warn_renamed
+from paistats.errors import InferenceError, shown
+from paistats.vocabulary import PRUNER, SEED, SPARSITY, Columns
 
-RESPONSE = "delta_accuracy"
+RESPONSE = Columns.DELTA_ACCURACY
 SHIFT_TERMS = ("wasserstein_rel_init", "wasserstein_rel_trained")
 
 
@@ -22,12 +24,22 @@ class RegressionResult:
     Attributes
     ----------
     result : statsmodels results object
-        ``RegressionResults`` (OLS) or ``MixedLMResults``.
+        The fitted ``RegressionResults`` (OLS) or ``MixedLMResults`` (``.summary()``,
+        ``.get_prediction()``, …).
     coefficients : pandas.DataFrame
         One row per fixed-effect term: ``term``, ``estimate``, ``std_error``, ``statistic``,
         ``pvalue``, ``ci_low``, ``ci_high`` (at ``1 − alpha``).
-    formula, model, cov_type, groups : str
+    formula : str
+        The patsy formula fitted.
+    kind : {"OLS", "MixedLM"}
+        Which model was fitted (``.model``, its old name, still reads it with a FutureWarning).
+    cov_type : str
+        How the standard errors were computed (``"cluster(seed), CR3 jackknife"``, …).
+    groups : str or None
+        The column whose labels cluster the rows (OLS) or get a random intercept (MixedLM); None:
+        naive errors.
     n_obs, n_groups : int
+        Rows used and distinct groups among them.
     notes : tuple of str
         statsmodels' warnings during the fit (e.g. a random-effect variance on the boundary, 0).
     n_dropped : int
@@ -37,13 +49,19 @@ class RegressionResult:
     result: object
     coefficients: pd.DataFrame
     formula: str
-    model: str
+    kind: str
     cov_type: str
     groups: str | None
     n_obs: int
     n_groups: int
     notes: tuple[str, ...] = ()
     n_dropped: int = 0
+
+    @property
+    def model(self) -> str:
+        """Deprecated: the model's name is :attr:`kind` (the fitted results are :attr:`result`)."""
+        warn_renamed("RegressionResult.model", "RegressionResult.kind", stacklevel=2)
+        return self.kind
 
 
 def default_formula(table: pd.DataFrame) -> str:
@@ -68,7 +86,7 @@ def default_formula(table: pd.DataFrame) -> str:
     terms = [t for t in SHIFT_TERMS if t in table.columns]
     if not terms:
         raise InferenceError(f"no default shift column ({', '.join(SHIFT_TERMS)}) in the table; pass a formula")
-    for factor in ("pruner", "sparsity", "arch", "dataset"):
+    for factor in (PRUNER, SPARSITY, "arch", "dataset"):
         if factor in table.columns and table[factor].nunique() > 1:
             terms.append(f"C({factor})")
     return f"{RESPONSE} ~ " + " + ".join(terms)
@@ -81,10 +99,12 @@ def _tidy(params, bse, stat, pvalues, ci, terms) -> pd.DataFrame:
 
 
 def _check(table: pd.DataFrame, group: str | None) -> pd.DataFrame:
+    """The table, if it is a non-empty DataFrame holding the ``group`` column."""
     if not isinstance(table, pd.DataFrame) or table.empty:
         raise InferenceError("regression needs a non-empty DataFrame (from paistats.shift_table)")
     if group is not None and group not in table.columns:
-        raise InferenceError(f"grouping column {group!r} is not in the table (columns: {', '.join(table.columns)})")
+        raise InferenceError(f"grouping column {group!r} is not in the table (columns: "
+                             f"{', '.join(map(str, table.columns))}); pass groups=<one of them>")
     return table
 
 
@@ -96,7 +116,7 @@ def _groups(table: pd.DataFrame, rows, group: str) -> np.ndarray:
                              "rows before fitting")
     codes = pd.factorize(labels)[0]
     if np.unique(codes).size < 2:
-        raise InferenceError(f"only {np.unique(codes).size} {group} group(s): clustering needs at least 2 "
+        raise InferenceError(f"only {np.unique(codes).size} {group} group(s): grouping needs at least 2 "
                              "(build more seeds)")
     return codes
 
@@ -169,8 +189,7 @@ def cluster_jackknife(exog: np.ndarray, endog: np.ndarray, groups: np.ndarray) -
         keep = groups != g
         x = exog[keep]
         if np.linalg.matrix_rank(x) < exog.shape[1]:
-            g = g.item() if isinstance(g, np.generic) else g
-            raise InferenceError(f"without cluster {g!r} the design is collinear (a regressor or factor level is seen "
+            raise InferenceError(f"without cluster {shown(g)} the design is collinear (a regressor or factor level is seen "
                                  "in that cluster only); the jackknife (CR3) needs every level in ≥ 2 clusters: "
                                  "coarsen the factors or use vcov='CR1'")
         betas[i] = np.linalg.lstsq(x, endog[keep], rcond=None)[0]
@@ -188,7 +207,8 @@ def _with_cov(res, cov: np.ndarray, n_groups: int, label: str):
     return res
 
 
-def ols(table: pd.DataFrame, formula: str | None = None, *, cluster: str | None = "seed", vcov: str = "CR3",
+@renamed_keywords(cluster="groups")
+def ols(table: pd.DataFrame, formula: str | None = None, *, groups: str | None = SEED, vcov: str = "CR3",
         alpha: float = 0.05) -> RegressionResult:
     """OLS with cluster-robust standard errors (default: leave-one-seed-out jackknife, CR3).
 
@@ -205,8 +225,9 @@ def ols(table: pd.DataFrame, formula: str | None = None, *, cluster: str | None 
         :func:`paistats.shift_table` output (any columns).
     formula : str, optional
         Any patsy formula; default :func:`default_formula`.
-    cluster : str or None
-        Column of cluster labels (default ``seed``); ``None`` gives naive (iid) errors.
+    groups : str or None
+        Column of cluster labels (default ``seed``); ``None`` gives naive (iid) errors. The same
+        name as :func:`mixedlm`'s (``cluster=``, the old name, still works with a FutureWarning).
     vcov : {"CR3", "CR1"}
         Cluster-robust covariance: the jackknife (default) or statsmodels' CR1.
     alpha : float
@@ -215,7 +236,15 @@ def ols(table: pd.DataFrame, formula: str | None = None, *, cluster: str | None 
     Returns
     -------
     RegressionResult
+        ``kind`` ``"OLS"``; ``groups`` the cluster column.
+
+    Raises
+    ------
+    InferenceError
+        A missing or single-valued ``groups`` column, a formula that does not fit the table,
+        collinear or constant regressors, an unknown ``vcov``.
     """
+    cluster = groups
     table = _check(table, cluster)
     if vcov not in ("CR3", "CR1"):
         raise InferenceError(f"unknown vcov {vcov!r}; choose 'CR3' (jackknife, few clusters) or 'CR1'")
@@ -244,7 +273,7 @@ def ols(table: pd.DataFrame, formula: str | None = None, *, cluster: str | None 
 MIXED_METHODS = ("lbfgs", "bfgs", "powell", "nm")
 
 
-def mixedlm(table: pd.DataFrame, formula: str | None = None, *, groups: str = "seed", alpha: float = 0.05,
+def mixedlm(table: pd.DataFrame, formula: str | None = None, *, groups: str = SEED, alpha: float = 0.05,
             methods=MIXED_METHODS) -> RegressionResult:
     """Linear mixed model with a random intercept per ``groups`` (seed or pruner), REML.
 
@@ -266,6 +295,11 @@ def mixedlm(table: pd.DataFrame, formula: str | None = None, *, groups: str = "s
         Intervals at ``1 − alpha``.
     methods : sequence of str
         scipy optimizers tried in order (default lbfgs, bfgs, powell, nm).
+
+    Returns
+    -------
+    RegressionResult
+        ``kind`` ``"MixedLM"``; ``notes`` holds statsmodels' warnings during the fit.
 
     Raises
     ------
@@ -310,7 +344,8 @@ def mixedlm(table: pd.DataFrame, formula: str | None = None, *, groups: str = "s
                             int(np.unique(codes).size), notes, n_dropped=len(table) - len(rows))
 
 
-def fit(table: pd.DataFrame, formula: str | None = None, *, model: str = "ols", **kw) -> RegressionResult:
+@renamed_keywords(model="kind")
+def fit(table: pd.DataFrame, formula: str | None = None, *, kind: str = "ols", **kw) -> RegressionResult:
     """``ols`` (default, CR3 cluster-robust by seed) or ``mixed`` (random intercepts).
 
     Parameters
@@ -319,16 +354,17 @@ def fit(table: pd.DataFrame, formula: str | None = None, *, model: str = "ols", 
         :func:`paistats.shift_table` output.
     formula : str, optional
         Any patsy formula; default :func:`default_formula`.
-    model : {"ols", "mixed"}
+    kind : {"ols", "mixed"}
+        Which model (``model=``, the old name, still works with a FutureWarning).
     **kw
-        Passed to :func:`ols` or :func:`mixedlm`.
+        Passed to :func:`ols` or :func:`mixedlm` (``groups=``, ``alpha=``, …).
 
     Returns
     -------
     RegressionResult
     """
-    if model == "ols":
+    if kind == "ols":
         return ols(table, formula, **kw)
-    if model in ("mixed", "mixedlm"):
+    if kind in ("mixed", "mixedlm"):
         return mixedlm(table, formula, **kw)
-    raise InferenceError(f"unknown model {model!r}; choose 'ols' or 'mixed'")
+    raise InferenceError(f"unknown model kind={kind!r}; choose 'ols' or 'mixed'")

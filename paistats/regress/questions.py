@@ -18,16 +18,18 @@ import numpy as np
 import pandas as pd
 import scipy.stats as ss
 
-from paistats.inference._result import InferenceError
+from paistats._deprecate import renamed_keywords
+from paistats.errors import InferenceError
 from paistats.regress.models import RESPONSE, RegressionResult, ols
+from paistats.vocabulary import INIT, PRUNER, RANDOM_PRUNER, SEED, SPARSITY, TRAINED, VARIANT
 
-SHIFT = {"init": "wasserstein_rel_init", "trained": "wasserstein_rel_trained"}
+SHIFT = {INIT: "wasserstein_rel_init", TRAINED: "wasserstein_rel_trained"}
 IMMUNITY_VARIANTS = ("shuffle", "reinit")
 # (pruner, variant) pairs whose variant changes nothing in distribution: a random mask is independent
 # of the weights, so permuting it (shuffle) or redrawing the weights under it (reinit) gives a run
 # drawn from the same distribution as the original.
-NO_OP = {"random": ("shuffle", "reinit")}
-CELL_KEYS = ("arch", "dataset", "pruner", "sparsity")
+NO_OP = {RANDOM_PRUNER: IMMUNITY_VARIANTS}
+CELL_KEYS = ("arch", "dataset", PRUNER, SPARSITY)
 VERDICTS = ("detected", "negligible", "no detectable relation", "inconclusive")
 
 
@@ -122,6 +124,9 @@ class InvertCost:
     population : str
         The runs in words.
     n_runs, n_disconnected : int
+        Runs in the table, and how many of them are disconnected.
+    extra : dict
+        Further numbers, by name.
     """
 
     table: pd.DataFrame
@@ -132,7 +137,18 @@ class InvertCost:
 
 
 def pp(x: float) -> str:
-    """A fraction of accuracy as signed percentage points ('+1.23')."""
+    """A fraction of accuracy as signed percentage points.
+
+    Parameters
+    ----------
+    x : float
+        Accuracy fraction (0.0123 = 1.23 pp).
+
+    Returns
+    -------
+    str
+        ``'+1.23'``.
+    """
     return f"{100 * x:+.2f}"
 
 
@@ -156,11 +172,16 @@ def shift_verdict(slope: float, low: float, high: float, at_shift: float, margin
         (contains 0, reaches beyond the margin).
     effect, ci_low, ci_high : float
         slope × at_shift and its interval (the same level as the slope's).
+
+    Raises
+    ------
+    InferenceError
+        A shift or margin that is not positive.
     """
     if not at_shift > 0:
-        raise InferenceError(f"the median shift is {at_shift}; an effect at a shift needs a positive shift")
+        raise InferenceError(f"the median shift is {float(at_shift):g}; an effect at a shift needs a positive shift")
     if not margin > 0:
-        raise InferenceError(f"margin must be a positive accuracy fraction (0.01 = 1 pp), got {margin}")
+        raise InferenceError(f"margin must be a positive accuracy fraction (0.01 = 1 pp), got {float(margin):g}")
     effect, lo, hi = slope * at_shift, low * at_shift, high * at_shift
     inside = -margin < lo and hi < margin
     excludes_zero = lo > 0 or hi < 0
@@ -197,11 +218,11 @@ def _cells(df: pd.DataFrame) -> pd.Series:
 
 def _population(table: pd.DataFrame, variants, no_op: dict, shift_cols) -> tuple[pd.DataFrame, dict, list]:
     """Rows of the immunity question and the runs left out, by reason."""
-    need = {"pruner", "variant", "sparsity", "seed", RESPONSE}
+    need = {PRUNER, VARIANT, SPARSITY, SEED, RESPONSE}
     missing = need - set(table.columns)
     if missing:
         raise InferenceError(f"the table lacks {sorted(missing)}: pass paistats.shift_table(...) output")
-    df = table[table["variant"].isin(variants) & (table["sparsity"] > 0)].copy()
+    df = table[table[VARIANT].isin(variants) & (table[SPARSITY] > 0)].copy()
     if df.empty:
         raise InferenceError(f"no pruned run of {', '.join(variants)} in the table (variants: "
                              f"{', '.join(map(str, table['variant'].unique()))})")
@@ -215,7 +236,7 @@ def _population(table: pd.DataFrame, variants, no_op: dict, shift_cols) -> tuple
     noop = np.zeros(len(df), bool)
     named = []
     for pruner, vs in no_op.items():
-        hit = (df["pruner"] == pruner) & df["variant"].isin(vs)
+        hit = (df[PRUNER] == pruner) & df[VARIANT].isin(vs)
         if hit.any():
             named.append(f"{pruner} under {'/'.join(v for v in vs if v in set(df.loc[hit, 'variant']))}")
         noop |= hit.to_numpy()
@@ -225,11 +246,11 @@ def _population(table: pd.DataFrame, variants, no_op: dict, shift_cols) -> tuple
     excluded["missing Δaccuracy or shift"] = int(bad.sum())
     df = df[~bad]
     df["cell"] = _cells(df)
-    seeds = df.groupby("cell")["seed"].nunique()
+    seeds = df.groupby("cell")[SEED].nunique()
     thin = df["cell"].isin(seeds.index[seeds < 2]).to_numpy()
     excluded["cells with fewer than 2 seeds left"] = int(thin.sum())
     df = df[~thin]
-    if df.empty or df["seed"].nunique() < 2:
+    if df.empty or df[SEED].nunique() < 2:
         raise InferenceError(f"no connected, non-trivial {'/'.join(variants)} runs from ≥ 2 seeds remain "
                              f"(excluded: {', '.join(f'{k}: {n}' for k, n in excluded.items() if n)})")
     return df.reset_index(drop=True), {k: n for k, n in excluded.items() if n}, named
@@ -237,7 +258,7 @@ def _population(table: pd.DataFrame, variants, no_op: dict, shift_cols) -> tuple
 
 def _formula(df: pd.DataFrame, term: str) -> str:
     terms = [term]
-    if df["variant"].nunique() > 1:
+    if df[VARIANT].nunique() > 1:
         terms.append("C(variant)")
     if df["cell"].nunique() > 1:
         terms.append("C(cell)")
@@ -245,10 +266,10 @@ def _formula(df: pd.DataFrame, term: str) -> str:
 
 
 def _effect(df: pd.DataFrame, term: str, role: str, *, at: str, margin: float, alpha: float,
-            cluster: str) -> ShiftEffect:
-    fit = ols(df, _formula(df, term), cluster=cluster, alpha=alpha)
+            groups: str) -> ShiftEffect:
+    fit = ols(df, _formula(df, term), groups=groups, alpha=alpha)
     row = fit.coefficients.set_index("term").loc[term]
-    where = df["variant"] == at
+    where = df[VARIANT] == at
     at_name = at if where.any() else "all runs"
     at_shift = float(df.loc[where, term].median() if where.any() else df[term].median())
     verdict, effect, lo, hi = shift_verdict(row["estimate"], row["ci_low"], row["ci_high"], at_shift, margin)
@@ -257,9 +278,10 @@ def _effect(df: pd.DataFrame, term: str, role: str, *, at: str, margin: float, a
                        at_shift, effect, lo, hi, margin, 1 - alpha, verdict, sentence)
 
 
-def immunity(table: pd.DataFrame, *, variants=IMMUNITY_VARIANTS, init: str = SHIFT["init"],
-             trained: str | None = SHIFT["trained"], at: str = "shuffle", margin: float = 0.01,
-             alpha: float = 0.05, no_op: dict = NO_OP, cluster: str = "seed") -> Immunity:
+@renamed_keywords(cluster="groups")
+def immunity(table: pd.DataFrame, *, variants=IMMUNITY_VARIANTS, init: str = SHIFT[INIT],
+             trained: str | None = SHIFT[TRAINED], at: str = "shuffle", margin: float = 0.01,
+             alpha: float = 0.05, no_op: dict = NO_OP, groups: str = SEED) -> Immunity:
     """Does shift at initialization explain the accuracy change under shuffle and reinit?
 
     Population: runs of ``variants`` (default shuffle and reinit) at sparsity > 0, each against the
@@ -291,12 +313,20 @@ def immunity(table: pd.DataFrame, *, variants=IMMUNITY_VARIANTS, init: str = SHI
         Level: every interval and verdict is at ``1 − alpha``.
     no_op : dict of str to tuple of str
         Pruner → variants that are null by construction for it.
-    cluster : str
-        Cluster column (default ``seed``).
+    groups : str
+        Cluster column of the OLS fits (default ``seed``), as in :func:`paistats.regress.ols`
+        (``cluster=``, the old name, still works with a FutureWarning).
 
     Returns
     -------
     Immunity
+        Population in words, the runs used and left out, and the explanatory (``init``) and
+        association (``trained``) effects.
+
+    Raises
+    ------
+    InferenceError
+        Missing columns, or no connected non-trivial runs from at least 2 seeds.
 
     Examples
     --------
@@ -309,11 +339,11 @@ def immunity(table: pd.DataFrame, *, variants=IMMUNITY_VARIANTS, init: str = SHI
             raise InferenceError(f"shift column {c!r} is not in the table; pass init=/trained= (columns: "
                                  f"{', '.join(map(str, table.columns))})")
     df, excluded, named = _population(table, list(variants), no_op, cols)
-    explain = _effect(df, init, "explanatory", at=at, margin=margin, alpha=alpha, cluster=cluster)
-    assoc = (_effect(df, trained, "association", at=at, margin=margin, alpha=alpha, cluster=cluster)
+    explain = _effect(df, init, "explanatory", at=at, margin=margin, alpha=alpha, groups=groups)
+    assoc = (_effect(df, trained, "association", at=at, margin=margin, alpha=alpha, groups=groups)
              if trained else None)
-    n_cells, n_seeds = int(df["cell"].nunique()), int(df[cluster].nunique())
-    counts = ", ".join(f"{n} {v}" for v, n in df["variant"].value_counts().items())
+    n_cells, n_seeds = int(df["cell"].nunique()), int(df[groups].nunique())
+    counts = ", ".join(f"{n} {v}" for v, n in df[VARIANT].value_counts().items())
     out = ", ".join(f"{n} {k}" for k, n in excluded.items()) or "none"
     population = (f"{' and '.join(variants)} runs against the original of the same pruner, sparsity and seed, "
                   f"compared within {n_cells} pruner × sparsity cells, connected runs only: {len(df)} runs ({counts}) "
@@ -340,11 +370,17 @@ def invert_cost(table: pd.DataFrame, *, variant: str = "invert", alpha: float = 
     Returns
     -------
     InvertCost
+        One row per pruner × sparsity cell and the population in words.
+
+    Raises
+    ------
+    InferenceError
+        Missing columns, or no pruned run of ``variant``.
     """
-    need = {"pruner", "variant", "sparsity", "seed", RESPONSE}
+    need = {PRUNER, VARIANT, SPARSITY, SEED, RESPONSE}
     if not need <= set(table.columns):
         raise InferenceError(f"the table lacks {sorted(need - set(table.columns))}: pass paistats.shift_table(...) output")
-    df = table[(table["variant"] == variant) & (table["sparsity"] > 0)].dropna(subset=[RESPONSE]).copy()
+    df = table[(table[VARIANT] == variant) & (table[SPARSITY] > 0)].dropna(subset=[RESPONSE]).copy()
     if df.empty:
         raise InferenceError(f"no pruned {variant!r} run in the table (variants: "
                              f"{', '.join(map(str, table['variant'].unique()))})")

@@ -5,18 +5,11 @@
 ``TrainingDiverged``) and the submodule ``masked`` load :mod:`zoo_builder.training.masked` (torch) on
 first access (PEP 562), so that validating a config file starts without torch.
 """
-import importlib
-
 from paistats._lazy import lazy_attributes
 from zoo_builder.training.recipes import RECIPES, Recipe, get as get_recipe
 
 __all__ = ["History", "Masker", "RECIPES", "Recipe", "TrainingDiverged", "evaluate", "get_recipe", "train"]
 
-_names, __dir__ = lazy_attributes(__name__, {name: "masked" for name in (
-    "History", "Masker", "TrainingDiverged", "evaluate", "train")})
-
-
-def __getattr__(name: str):
-    if name == "masked":  # the submodule, as when this package imported it eagerly
-        return importlib.import_module(f"{__name__}.masked")
-    return _names(name)
+# ``masked``: the submodule, as when this package imported it eagerly
+__getattr__, __dir__ = lazy_attributes(__name__, {name: "masked" for name in (
+    "History", "Masker", "TrainingDiverged", "evaluate", "train")}, modules=("masked",))
