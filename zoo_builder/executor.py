@@ -403,9 +403,8 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
                            data_root=str(Path(data_root).resolve()) if data_root else None,
                            inject_failure=tuple(inject_failure), lock=lock)
         _submit_and_wait(todo_tasks, opts, cluster, record)
-    # the random entry first: the others' precomputed statistics take their ratio to random pruning from it
-    for e in sorted(entries, key=lambda e: not e.endswith("-random")):
-        store.finalize(zoo_dir, e, derived=derived)
+    # the builder's own step: each entry's statistics (derived=True), then the store's manifest
+    store.finalize_entries(zoo_dir, entries, derived=derived)
     summary.disconnected = _count_disconnected(zoo_dir, entries)
     summary.seconds = time.perf_counter() - t0
     if progress is not None:
