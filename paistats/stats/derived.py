@@ -263,41 +263,33 @@ def _plain_strings(ds: xr.Dataset) -> xr.Dataset:
 # --- use by layer_stats / distances / noise_floor ----------------------------------------------
 
 def entry_dirs(obj: xr.DataTree) -> list[Path]:
-    """Directories of the entries behind ``obj`` (from the readers inside its dask graph)."""
+    """Directories of the entries behind ``obj``, from the encoding the reader records.
+
+    :func:`paistats.store.reader.open_entry` sets ``encoding["source"]`` (the entry's folder) on the
+    tree and on its ``complete`` variable; an arch stack of :func:`paistats.load` sets
+    ``encoding["sources"]`` (one folder per pruner). Both survive ``.sel`` / ``.isel``; the variable's
+    also a tree rebuilt from the root dataset.
+
+    Parameters
+    ----------
+    obj : xarray.DataTree
+        What :func:`paistats.load` returns, any node or selection of it.
+
+    Returns
+    -------
+    list of pathlib.Path
+        One folder per entry, in the order recorded; empty when nothing is recorded (a tree not
+        read from a zoo: its statistics are then computed, never looked up).
+    """
     root = obj.root if obj.parent is not None else obj
     enc = getattr(root, "encoding", None) or {}
     if enc.get("sources"):
         return [Path(p) for p in enc["sources"]]
     if enc.get("source"):
         return [Path(enc["source"])]
-    var = root.to_dataset(inherit=False).get("complete")
-    if var is None or var.chunks is None:
-        return []
-    from paistats.store.reader import _SafeArray
-
-    found: list[str] = []
-    for task in dict(var.data.__dask_graph__()).values():
-        for item in _walk(task):
-            if isinstance(item, _SafeArray) and item.entry_path not in found:
-                found.append(item.entry_path)
-    return [Path(p) for p in found]
-
-
-def _walk(task, depth: int = 0):
-    if depth > 6:
-        return
-    yield task
-    if isinstance(task, (tuple, list)):
-        for t in task:
-            yield from _walk(t, depth + 1)
-    elif isinstance(task, dict):
-        for t in task.values():
-            yield from _walk(t, depth + 1)
-    else:
-        for attr in ("args", "kwargs", "value"):
-            sub = getattr(task, attr, None)
-            if sub is not None and not callable(sub):
-                yield from _walk(sub, depth + 1)
+    flags = root.to_dataset(inherit=False).get("complete")
+    source = flags.encoding.get("source") if flags is not None else None
+    return [Path(source)] if source else []
 
 
 class NotPrecomputedError(ZooError, LookupError):

@@ -243,7 +243,10 @@ def open_entry(path: str | os.PathLike, *, tensors: bool = True) -> xr.DataTree:
         for p, vars_ in sorted(datasets.items(), key=lambda kv: kv[0].count("/") + (kv[0] != "/"))
     }, name=attrs.get("entry"))
     tree = _sorted(tree)
-    tree.encoding = {"source": str(path)}  # where the data came from (precomputed statistics live there)
+    # where the data came from (the precomputed statistics live there): on the tree, and on the run
+    # flags, which keep it through operations that rebuild the tree from its root dataset
+    tree.encoding = {"source": entry_path}
+    tree["complete"].encoding["source"] = entry_path
     return tree
 
 
