@@ -17,8 +17,8 @@ import xarray as xr
 from paistats import names
 from paistats.errors import TruncatedStoreError, ZooError, ZooNotFoundError
 from paistats.store import layout
-from paistats.store.index import read_index
-from paistats.store.reader import open_entry, open_group, read_root_attrs
+from paistats.store.index import entry_alias, entry_listing, read_index  # noqa: F401 (re-exported)
+from paistats.store.reader import open_entry
 
 
 def cache_dir() -> Path:
@@ -187,44 +187,6 @@ def _stack_methods(trees: list[xr.DataTree], arch: str) -> xr.DataTree:
 #: Columns of :func:`list_zoo` (index ``entry``); a Hub zoo's ``index.json`` records hold them all.
 LIST_COLUMNS = ["entry", "arch", "dataset", "method", "alias", "variants", "sparsities", "seeds", "epochs",
                 "planned", "complete", "finalized", "format_version", "error"]
-
-
-def entry_alias(info: dict) -> str | None:
-    """``{arch}-{method}`` when the entry is on its arch's default dataset, else None."""
-    return f"{info['arch']}-{info['method']}" if info.get("dataset") == info.get("default_dataset") else None
-
-
-def entry_listing(path: Path) -> dict:
-    """Grid and completion of one entry folder, as :func:`list_zoo` shows them.
-
-    Parameters
-    ----------
-    path : Path
-        The entry's Zarr v3 store.
-
-    Returns
-    -------
-    dict
-        ``variants`` (names), ``sparsities`` (fractions removed, sorted), ``seeds`` (sorted),
-        ``epochs`` (count), ``planned`` and ``complete`` (runs), ``finalized`` (has a manifest),
-        ``format_version`` (of the store).
-
-    Raises
-    ------
-    ZooError
-        When the store is unreadable (truncated, unsupported format).
-    """
-    attrs = read_root_attrs(path)
-    group = open_group(path)
-    flags = np.asarray(group["complete"][...])
-    return {
-        "variants": [str(v) for v in group["variant"][...]],
-        "sparsities": sorted(float(v) for v in group["sparsity"][...]),
-        "seeds": sorted(int(v) for v in group["seed"][...]),
-        "epochs": int(group["epoch"].shape[0]), "planned": len(attrs["runs"]),
-        "complete": int(flags.sum()), "finalized": (path / layout.MANIFEST_FILE).is_file(),
-        "format_version": attrs["format_version"],
-    }
 
 
 def list_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = None) -> pd.DataFrame:
