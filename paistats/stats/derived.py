@@ -38,6 +38,7 @@ from paistats.stats._inputs import (
     PRUNER_DIM, RANDOM, SEED, VARIANT, _layer_names, complete_flags, entry_label,
 )
 from paistats.stats._kernels import BINS, QUANTILES
+from paistats.vocabulary import LAYER, POOLED_LAYER, REFERENCE_VARIANT
 
 DERIVED_DIR = "derived"
 STORE_NAME = "stats.zarr.zip"
@@ -410,8 +411,8 @@ def _check_request(req: Request) -> None:
         raise _Miss(f"the store holds the quantiles {list(QUANTILES)}, not {list(req.quantiles)}")
     if req.bins != BINS:
         raise _Miss(f"the store holds bins={BINS}, not {req.bins}")
-    if req.reference != "original":
-        raise _Miss(f"the store holds distances to reference 'original', not {req.reference!r}")
+    if req.reference != REFERENCE_VARIANT:
+        raise _Miss(f"the store holds distances to reference {REFERENCE_VARIANT!r}, not {req.reference!r}")
 
 
 def _layer_list(obj: xr.DataTree) -> list[str]:
@@ -437,7 +438,7 @@ def _stored_part(entry_dir: Path, group: str, key: str, names: list[str], kind: 
     if ds is None:
         raise _Miss(f"{entry_dir.name} has no fresh stored statistics (absent, or the entry changed since): "
                     f"run `python -m paistats stats {entry_dir}`")
-    if [str(x) for x in ds["layer"].values] != [*names, "all"]:
+    if [str(x) for x in ds[LAYER].values] != [*names, POOLED_LAYER]:
         raise _Miss(f"the stored layers of {entry_dir.name} differ from the tree's")
     rnd = [v for v in ds.data_vars if v.endswith("_random") or v.endswith("_random_ratio")]
     if kind != "distances" or rdir is None:
@@ -486,7 +487,7 @@ def _stack(parts: list[xr.Dataset], pruners: tuple) -> xr.Dataset:
 def _served(obj: xr.DataTree, kind: str, req: Request, random: xr.DataTree | None) -> xr.Dataset:
     _check_request(req)
     sel = selection(obj)
-    if kind != "layer_stats" and req.reference not in [str(v) for v in sel.coords["variant"]]:
+    if kind != "layer_stats" and req.reference not in [str(v) for v in sel.coords[VARIANT]]:
         raise _Miss(f"the reference variant {req.reference!r} is not selected")
     names = _layer_list(obj)
     if not names:
@@ -498,7 +499,7 @@ def _served(obj: xr.DataTree, kind: str, req: Request, random: xr.DataTree | Non
     parts = [_select(_stored_part(d, group, keys[d], names, kind, rdir, rkey), sel, kind) for d in sel.dirs]
     res = parts[0] if sel.pruners is None else _stack(parts, sel.pruners)
     res = res.assign_coords({d: v for d, v in sel.coords.items() if d in res.dims})
-    res = res.assign_coords(layer=np.array([*names, "all"], dtype=object))
+    res = res.assign_coords({LAYER: np.array([*names, POOLED_LAYER], dtype=object)})
     if "stage" in res.dims:
         res = res.assign_coords(stage=np.array([str(s) for s in res["stage"].values]))
     from paistats.stats._compute import _order
