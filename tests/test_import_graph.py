@@ -9,9 +9,11 @@ Also edges of the lazy attributes of a package (PEP 562 ``_WHERE`` / ``_SUBMODUL
 under ``if TYPE_CHECKING:`` (never run), and the implicit import of a parent package that every
 submodule import performs (a package and its own submodules would otherwise always form a circle).
 
-Granularity: modules. Packages are not held to it: ``paistats`` and ``zoo_builder`` depend on each
-other by design (the builder writes through ``paistats.store``; ``paistats.to_model`` rebuilds a
-torch model with ``zoo_builder.models``), without any module depending on itself through them.
+Granularity: modules (``python -m zoo_builder``, ``python -m paistats`` and ``analysis`` included):
+no module reaches itself. Packages are held to less: ``zoo_builder`` and ``analysis`` build on
+``paistats``, and ``paistats`` imports the builder in one place only, ``paistats.checkpoint`` →
+``zoo_builder.models`` inside ``to_model`` (a torch model needs the builder's definitions), which
+:func:`test_paistats_reaches_the_builder_only_for_to_model` pins.
 """
 from __future__ import annotations
 
@@ -196,6 +198,17 @@ def test_the_store_does_not_import_the_statistics():
             reach.add(n)
             todo.append(n)
     assert not {m for m in reach if m.startswith("paistats.stats")}, sorted(reach)
+
+
+def test_paistats_reaches_the_builder_only_for_to_model():
+    """Package level: zoo_builder and analysis build on paistats; paistats imports the builder in one
+    place only, ``to_model`` (torch models need the builder's model definitions)."""
+    graph = import_graph()
+    up = sorted((m, t) for m, ts in graph.items() if m.split(".")[0] == "paistats"
+                for t in ts if t.split(".")[0] != "paistats")
+    assert up == [("paistats.checkpoint", "zoo_builder.models")], up
+    assert not [(m, t) for m, ts in graph.items() if m.split(".")[0] == "zoo_builder" for t in ts
+                if t.startswith("analysis")]
 
 
 @pytest.mark.parametrize("source, expected", [
