@@ -348,7 +348,9 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
     skip_failed : bool
         Do not retry runs that a previous build recorded as failed.
     derived : bool
-        Store each entry's layer statistics and distances when finalizing it (``paistats stats``).
+        Run the builder's derived step for each entry before its manifest is written
+        (:func:`zoo_builder.store.finalize_entries`: layer statistics, distances and noise floors,
+        as ``paistats stats`` stores them).
     progress : zoo_builder.progress.Progress, optional
         Receives ``start(total, done)``, ``update(meta)`` and ``close()``.
 

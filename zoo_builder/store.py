@@ -292,6 +292,16 @@ def statistics_order(entries) -> list[str]:
     ``{arch}-{dataset}-random`` entry (not from its stored statistics, so the order changes no
     number): computing the random entry first makes a broken one fail the step before the others'
     statistics, which all read it, are computed.
+
+    Parameters
+    ----------
+    entries : iterable of str
+        Entry names (``{arch}-{dataset}-{method}``).
+
+    Returns
+    -------
+    list of str
+        The ``-random`` entries, then the others, each group in the given order.
     """
     return sorted(entries, key=lambda e: not e.endswith(f"-{RANDOM_PRUNER}"))
 
@@ -300,6 +310,20 @@ def finalize_entries(zoo_dir: str | os.PathLike, entries, *, derived: bool = Tru
     """:func:`finalize` each of ``entries`` (in :func:`statistics_order`); the manifests' paths.
 
     Each entry is finished before the next starts, so a failure leaves the ones before it finalized.
+
+    Parameters
+    ----------
+    zoo_dir : path-like
+        The zoo folder.
+    entries : iterable of str
+        The entries of the build.
+    derived : bool, default True
+        Write each entry's statistics (:func:`write_statistics`) before its manifest.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The ``manifest.json`` of each entry, in the order they were written.
     """
     return [finalize(zoo_dir, e, derived=derived) for e in statistics_order(entries)]
 
