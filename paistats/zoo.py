@@ -16,9 +16,9 @@ import xarray as xr
 from paistats import names
 from paistats.errors import TruncatedStoreError, ZooError, ZooNotFoundError
 from paistats.store import layout
-from paistats.vocabulary import GRID_DIMS, PRUNER, SEED, SPARSITY, VARIANT
-from paistats.store.index import read_index
-from paistats.store.reader import open_entry, open_group, read_root_attrs
+from paistats.vocabulary import GRID_DIMS, PRUNER
+from paistats.store.index import entry_alias, entry_listing, read_index  # noqa: F401 (re-exported)
+from paistats.store.reader import open_entry
 
 
 def cache_dir() -> Path:
@@ -231,56 +231,6 @@ def _stack_pruners(trees: list[xr.DataTree], arch: str) -> xr.DataTree:
 #: (its records, like the stores, call the pruner ``method``: the zoo format's name).
 LIST_COLUMNS = ["entry", "arch", "dataset", PRUNER, "alias", "variants", "sparsities", "seeds", "epochs",
                 "planned", "complete", "finalized", "format_version", "error"]
-
-
-def entry_alias(info: dict) -> str | None:
-    """The short name of an entry.
-
-    Parameters
-    ----------
-    info : dict
-        The entry's index record: ``arch``, ``dataset``, ``method`` (the pruner, as the zoo format
-        names it) and ``default_dataset``.
-
-    Returns
-    -------
-    str or None
-        ``{arch}-{pruner}`` when the entry is on its arch's default dataset, else None.
-    """
-    return f"{info['arch']}-{info['method']}" if info.get("dataset") == info.get("default_dataset") else None
-
-
-def entry_listing(path: Path) -> dict:
-    """Grid and completion of one entry folder, as :func:`list_zoo` shows them.
-
-    Parameters
-    ----------
-    path : Path
-        The entry's Zarr v3 store.
-
-    Returns
-    -------
-    dict
-        ``variants`` (names), ``sparsities`` (fractions removed, sorted), ``seeds`` (sorted),
-        ``epochs`` (count), ``planned`` and ``complete`` (runs), ``finalized`` (has a manifest),
-        ``format_version`` (of the store).
-
-    Raises
-    ------
-    ZooError
-        When the store is unreadable (truncated, unsupported format).
-    """
-    attrs = read_root_attrs(path)
-    group = open_group(path)
-    flags = np.asarray(group["complete"][...])
-    return {
-        "variants": [str(v) for v in group[VARIANT][...]],
-        "sparsities": sorted(float(v) for v in group[SPARSITY][...]),
-        "seeds": sorted(int(v) for v in group[SEED][...]),
-        "epochs": int(group["epoch"].shape[0]), "planned": len(attrs["runs"]),
-        "complete": int(flags.sum()), "finalized": (path / layout.MANIFEST_FILE).is_file(),
-        "format_version": attrs["format_version"],
-    }
 
 
 def list_zoo(zoo: str | os.PathLike | None = None, *, revision: str | None = None) -> pd.DataFrame:

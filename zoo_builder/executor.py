@@ -348,7 +348,9 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
     skip_failed : bool
         Do not retry runs that a previous build recorded as failed.
     derived : bool
-        Store each entry's layer statistics and distances when finalizing it (``paistats stats``).
+        Run the builder's derived step for each entry before its manifest is written
+        (:func:`zoo_builder.store.finalize_entries`: layer statistics, distances and noise floors,
+        as ``paistats stats`` stores them).
     progress : zoo_builder.progress.Progress, optional
         Receives ``start(total, done)``, ``update(meta)`` and ``close()``.
 
@@ -403,9 +405,8 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
                            data_root=str(Path(data_root).resolve()) if data_root else None,
                            inject_failure=tuple(inject_failure), lock=lock)
         _submit_and_wait(todo_tasks, opts, cluster, record)
-    # the random entry first: the others' precomputed statistics take their ratio to random pruning from it
-    for e in sorted(entries, key=lambda e: not e.endswith("-random")):
-        store.finalize(zoo_dir, e, derived=derived)
+    # the builder's own step: each entry's statistics (derived=True), then the store's manifest
+    store.finalize_entries(zoo_dir, entries, derived=derived)
     summary.disconnected = _count_disconnected(zoo_dir, entries)
     summary.seconds = time.perf_counter() - t0
     if progress is not None:

@@ -6,7 +6,9 @@ Functions (all take the zoo directory first; safe to call from several processes
 - :func:`plan_entries` – create or grow the entries so that their grids cover the specs.
 - :func:`write_run` – durably write one finished run; its completion is marked last.
 - :func:`completed`, :func:`record_failure`, :func:`failures` – bookkeeping for idempotent reruns.
-- :func:`finalize` – write the manifest of content hashes (after the last run of an entry).
+- :func:`write_statistics` – the builder's derived step: an entry's precomputed statistics.
+- :func:`finalize` / :func:`finalize_entries` – statistics (optional) then the manifest of content
+  hashes (after the last run of an entry).
 
 See ``docs/zoo-format.md`` for the on-disk format.
 """
@@ -18,6 +20,7 @@ import json
 import os
 import platform
 import subprocess
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -25,10 +28,12 @@ import numpy as np
 
 from paistats.names import check_name
 from paistats.store import layout
+from paistats.store import locks as _locks
 from paistats.store import manifest as _manifest
 from paistats.store import writer as _writer
 from paistats.store.durable import durable_write
 from paistats.store.plan import EntryPlan, RunPayload, TensorSpec
+from paistats.vocabulary import RANDOM_PRUNER
 from zoo_builder.run import RunResult
 from zoo_builder.spec import RunSpec
 
@@ -230,14 +235,98 @@ def failures(zoo_dir: str | os.PathLike, entry: str) -> dict[str, str]:
     return out
 
 
-def finalize(zoo_dir: str | os.PathLike, entry: str, *, derived: bool = False) -> Path:
-    """Remove interrupted-write leftovers and write the entry's manifest of content hashes.
+def write_statistics(zoo_dir: str | os.PathLike, entry: str) -> Path:
+    """The builder's derived step for one entry: compute and store its layer statistics, distances
+    and noise floors (:func:`paistats.stats.write_derived`; a cheap no-op when the stored ones are
+    fresh). Holds the entry's exclusive lock, so the runs do not change while they are read.
 
-    ``derived=True`` also stores the entry's layer statistics and distances (recomputed only when
-    the entry changed). Idempotent. Returns the path of ``manifest.json``.
+    Run it before :func:`finalize` writes the manifest, so that the manifest lists the statistics.
+
+    Parameters
+    ----------
+    zoo_dir : path-like
+        The zoo folder.
+    entry : str
+        The entry's name.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<zoo_dir>/<entry>/derived/stats.zarr.zip``.
     """
-    return _manifest.finalize(zoo_dir, entry, derived=derived)
+    from paistats.stats import StatsWarning, write_derived
+
+    with _locks.locked(zoo_dir, entry), warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsWarning)  # NaN cells (one seed, empty layers) are reported when read
+        return write_derived(_writer.entry_dir(zoo_dir, entry))
 
 
-__all__ = ["completed", "entry_plan", "failures", "finalize", "payload", "plan_entries", "provenance",
-           "record_failure", "write_run", "SCORE_DTYPES"]
+def finalize(zoo_dir: str | os.PathLike, entry: str, *, derived: bool = False) -> Path:
+    """Finish an entry: its statistics first (``derived=True``: :func:`write_statistics`), then the
+    store's :func:`paistats.store.manifest.finalize` (leftovers removed, manifest of content hashes
+    written, listing the statistics). Idempotent.
+
+    Parameters
+    ----------
+    zoo_dir : path-like
+        The zoo folder.
+    entry : str
+        The entry's name.
+    derived : bool, default False
+        Also store the entry's layer statistics and distances (recomputed only when the entry changed).
+
+    Returns
+    -------
+    pathlib.Path
+        The entry's ``manifest.json``.
+    """
+    if derived:
+        write_statistics(zoo_dir, entry)
+    return _manifest.finalize(zoo_dir, entry)
+
+
+def statistics_order(entries) -> list[str]:
+    """``entries`` in the order their statistics are computed: the random pruner's entries first.
+
+    Every other entry's distances take their ratio to random pruning from the tensors of the zoo's
+    ``{arch}-{dataset}-random`` entry (not from its stored statistics, so the order changes no
+    number): computing the random entry first makes a broken one fail the step before the others'
+    statistics, which all read it, are computed.
+
+    Parameters
+    ----------
+    entries : iterable of str
+        Entry names (``{arch}-{dataset}-{method}``).
+
+    Returns
+    -------
+    list of str
+        The ``-random`` entries, then the others, each group in the given order.
+    """
+    return sorted(entries, key=lambda e: not e.endswith(f"-{RANDOM_PRUNER}"))
+
+
+def finalize_entries(zoo_dir: str | os.PathLike, entries, *, derived: bool = True) -> list[Path]:
+    """:func:`finalize` each of ``entries`` (in :func:`statistics_order`); the manifests' paths.
+
+    Each entry is finished before the next starts, so a failure leaves the ones before it finalized.
+
+    Parameters
+    ----------
+    zoo_dir : path-like
+        The zoo folder.
+    entries : iterable of str
+        The entries of the build.
+    derived : bool, default True
+        Write each entry's statistics (:func:`write_statistics`) before its manifest.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The ``manifest.json`` of each entry, in the order they were written.
+    """
+    return [finalize(zoo_dir, e, derived=derived) for e in statistics_order(entries)]
+
+
+__all__ = ["completed", "entry_plan", "failures", "finalize", "finalize_entries", "payload", "plan_entries",
+           "provenance", "record_failure", "statistics_order", "write_run", "write_statistics", "SCORE_DTYPES"]

@@ -135,7 +135,7 @@ def listing_record(entry_dir: Path, info: dict) -> dict:
     """
     from paistats.store.layout import MANIFEST_FILE
     from paistats.store.manifest import sha256_file
-    from paistats.zoo import entry_alias, entry_listing
+    from paistats.store.index import entry_alias, entry_listing
 
     return {**{k: info[k] for k in ("arch", "dataset", "method")}, "alias": entry_alias(info),
             **entry_listing(Path(entry_dir)), "manifest_sha256": sha256_file(Path(entry_dir) / MANIFEST_FILE)}

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Iterator
 
 from paistats.errors import ZooError
+from paistats.hub.env import DEFAULT_REVISION, endpoint
 
 
 class HubError(ZooError, RuntimeError):
@@ -53,8 +54,6 @@ def _is_unreachable(err: BaseException) -> bool:
 def hub_errors(action: str, repo_id: str, revision: str | None) -> Iterator[None]:
     """Turn ``huggingface_hub`` / transport errors raised in the block into one-line :class:`HubError`."""
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
-
-    from paistats.hub.refs import DEFAULT_REVISION, endpoint
 
     rev = revision or DEFAULT_REVISION
     where = f"{repo_id}@{rev}"

@@ -1,59 +1,21 @@
-"""Where a zoo lives on the Hub: repo ids, ``hf://`` references, the endpoint, cache and offline flag.
+"""Where a zoo lives on the Hub: repo ids, revisions, entry names and ``hf://`` references.
 
-The endpoint (``HF_ENDPOINT``), cache (``HF_HUB_CACHE`` / ``HF_HOME``) and offline flag
-(``HF_HUB_OFFLINE``) are read from the environment at call time and passed to ``huggingface_hub``
-explicitly (the library reads them once, at import).
+The client's environment (endpoint, cache, offline flag, :func:`api`) is defined in
+:mod:`paistats.hub.env` and re-exported here.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+# the environment lives one layer down (paistats.hub.errors reads it too); re-exported here
+from paistats.hub.env import DEFAULT_REVISION, REPO_TYPE, api, cache_dir, endpoint, offline  # noqa: F401
 from paistats.hub.errors import InvalidRepoIdError, InvalidRevisionError
 from paistats.names import check_name
 
-REPO_TYPE = "dataset"
-DEFAULT_REVISION = "main"
 _REPO_PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-_TRUE = {"1", "on", "yes", "true"}
-
-
-# -- environment (read at call time) -----------------------------------------------------------
-
-
-def endpoint() -> str:
-    """Hub endpoint: ``HF_ENDPOINT`` now, else what ``huggingface_hub`` read at import."""
-    from huggingface_hub import constants
-
-    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
-
-
-def cache_dir() -> Path:
-    """Hub cache folder: ``HF_HUB_CACHE``, else ``HF_HOME/hub``, else the library default."""
-    from huggingface_hub import constants
-
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    return Path(constants.HF_HUB_CACHE)
-
-
-def offline() -> bool:
-    """True when ``HF_HUB_OFFLINE`` is set (now or when ``huggingface_hub`` was imported)."""
-    from huggingface_hub import constants
-
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE or constants.HF_HUB_OFFLINE
-
-
-def api(token: str | bool | None = None):
-    """An ``HfApi`` on :func:`endpoint` (``token=None``: whatever ``huggingface_hub`` finds)."""
-    from huggingface_hub import HfApi
-
-    return HfApi(endpoint=endpoint(), token=token, library_name="paistats")
 
 
 # -- names -------------------------------------------------------------------------------------

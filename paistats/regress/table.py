@@ -61,11 +61,9 @@ def _aggregate(da: xr.DataArray, layer_weights: xr.DataArray | None, sizes: dict
 def _one(entry, distances, *, metrics, stages, reference, layer_weights, include_reference) -> pd.DataFrame:
     acc, attrs = _root_accuracy(entry)
     if distances is None:
-        import paistats
+        from paistats.stats import distances as entry_distances  # the stats layer, not the paistats facade
 
-        if not hasattr(paistats, "distances"):
-            raise InferenceError("pass distances=paistats.distances(entry) (this paistats has no distances())")
-        distances = paistats.distances(entry)
+        distances = entry_distances(entry)
     for need in ("variant", "sparsity", "seed"):
         if need not in acc.dims:
             raise InferenceError(f"accuracy has no {need!r} dim (dims: {acc.dims}); pass a zoo entry's root accuracy")

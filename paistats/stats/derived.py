@@ -40,6 +40,7 @@ from paistats.stats._inputs import (
 )
 from paistats.stats._kernels import BINS, QUANTILES
 from paistats.stats.registry import fingerprint
+from paistats.vocabulary import LAYER, POOLED_LAYER, REFERENCE_VARIANT
 
 DERIVED_DIR = "derived"
 STORE_NAME = "stats.zarr.zip"
@@ -281,41 +282,33 @@ def _plain_strings(ds: xr.Dataset) -> xr.Dataset:
 # --- use by layer_stats / distances / noise_floor ----------------------------------------------
 
 def entry_dirs(obj: xr.DataTree) -> list[Path]:
-    """Directories of the entries behind ``obj`` (from the readers inside its dask graph)."""
+    """Directories of the entries behind ``obj``, from the encoding the reader records.
+
+    :func:`paistats.store.reader.open_entry` sets ``encoding["source"]`` (the entry's folder) on the
+    tree and on its ``complete`` variable; an arch stack of :func:`paistats.load` sets
+    ``encoding["sources"]`` (one folder per pruner). Both survive ``.sel`` / ``.isel``; the variable's
+    also a tree rebuilt from the root dataset.
+
+    Parameters
+    ----------
+    obj : xarray.DataTree
+        What :func:`paistats.load` returns, any node or selection of it.
+
+    Returns
+    -------
+    list of pathlib.Path
+        One folder per entry, in the order recorded; empty when nothing is recorded (a tree not
+        read from a zoo: its statistics are then computed, never looked up).
+    """
     root = obj.root if obj.parent is not None else obj
     enc = getattr(root, "encoding", None) or {}
     if enc.get("sources"):
         return [Path(p) for p in enc["sources"]]
     if enc.get("source"):
         return [Path(enc["source"])]
-    var = root.to_dataset(inherit=False).get("complete")
-    if var is None or var.chunks is None:
-        return []
-    from paistats.store.reader import _SafeArray
-
-    found: list[str] = []
-    for task in dict(var.data.__dask_graph__()).values():
-        for item in _walk(task):
-            if isinstance(item, _SafeArray) and item.entry_path not in found:
-                found.append(item.entry_path)
-    return [Path(p) for p in found]
-
-
-def _walk(task, depth: int = 0):
-    if depth > 6:
-        return
-    yield task
-    if isinstance(task, (tuple, list)):
-        for t in task:
-            yield from _walk(t, depth + 1)
-    elif isinstance(task, dict):
-        for t in task.values():
-            yield from _walk(t, depth + 1)
-    else:
-        for attr in ("args", "kwargs", "value"):
-            sub = getattr(task, attr, None)
-            if sub is not None and not callable(sub):
-                yield from _walk(sub, depth + 1)
+    flags = root.to_dataset(inherit=False).get("complete")
+    source = flags.encoding.get("source") if flags is not None else None
+    return [Path(source)] if source else []
 
 
 class NotPrecomputedError(ZooError, LookupError):
@@ -436,8 +429,8 @@ def _check_request(req: Request) -> None:
         raise _Miss(f"the store holds the quantiles {list(QUANTILES)}, not {list(req.quantiles)}")
     if req.bins != BINS:
         raise _Miss(f"the store holds bins={BINS}, not {req.bins}")
-    if req.reference != "original":
-        raise _Miss(f"the store holds distances to reference 'original', not {req.reference!r}")
+    if req.reference != REFERENCE_VARIANT:
+        raise _Miss(f"the store holds distances to reference {REFERENCE_VARIANT!r}, not {req.reference!r}")
 
 
 def _layer_list(obj: xr.DataTree) -> list[str]:
@@ -463,7 +456,7 @@ def _stored_part(entry_dir: Path, group: str, key: str, names: list[str], kind: 
     if ds is None:
         raise _Miss(f"{entry_dir.name} has no fresh stored statistics (absent, or the entry changed since): "
                     f"run `python -m paistats stats {entry_dir}`")
-    if [str(x) for x in ds["layer"].values] != [*names, "all"]:
+    if [str(x) for x in ds[LAYER].values] != [*names, POOLED_LAYER]:
         raise _Miss(f"the stored layers of {entry_dir.name} differ from the tree's")
     rnd = [v for v in ds.data_vars if v.endswith("_random") or v.endswith("_random_ratio")]
     if kind != "distances" or rdir is None:
@@ -512,7 +505,7 @@ def _stack(parts: list[xr.Dataset], pruners: tuple) -> xr.Dataset:
 def _served(obj: xr.DataTree, kind: str, req: Request, random: xr.DataTree | None) -> xr.Dataset:
     _check_request(req)
     sel = selection(obj)
-    if kind != "layer_stats" and req.reference not in [str(v) for v in sel.coords["variant"]]:
+    if kind != "layer_stats" and req.reference not in [str(v) for v in sel.coords[VARIANT]]:
         raise _Miss(f"the reference variant {req.reference!r} is not selected")
     names = _layer_list(obj)
     if not names:
@@ -524,7 +517,7 @@ def _served(obj: xr.DataTree, kind: str, req: Request, random: xr.DataTree | Non
     parts = [_select(_stored_part(d, group, keys[d], names, kind, rdir, rkey), sel, kind) for d in sel.dirs]
     res = parts[0] if sel.pruners is None else _stack(parts, sel.pruners)
     res = res.assign_coords({d: v for d, v in sel.coords.items() if d in res.dims})
-    res = res.assign_coords(layer=np.array([*names, "all"], dtype=object))
+    res = res.assign_coords({LAYER: np.array([*names, POOLED_LAYER], dtype=object)})
     if "stage" in res.dims:
         res = res.assign_coords(stage=np.array([str(s) for s in res["stage"].values]))
     from paistats.stats._compute import _order

@@ -1,4 +1,5 @@
-"""The zoo-level ``index.json``: entry → arch, dataset, method, default dataset.
+"""The zoo-level ``index.json`` (entry → arch, dataset, method, default dataset) and the listing of
+one entry folder (:func:`entry_listing`, what :func:`paistats.list_zoo` and the Hub index show).
 
 It lets names and aliases resolve by reading one small JSON file (no torch, no entry metadata).
 When it is missing (a zoo assembled by hand), it is rebuilt in memory from the entries' attrs.
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from paistats.errors import TruncatedStoreError
 from paistats.store.durable import durable_write
-from paistats.store.layout import FORMAT_VERSION, INDEX_FILE
+from paistats.store.layout import FORMAT_VERSION, INDEX_FILE, MANIFEST_FILE
+from paistats.vocabulary import SEED, SPARSITY, VARIANT
 
 INDEX_FIELDS = ("arch", "dataset", "method", "default_dataset")
 
@@ -62,3 +64,45 @@ def add_to_index(zoo_dir: str | os.PathLike, entry: str, info: dict) -> None:
     entries[entry] = new
     blob = json.dumps({"format_version": FORMAT_VERSION, "entries": dict(sorted(entries.items()))}, indent=1)
     durable_write(path, blob.encode())
+
+
+def entry_alias(info: dict) -> str | None:
+    """``{arch}-{method}`` when the entry is on its arch's default dataset, else None."""
+    return f"{info['arch']}-{info['method']}" if info.get("dataset") == info.get("default_dataset") else None
+
+
+def entry_listing(path: Path) -> dict:
+    """Grid and completion of one entry folder, as :func:`paistats.list_zoo` shows them.
+
+    Parameters
+    ----------
+    path : Path
+        The entry's Zarr v3 store.
+
+    Returns
+    -------
+    dict
+        ``variants`` (names), ``sparsities`` (fractions removed, sorted), ``seeds`` (sorted),
+        ``epochs`` (count), ``planned`` and ``complete`` (runs), ``finalized`` (has a manifest),
+        ``format_version`` (of the store).
+
+    Raises
+    ------
+    ZooError
+        When the store is unreadable (truncated, unsupported format).
+    """
+    import numpy as np
+
+    from paistats.store.reader import open_group, read_root_attrs  # zarr: imported when listing only
+
+    attrs = read_root_attrs(path)
+    group = open_group(path)
+    flags = np.asarray(group["complete"][...])
+    return {
+        "variants": [str(v) for v in group[VARIANT][...]],
+        "sparsities": sorted(float(v) for v in group[SPARSITY][...]),
+        "seeds": sorted(int(v) for v in group[SEED][...]),
+        "epochs": int(group["epoch"].shape[0]), "planned": len(attrs["runs"]),
+        "complete": int(flags.sum()), "finalized": (path / MANIFEST_FILE).is_file(),
+        "format_version": attrs["format_version"],
+    }

@@ -39,6 +39,7 @@ def check_format(attrs: dict, where) -> None:
 from paistats.vocabulary import (GRID_DIMS, REINIT_VARIANTS, RUN_DIMS, STORED_START_VARIANTS,  # noqa: E402,F401
                                  VARIANT_ORDER, start_source)
 from paistats.vocabulary import PRUNER as PRUNER_DIM  # noqa: E402,F401
+from paistats.vocabulary import SEED, SPARSITY  # noqa: E402
 
 
 def entry_format_version(variants) -> int:
@@ -84,10 +85,10 @@ HISTORY_VARS = ("test_accuracy", "test_loss", "train_loss")
 
 #: Arrays of a prunable tensor's group: name -> (leading dims, long name).
 PRUNABLE_ARRAYS = {
-    "init": (("seed",), "original initial weights (the ones that were scored)"),
-    "reinit": (("seed",), "redrawn initial weights (the reinit variant's starting point)"),
-    "score": (("seed",), "the method's scores of the dense initial network (round 1; method's convention)"),
-    "score_final": (("sparsity", "seed"), "scores of the last pruning round (iterative methods only)"),
+    "init": ((SEED,), "original initial weights (the ones that were scored)"),
+    "reinit": ((SEED,), "redrawn initial weights (the reinit variant's starting point)"),
+    "score": ((SEED,), "the method's scores of the dense initial network (round 1; method's convention)"),
+    "score_final": ((SPARSITY, SEED), "scores of the last pruning round (iterative methods only)"),
     "mask": (GRID_DIMS, "mask trained with (True = kept)"),
     "start": (GRID_DIMS, "starting weights before masking, for variants whose start is neither init nor reinit "
                          "(shuffle_kept, permute_kept); NaN for the other variants"),
@@ -99,8 +100,8 @@ ITERATIVE_ONLY = ("score_final",)
 STORED_START_ONLY = ("start",)
 #: Arrays of a non-prunable tensor's group (under ``state/``).
 STATE_ARRAYS = {
-    "init": (("seed",), "original initial value"),
-    "reinit": (("seed",), "redrawn initial value"),
+    "init": ((SEED,), "original initial value"),
+    "reinit": ((SEED,), "redrawn initial value"),
     "trained": (GRID_DIMS, "final value"),
 }
 

@@ -55,32 +55,43 @@ def _hash_files(zoo_dir, entry: str, path: Path) -> dict[str, dict]:
     return files
 
 
-def finalize(zoo_dir, entry: str, *, derived: bool = False) -> Path:
+def finalize(zoo_dir: str | os.PathLike, entry: str) -> Path:
     """Remove ``*.partial`` leftovers, re-consolidate metadata and write ``manifest.json``.
 
-    Holds the entry's exclusive lock, so it waits for writers in progress. Idempotent.
-    ``derived=True`` first (re)computes the entry's precomputed statistics
-    (:func:`paistats.stats.write_derived`, a no-op when they are fresh), so the manifest lists them.
+    The store only stores: this hashes the files that are there (derived statistics included, when
+    the builder wrote them first: ``zoo_builder.store.finalize(..., derived=True)``) and computes
+    nothing. Holds the entry's exclusive lock, so it waits for writers in progress. Idempotent;
+    rerun it after adding a file to the entry so that the manifest lists it.
+
+    Parameters
+    ----------
+    zoo_dir : path-like
+        The zoo folder.
+    entry : str
+        The entry's name (its folder in ``zoo_dir``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<zoo_dir>/<entry>/manifest.json``.
+
+    Raises
+    ------
+    ManifestError
+        When ``<zoo_dir>/<entry>`` is not a zoo entry (no ``zarr.json``).
     """
-    from paistats.store.writer import completed, consolidate, entry_dir
+    from paistats.store.writer import completed, consolidate, entry_dir  # zarr: imported when finalizing only
 
     path = entry_dir(zoo_dir, entry)
     with locked(zoo_dir, entry):
         if not (path / "zarr.json").is_file():
-            raise ManifestError(f"cannot finalize {path}: not a zoo entry (no zarr.json)")
+            raise ManifestError(f"cannot finalize {path}: not a zoo entry (no zarr.json); plan it first "
+                                "(python -m zoo_builder)")
         for dirpath, _, files in os.walk(path):
             for f in files:
                 if f.endswith(PARTIAL_SUFFIX):
                     Path(dirpath, f).unlink(missing_ok=True)
         consolidate(path)
-        if derived:
-            import warnings
-
-            from paistats.stats import StatsWarning, write_derived
-
-            with warnings.catch_warnings():  # NaN cells (one seed, empty layers) are reported when read
-                warnings.simplefilter("ignore", StatsWarning)
-                write_derived(path)
         files = _hash_files(zoo_dir, entry, path)
         out = write_manifest(path, entry, files, complete_runs=len(completed(zoo_dir, entry)))
     return out

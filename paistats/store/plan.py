@@ -8,7 +8,7 @@ from typing import Mapping
 import numpy as np
 
 from paistats.store.grid import canonical_sparsity
-from paistats.store.layout import VARIANT_ORDER
+from paistats.vocabulary import SEED, SPARSITY, VARIANT, ordered
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,9 @@ class EntryPlan:
         """Sorted labels of each grid dim covered by :attr:`runs` (variants in canonical order)."""
         variants = {r[0] for r in self.runs.values()}
         return {
-            "variant": sorted(variants, key=lambda v: (VARIANT_ORDER.index(v) if v in VARIANT_ORDER else 99, v)),
-            "sparsity": sorted({canonical_sparsity(r[1]) for r in self.runs.values()}),
-            "seed": sorted({int(r[2]) for r in self.runs.values()}),
+            VARIANT: ordered(variants),
+            SPARSITY: sorted({canonical_sparsity(r[1]) for r in self.runs.values()}),
+            SEED: sorted({int(r[2]) for r in self.runs.values()}),
         }
 
 

@@ -25,6 +25,7 @@ from zarr.storage import LocalStore, WrapperStore
 from paistats.errors import CorruptChunkError, MissingChunkError, TruncatedStoreError, ZooError
 from paistats.store import layout
 from paistats.store.layout import check_format
+from paistats.vocabulary import SEED, SPARSITY, VARIANT
 
 #: Dtype kinds an entry may hold (numbers, bools, strings); anything else is refused.
 _ALLOWED_KINDS = "biufcOUT"
@@ -209,7 +210,7 @@ def open_entry(path: str | os.PathLike, *, tensors: bool = True) -> xr.DataTree:
     except Exception as e:
         raise TruncatedStoreError(f"{path} lacks coordinates or metadata ({type(e).__name__}: "
                                   f"{str(e)[:120]}): re-download the entry") from None
-    coords["variant"] = np.array([str(v) for v in coords["variant"]], dtype=object)
+    coords[VARIANT] = np.array([str(v) for v in coords[VARIANT]], dtype=object)
     datasets: dict[str, dict] = {"/": {}}
     group_attrs: dict[str, dict] = {"/": attrs}
     tensor_groups = {t["name"] if t["prunable"] else layout.STATE_GROUP for t in attrs["tensors"]}
@@ -237,20 +238,23 @@ def open_entry(path: str | os.PathLike, *, tensors: bool = True) -> xr.DataTree:
                                   "re-download the entry")
     order = {name: i for i, name in enumerate([*layout.ROOT_VARS, *layout.PRUNABLE_ARRAYS])}
     datasets = {p: dict(sorted(v.items(), key=lambda kv: order.get(kv[0], 99))) for p, v in datasets.items()}
-    root_coords = {d: xr.Variable((d,), v, {"units": "fraction"} if d == "sparsity" else {}) for d, v in coords.items()}
+    root_coords = {d: xr.Variable((d,), v, {"units": "fraction"} if d == SPARSITY else {}) for d, v in coords.items()}
     tree = xr.DataTree.from_dict({
         p: xr.Dataset(vars_, coords=root_coords if p == "/" else None, attrs=group_attrs.get(p, {}))
         for p, vars_ in sorted(datasets.items(), key=lambda kv: kv[0].count("/") + (kv[0] != "/"))
     }, name=attrs.get("entry"))
     tree = _sorted(tree)
-    tree.encoding = {"source": str(path)}  # where the data came from (precomputed statistics live there)
+    # where the data came from (the precomputed statistics live there): on the tree, and on the run
+    # flags, which keep it through operations that rebuild the tree from its root dataset
+    tree.encoding = {"source": entry_path}
+    tree["complete"].encoding["source"] = entry_path
     return tree
 
 
 def _sorted(tree: xr.DataTree) -> xr.DataTree:
     """Sort ``sparsity`` and ``seed`` (labels appended by growth may be out of order)."""
     order = {}
-    for dim in ("sparsity", "seed"):
+    for dim in (SPARSITY, SEED):
         values = tree[dim].values
         if values.size > 1 and np.any(np.diff(values) < 0):
             order[dim] = np.argsort(values, kind="stable")

@@ -32,6 +32,7 @@ from paistats.store.grid import canonical_sparsity, sparsity_position
 from paistats.store.index import add_to_index
 from paistats.store.locks import locked
 from paistats.store.plan import EntryPlan, RunPayload, TensorSpec
+from paistats.vocabulary import SEED, SPARSITY, VARIANT, ordered
 
 _CONFIG_KEYS = ("recipe", "per_class", "iterations")
 
@@ -65,16 +66,16 @@ def consolidate(path: Path) -> None:
 
 def _coords(root: zarr.Group) -> dict[str, list]:
     return {
-        "variant": [str(v) for v in root["variant"][...]],
-        "sparsity": [float(v) for v in root["sparsity"][...]],
-        "seed": [int(v) for v in root["seed"][...]],
+        VARIANT: [str(v) for v in root[VARIANT][...]],
+        SPARSITY: [float(v) for v in root[SPARSITY][...]],
+        SEED: [int(v) for v in root[SEED][...]],
         "epoch": [int(v) for v in root["epoch"][...]],
     }
 
 
 def _index_of(labels: list, value, dim: str, entry: str) -> int:
     try:
-        if dim == "sparsity":
+        if dim == SPARSITY:
             return sparsity_position(labels, value)
         return labels.index(value)
     except (KeyError, ValueError):
@@ -138,14 +139,14 @@ def _create(path: Path, plan: EntryPlan) -> None:
     path.mkdir(parents=True, exist_ok=True)
     now = _now()
     attrs = {
-        "format_version": layout.entry_format_version(grid["variant"]),
+        "format_version": layout.entry_format_version(grid[VARIANT]),
         "entry": plan.entry, "arch": plan.arch, "dataset": plan.dataset, "method": plan.method,
         "default_dataset": plan.default_dataset,
         **{k: plan.config.get(k) for k in _CONFIG_KEYS},
         "score_dtype": plan.score_dtype, "iterative": bool(plan.iterative),
         "random_streams": plan.random_streams,
         "tensors": [t.to_dict() for t in plan.tensors],
-        "runs": {h: {"variant": v, "sparsity": canonical_sparsity(s), "seed": int(k)}
+        "runs": {h: {VARIANT: v, SPARSITY: canonical_sparsity(s), SEED: int(k)}
                  for h, (v, s, k) in sorted(plan.runs.items())},
         "versions": plan.provenance.get("versions", {}),
         "git_revision": plan.provenance.get("git_revision"),
@@ -153,16 +154,16 @@ def _create(path: Path, plan: EntryPlan) -> None:
     }
     root = zarr.open_group(DurableLocalStore(path), mode="w", zarr_format=3, attributes=attrs)
     # fill values no label takes, so that coordinate chunks are always stored
-    for dim, dtype, fill in (("variant", "str", ""), ("sparsity", "float64", np.nan), ("seed", "int64", -1),
+    for dim, dtype, fill in ((VARIANT, "str", ""), (SPARSITY, "float64", np.nan), (SEED, "int64", -1),
                              ("epoch", "int64", -1)):
         values = grid[dim] if dim in grid else list(range(1, plan.epochs + 1))
         arr = root.create_array(dim, shape=(len(values),), dtype=dtype, chunks=(max(1, len(values)),),
                                 dimension_names=(dim,), compressors=None, fill_value=fill,
-                                attributes={"units": "fraction"} if dim == "sparsity" else {})
+                                attributes={"units": "fraction"} if dim == SPARSITY else {})
         if values:
             arr[:] = np.asarray(values, dtype=object if dtype == "str" else dtype)
     for lay in _layouts(list(plan.tensors), sizes, plan.score_dtype, plan.iterative,
-                        start=layout.entry_format_version(grid["variant"]) == layout.START_FORMAT_VERSION):
+                        start=layout.entry_format_version(grid[VARIANT]) == layout.START_FORMAT_VERSION):
         _create_array(root, lay)
 
 
@@ -199,7 +200,7 @@ def _grow(path: Path, plan: EntryPlan) -> None:
     runs = dict(attrs["runs"])
     new_runs = {}
     for h, (v, s, k) in plan.runs.items():
-        cell = {"variant": v, "sparsity": canonical_sparsity(s), "seed": int(k)}
+        cell = {VARIANT: v, SPARSITY: canonical_sparsity(s), SEED: int(k)}
         if h in runs:
             continue
         clash = [oh for oh, oc in runs.items() if oc == cell]
@@ -213,14 +214,13 @@ def _grow(path: Path, plan: EntryPlan) -> None:
     added = {}
     for dim in layout.GRID_DIMS:
         have = coords[dim]
-        extra = sorted({c[dim] for c in new_runs.values()} - set(have),
-                       key=lambda x: (layout.VARIANT_ORDER.index(x) if x in layout.VARIANT_ORDER else 99, x)
-                       if dim == "variant" else x)
+        new = {c[dim] for c in new_runs.values()} - set(have)
+        extra = ordered(new) if dim == VARIANT else sorted(new)  # new variants in the canonical order
         if extra:
             added[dim] = extra
             coords[dim] = have + extra
     sizes = {d: len(coords[d]) for d in coords}
-    version = max(int(attrs["format_version"]), layout.entry_format_version(coords["variant"]))
+    version = max(int(attrs["format_version"]), layout.entry_format_version(coords[VARIANT]))
     for lay in _layouts([TensorSpec.from_dict(t) for t in attrs["tensors"]], sizes, attrs["score_dtype"],
                         bool(attrs.get("iterative")), start=version == layout.START_FORMAT_VERSION):
         if lay.path not in root:  # an array the grown grid needs first (``start`` of a stored-start variant)
@@ -232,7 +232,7 @@ def _grow(path: Path, plan: EntryPlan) -> None:
     for dim, extra in added.items():
         arr = root[dim]
         arr.resize((len(coords[dim]),))
-        arr[:] = np.asarray(coords[dim], dtype=object if dim == "variant" else arr.dtype)
+        arr[:] = np.asarray(coords[dim], dtype=object if dim == VARIANT else arr.dtype)
     runs.update(new_runs)
     history = list(attrs.get("plan_history", []))
     history.append({"time": _now(), "runs_added": len(new_runs), "labels_added": added,
@@ -262,14 +262,14 @@ def write_run(zoo_dir, entry: str, run: RunPayload) -> None:
         cell = attrs["runs"].get(run.hash)
         if cell is None:
             raise GridError(f"run {run.hash} is not planned in entry {entry!r}; call plan_entries first")
-        if (cell["variant"], cell["sparsity"], cell["seed"]) != (run.variant, canonical_sparsity(run.sparsity),
+        if (cell[VARIANT], cell[SPARSITY], cell[SEED]) != (run.variant, canonical_sparsity(run.sparsity),
                                                                  int(run.seed)):
             raise GridError(f"run {run.hash} is planned at {cell}, not at variant={run.variant}, "
                             f"sparsity={run.sparsity}, seed={run.seed}")
         coords = _coords(root)
-        i = _index_of(coords["variant"], run.variant, "variant", entry)
-        j = _index_of(coords["sparsity"], run.sparsity, "sparsity", entry)
-        k = _index_of(coords["seed"], run.seed, "seed", entry)
+        i = _index_of(coords[VARIANT], run.variant, VARIANT, entry)
+        j = _index_of(coords[SPARSITY], run.sparsity, SPARSITY, entry)
+        k = _index_of(coords[SEED], run.seed, SEED, entry)
         store = root.store
         complete_key = layout.shard_key("complete", (i, j, k), (1, 1, 1))
         store.delete_sync(complete_key)  # incomplete while its data is being (re)written
@@ -348,9 +348,9 @@ def completed(zoo_dir, entry: str) -> set[str]:
     coords = _coords(root)
     out = set()
     for h, cell in root.attrs["runs"].items():
-        i = _index_of(coords["variant"], cell["variant"], "variant", entry)
-        j = _index_of(coords["sparsity"], cell["sparsity"], "sparsity", entry)
-        k = _index_of(coords["seed"], cell["seed"], "seed", entry)
+        i = _index_of(coords[VARIANT], cell[VARIANT], VARIANT, entry)
+        j = _index_of(coords[SPARSITY], cell[SPARSITY], SPARSITY, entry)
+        k = _index_of(coords[SEED], cell[SEED], SEED, entry)
         if flags[i, j, k]:
             out.add(h)
     return out

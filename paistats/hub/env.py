@@ -1,0 +1,48 @@
+"""The Hub client's environment: endpoint, cache folder, offline flag, repo type, default revision.
+
+The endpoint (``HF_ENDPOINT``), cache (``HF_HUB_CACHE`` / ``HF_HOME``) and offline flag
+(``HF_HUB_OFFLINE``) are read from the environment at call time and passed to ``huggingface_hub``
+explicitly (the library reads them once, at import). The bottom of :mod:`paistats.hub`: it imports
+nothing from the project, so :mod:`paistats.hub.errors` (messages name the endpoint) and
+:mod:`paistats.hub.refs` (which re-exports these names) both build on it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_TYPE = "dataset"
+DEFAULT_REVISION = "main"
+_TRUE = {"1", "on", "yes", "true"}
+
+
+def endpoint() -> str:
+    """Hub endpoint: ``HF_ENDPOINT`` now, else what ``huggingface_hub`` read at import."""
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def cache_dir() -> Path:
+    """Hub cache folder: ``HF_HUB_CACHE``, else ``HF_HOME/hub``, else the library default."""
+    from huggingface_hub import constants
+
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    return Path(constants.HF_HUB_CACHE)
+
+
+def offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` is set (now or when ``huggingface_hub`` was imported)."""
+    from huggingface_hub import constants
+
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE or constants.HF_HUB_OFFLINE
+
+
+def api(token: str | bool | None = None):
+    """An ``HfApi`` on :func:`endpoint` (``token=None``: whatever ``huggingface_hub`` finds)."""
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=endpoint(), token=token, library_name="paistats")
