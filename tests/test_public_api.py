@@ -37,7 +37,7 @@ KNOWN_GAPS: set[str] = {
     # paistats/hub/refs.py, paistats/checkpoint.py (storesep work)
     "paistats.hub.cache_dir", "paistats.hub.endpoint", "paistats.hub.hf_url", "paistats.hub.is_hub_ref",
     "paistats.hub.offline", "paistats.hub.parse_ref", "paistats.hub.validate_entry", "paistats.hub.validate_repo_id",
-    "paistats.hub.validate_revision", "paistats.state_dict", "paistats.to_model",
+    "paistats.hub.validate_revision", "paistats.state_dict",
     # paistats/stats (registry / statspeed work), paistats/vocabulary.py (lead)
     "paistats.stats.read_derived", "paistats.vocabulary.ordered",
     # zoo_builder/run.py, zoo_builder/training/* (buildspeed work)
