@@ -82,3 +82,31 @@ def verdicts() -> pd.DataFrame:
                                  ci_high=e + 0.004, verdict=["equivalent", "inconclusive"][int(abs(e) > 0.003)],
                                  pvalue_adjusted=0.01, n=3))
     return pd.DataFrame(rows)
+
+
+# ---- the library's own outputs, for charts that take them as they come ---------------------------------------------
+TINY = ("mnist1d_mlp", "mnist1d")
+
+
+def tiny_zoo(zoo):
+    """A real zoo written by the builder: mnist1d_mlp, pruners magnitude and random, variants original and
+    shuffle, sparsity 0.5, seeds 0-2, no training (12 runs; the stage ``trained`` equals init)."""
+    from zoo_builder import RunSpec, run, store
+    from zoo_builder.training.recipes import RECIPES
+
+    zero = RECIPES.get("smoke").with_(epochs=0)
+    specs = [RunSpec(*TINY, m, v, s, k, zero) for m in ("magnitude", "random") for v in ("original", "shuffle")
+             for s in (0.5,) for k in (0, 1, 2)]
+    entries = store.plan_entries(zoo, specs)
+    for spec in specs:
+        store.write_run(zoo, run(spec))
+    for entry in entries:
+        store.finalize(zoo, entry)
+    return zoo
+
+
+def accuracy_array(seed: int = 0):
+    """:func:`runs` as the root ``accuracy`` DataArray (pruner, variant, sparsity, seed) of an arch stack."""
+    da = runs(seed).set_index(["pruner", "variant", "sparsity", "seed"])["accuracy"].to_xarray()
+    da.name = "accuracy"
+    return da

@@ -13,11 +13,12 @@ import pandas as pd
 
 from paistats.plot import theme
 from paistats.plot._frames import PRUNER_ORDER, ordered, require, seed_interval
+from paistats.vocabulary import REFERENCE_VARIANT
 
 #: variant → (mask, values) cell of the design; ``original`` sits at (method's, "kept, scored positions").
 CELLS = {"permute_kept": ("method's", "kept values"), "shuffle_kept": ("shuffled", "kept values"),
          "reinit": ("method's", "fresh values"), "shuffle": ("shuffled", "fresh values"),
-         "original": ("method's", "kept values, scored positions")}
+         REFERENCE_VARIANT: ("method's", "kept values, scored positions")}
 MASK_ORDER = ["method's", "shuffled"]
 VALUE_ORDER = ["kept values", "fresh values", "kept values, scored positions"]
 VALUE_COLORS = ["#0072B2", "#D55E00", "#7f7f7f"]
