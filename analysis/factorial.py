@@ -56,11 +56,11 @@ CONTRASTS = {
     "interaction": ({"shuffle_kept": 1, "reinit": 1}, {"permute_kept": 1, "shuffle": 1},
                     "layout effect with kept values − with fresh values: (shuffle_kept − permute_kept) − "
                     "(shuffle − reinit)"),
-    "order": ({"original": 1}, {"permute_kept": 1},
+    "order": ({REFERENCE_VARIANT: 1}, {"permute_kept": 1},
               "kept values at their scored positions − permuted among them: original − permute_kept"),
 }
 FOLLOW = {
-    "vs original": ({"shuffle_kept": 1}, {"original": 1}, "shuffle_kept − original"),
+    f"vs {REFERENCE_VARIANT}": ({"shuffle_kept": 1}, {REFERENCE_VARIANT: 1}, f"shuffle_kept − {REFERENCE_VARIANT}"),
     "vs shuffle": ({"shuffle_kept": 1}, {"shuffle": 1}, "shuffle_kept − shuffle"),
 }
 VERDICTS = ("better", "worse", "equivalent", "non-inferior", "inconclusive")
@@ -192,14 +192,15 @@ def follow_verdict(vs_original: frozenset, vs_shuffle: frozenset) -> str:
 def follow_table(runs: pd.DataFrame, *, alpha: float = 0.05, margin: float = 0.01) -> pd.DataFrame:
     """Singh & Liu's question per pruner × sparsity: :func:`contrast_table` of :data:`FOLLOW`
     (its own Bonferroni family) and the :func:`follow_verdict` of each cell (column ``follows``)."""
-    t = contrast_table(runs, FOLLOW, alpha=alpha, margin=margin, family="shuffle_kept vs original / shuffle")
+    t = contrast_table(runs, FOLLOW, alpha=alpha, margin=margin, family=f"shuffle_kept vs {REFERENCE_VARIANT} / shuffle")
     from paistats.inference.verdicts import interval_claims
 
     claims = {(r.pruner, r.sparsity, r.contrast): interval_claims(r.ci_low, r.ci_high, margin=margin)
               for r in t.itertuples()}
     none = frozenset()
     follows = {(p, sp): ("control" if p == CONTROL else
-                         follow_verdict(claims.get((p, sp, "vs original"), none), claims.get((p, sp, "vs shuffle"), none)))
+                         follow_verdict(claims.get((p, sp, f"vs {REFERENCE_VARIANT}"), none),
+                                        claims.get((p, sp, "vs shuffle"), none)))
                for p, sp in zip(t["pruner"], t["sparsity"])}
     t["follows"] = [follows[(p, s)] for p, s in zip(t["pruner"], t["sparsity"])]
     return t

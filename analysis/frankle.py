@@ -171,8 +171,8 @@ def disconnected_table(runs: pd.DataFrame) -> pd.DataFrame:
     if d.empty:
         return pd.DataFrame(columns=["pruner", "variant", "sparsity", "seeds disconnected", "of seeds",
                                      "mean accuracy %"])
-    total = runs.groupby(["pruner", "variant", "sparsity"]).size()
-    g = d.groupby(["pruner", "variant", "sparsity"])
+    total = runs.groupby([PRUNER, VARIANT, SPARSITY]).size()
+    g = d.groupby([PRUNER, VARIANT, SPARSITY])
     out = pd.DataFrame({"seeds disconnected": g.size(), "mean accuracy %": 100 * g["accuracy"].mean()})
     out["of seeds"] = total.reindex(out.index).values
     return out.reset_index()[["pruner", "variant", "sparsity", "seeds disconnected", "of seeds", "mean accuracy %"]]

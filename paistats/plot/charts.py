@@ -58,8 +58,8 @@ def accuracy_vs_sparsity(runs: pd.DataFrame, *, value: str = "accuracy", confide
     altair.FacetChart
         Mean over seeds (points and lines, in %) with the seed interval; tooltips give n and std.
     """
-    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "accuracy_vs_sparsity")
-    summary = seed_interval(runs, value, ["pruner", "variant", "sparsity"], confidence=confidence)
+    runs = require(runs, [*V.RUN_DIMS, value], "accuracy_vs_sparsity")
+    summary = seed_interval(runs, value, [V.PRUNER, V.VARIANT, V.SPARSITY], confidence=confidence)
     for c in ("mean", "lower", "upper", "std"):
         summary[c] = 100 * summary[c]
     variants = ordered(summary["variant"], VARIANT_ORDER)
@@ -99,9 +99,9 @@ def accuracy_vs_density(runs: pd.DataFrame, *, value: str = "accuracy", confiden
         y = mean accuracy over seeds (%), colour = variant; a dashed rule and grey band: the dense
         network's mean accuracy and its seed interval (absent without sparsity-0 runs).
     """
-    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "accuracy_vs_density")
+    runs = require(runs, [*V.RUN_DIMS, value], "accuracy_vs_density")
     pruned = runs[runs["sparsity"] > 0]
-    summary = seed_interval(pruned, value, ["pruner", "variant", "sparsity"], confidence=confidence)
+    summary = seed_interval(pruned, value, [V.PRUNER, V.VARIANT, V.SPARSITY], confidence=confidence)
     summary["density"] = 1.0 - summary["sparsity"]
     summary["series"] = "variant"
     dense = dense_mean(runs, value).assign(series="dense", variant="dense")
@@ -154,12 +154,12 @@ def accuracy_delta(runs: pd.DataFrame, *, value: str = "accuracy", reference: st
         rule at 0 (= reference) and, with sparsity-0 runs, a dashed grey line "dense − reference":
         the dense network's mean accuracy minus the reference's at each density.
     """
-    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "accuracy_delta")
+    runs = require(runs, [*V.RUN_DIMS, value], "accuracy_delta")
     if reference not in set(runs["variant"]):
         raise ValueError(f"accuracy_delta: reference variant {reference!r} is not in the runs (variants: "
                          f"{', '.join(map(str, ordered(runs['variant'])))}); pass reference=")
     delta = paired_delta(runs, value, reference=reference)
-    summary = seed_interval(delta, "delta", ["pruner", "variant", "sparsity"], confidence=confidence)
+    summary = seed_interval(delta, "delta", [V.PRUNER, V.VARIANT, V.SPARSITY], confidence=confidence)
     variants = ordered(summary["variant"], VARIANT_ORDER)
     shared = [v for v in variants if v not in own_panel]
     label = {v: (f"{v} − {reference}" if v in own_panel else ", ".join(shared) + f" − {reference}") for v in variants}

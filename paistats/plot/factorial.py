@@ -13,7 +13,7 @@ import pandas as pd
 
 from paistats.plot import theme
 from paistats.plot._frames import PRUNER_ORDER, ordered, require, seed_interval
-from paistats.vocabulary import REFERENCE_VARIANT
+from paistats.vocabulary import CELL_DIMS, REFERENCE_VARIANT, RUN_DIMS
 
 #: variant → (mask, values) cell of the design; ``original`` sits at (method's, "kept, scored positions").
 CELLS = {"permute_kept": ("method's", "kept values"), "shuffle_kept": ("shuffled", "kept values"),
@@ -41,9 +41,9 @@ def interaction_frame(runs: pd.DataFrame, *, value: str = "accuracy", confidence
         ``pruner``, ``sparsity``, ``variant``, ``mask``, ``values``, ``mean``, ``lower``,
         ``upper``, ``std`` (percent) and ``n`` (seeds).
     """
-    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "interaction_frame")
+    runs = require(runs, [*RUN_DIMS, value], "interaction_frame")
     runs = runs[runs["variant"].isin(list(CELLS))]
-    out = seed_interval(runs, value, ["pruner", "sparsity", "variant"], confidence=confidence)
+    out = seed_interval(runs, value, list(CELL_DIMS), confidence=confidence)
     for c in ("mean", "lower", "upper", "std"):
         out[c] = 100 * out[c]
     out["mask"] = [CELLS[v][0] for v in out["variant"]]
