@@ -128,7 +128,21 @@ COLUMNS = Columns
 
 
 def shift_column(metric: str, stage: str) -> str:
-    """Name of the shift-table column of distance ``metric`` at ``stage`` (``"wasserstein_rel_init"``)."""
+    """Name of the shift-table column of a distance at a stage.
+
+    Parameters
+    ----------
+    metric : str
+        A distance variable of ``paistats.distances`` (e.g. ``"wasserstein_rel"``).
+    stage : str
+        One of :data:`STAGES`.
+
+    Returns
+    -------
+    str
+        ``"{metric}_{stage}"``, e.g. ``"wasserstein_rel_init"`` (the layer-aggregated distance, in
+        the metric's unit).
+    """
     return f"{metric}_{stage}"
 
 

@@ -33,7 +33,7 @@ def _data(spec: dict) -> list:
 
 ALL_CHARTS = {
     "accuracy": lambda: plot.accuracy_vs_sparsity(F.runs()),
-    "distance": lambda: plot.distance_by_layer(F.distances()),
+    "distance": lambda: plot.distance_by_layer(F.distances(), sparsity=0.9),
     "ecdf": lambda: plot.weight_ecdf(F.ecdf()),
     "heatmap": lambda: plot.stat_change_heatmap(F.heatmap()),
     "density": lambda: plot.layer_density(F.densities()),
@@ -361,7 +361,7 @@ def test_distance_by_layer_takes_one_entry_and_names_what_to_select(tiny):
         one = paistats.distances(entry)
     rows = pd.DataFrame(_data(plot.spec(plot.distance_by_layer(one))))
     assert set(rows["pruner"]) == {one.attrs["entry"]}                 # no pruner dim: the entry names the panel
-    _, link = __import__("_link_zoo").link_zoo()
+    link = F.distances()
     with pytest.raises(ValueError, match=r"2 pruned ones \(0.5, 0.9\); pass sparsity="):
         plot.distance_by_layer(link)
     with pytest.raises(ValueError, match="no variable 'energy'.*pass metric="):
