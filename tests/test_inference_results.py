@@ -202,3 +202,21 @@ def test_verdicts_at_the_margin_are_inconclusive():
     assert inf.noninferiority_test(1.2 * half * 4 - m + wide, np.zeros(5), margin=m).verdict() == "non-inferior"
     lower_better = inf.noninferiority_test(-3 * m + noise, np.zeros(5), margin=m, higher_is_better=False)
     assert lower_better.verdict() == "better"
+
+
+def test_stacked_and_regression_tables_share_one_column_schema(acc):
+    """stack() and a regression's coefficient table name their columns from paistats.vocabulary.Columns,
+    and each stacked row's estimate is the result's effect (the names a plot reads)."""
+    from _link_zoo import link_zoo
+
+    from paistats.regress import fit, shift_table
+    from paistats.vocabulary import Columns as C
+
+    results = inf.compare(acc, test="t", margin=0.01)
+    table = inf.stack(results, family=["pruner", "sparsity"])
+    assert {C.ESTIMATE, C.CI_LOW, C.CI_HIGH, C.CONFIDENCE_LEVEL, C.PVALUE, C.PVALUE_ADJUSTED,
+            C.PVALUE_LOWER_ADJUSTED, C.PVALUE_UPPER_ADJUSTED, C.FAMILY, C.VERDICT, C.N} <= set(table.columns)
+    assert not {"effect", "pvalue_adj", "pvalue_lower_adj", "pvalue_upper_adj"} & set(table.columns)
+    np.testing.assert_array_equal(table[C.ESTIMATE], [r.effect for r in results])
+    coef = fit(shift_table(*link_zoo())).coefficients
+    assert list(coef.columns) == [C.TERM, C.ESTIMATE, C.STD_ERROR, "statistic", C.PVALUE, C.CI_LOW, C.CI_HIGH]
