@@ -368,6 +368,10 @@ def test_distance_by_layer_takes_one_entry_and_names_what_to_select(tiny):
         plot.distance_by_layer(link, metric="energy", sparsity=0.5)
     drawn = pd.DataFrame(_data(plot.spec(plot.distance_by_layer(link, sparsity=0.9, variants=["invert"]))))
     assert set(drawn["comparison"]) == {"invert"}
+    ks = pd.DataFrame(_data(plot.spec(plot.distance_by_layer(link["ks"], sparsity=0.9)))).set_index(
+        ["pruner", "layer", "stage", "comparison"])
+    want = link["ks"].sel(pruner="snip", variant="reinit", sparsity=0.9, layer="fc.1.weight", stage="trained")
+    assert ks.loc[("snip", "fc.1.weight", "trained", "reinit"), "mean"] == pytest.approx(float(want.mean()), rel=1e-12)
 
 
 def test_shift_vs_accuracy_draws_a_shift_table_as_it_comes():

@@ -246,9 +246,10 @@ def distance_by_layer(distances, noise=None, *, metric: str = "wasserstein_rel",
 
     Parameters
     ----------
-    distances : xarray.Dataset or pandas.DataFrame
+    distances : xarray.Dataset, xarray.DataArray or pandas.DataFrame
         :func:`paistats.distances` output as it comes (dims ``(pruner?, variant, sparsity, seed,
-        layer, stage)``): the chart draws variable ``metric`` of every variant against the reference
+        layer, stage)``; a named DataArray such as ``d["ks"]`` is that metric alone, without the
+        random baseline): the chart draws variable ``metric`` of every variant against the reference
         (``distances.attrs["reference"]``, default ``original``), ``<metric>_random`` as the
         comparison ``random`` when present, at one ``sparsity``; the pooled layer ``all`` is left
         out. Or a tidy DataFrame with columns ``pruner``, ``layer``, ``stage``, ``comparison`` and
@@ -286,6 +287,8 @@ def distance_by_layer(distances, noise=None, *, metric: str = "wasserstein_rel",
     >>> tree = paistats.load("lenet300")                                        # doctest: +SKIP
     >>> plot.distance_by_layer(paistats.distances(tree), paistats.noise_floor(tree), sparsity=0.9)  # doctest: +SKIP
     """
+    if not isinstance(distances, pd.DataFrame) and hasattr(distances, "to_dataset") and distances.name:
+        metric, distances = str(distances.name), distances.to_dataset()     # one variable: d["ks"]
     if not isinstance(distances, pd.DataFrame) and hasattr(distances, "data_vars"):
         distances = distance_rows(distances, noise, metric=metric, sparsity=sparsity, stage=stage, variants=variants)
         value = "value"
