@@ -20,15 +20,16 @@ COMPARISON_ORDER = tuple(v for v in VARIANT_ORDER if v != V.REFERENCE_VARIANT) +
 
 
 def tidy(obj) -> pd.DataFrame:
-    """``obj`` as a flat DataFrame: a DataFrame's index levels become columns; an xarray DataArray or
-    Dataset becomes one row per element (``to_dataframe().reset_index()``; a Dataset's ``complete``
-    flag, when present, keeps the complete runs only)."""
+    """``obj`` as a flat DataFrame: a DataFrame as it is; an xarray DataArray becomes one row per
+    finite element (``to_dataframe().reset_index()``, NaN rows dropped: e.g. ``accuracy.where(complete)``);
+    a Dataset one row per element, its ``complete`` flag, when present, keeping the complete runs only."""
     if isinstance(obj, pd.DataFrame):
         return obj
     import xarray as xr
 
-    if isinstance(obj, xr.DataArray):
-        return obj.to_dataframe(name=obj.name or "value").reset_index()
+    if isinstance(obj, xr.DataArray):   # NaN = a run not built or not complete: no row
+        name = obj.name or "value"
+        return obj.to_dataframe(name=name).reset_index().dropna(subset=[name]).reset_index(drop=True)
     if isinstance(obj, xr.Dataset):
         df = obj.to_dataframe().reset_index()
         if "complete" in df:
