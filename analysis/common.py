@@ -14,8 +14,7 @@ import pandas as pd
 import xarray as xr
 
 import paistats
-
-PRUNER = "pruner"
+from paistats.vocabulary import PRUNER  # noqa: F401  (re-exported: the analysis scripts import it from here)
 ROOT_VARS = ("complete", "accuracy", "density", "disconnected")
 
 

@@ -41,9 +41,12 @@ import math
 import numpy as np
 import pandas as pd
 
+from paistats.vocabulary import RANDOM_PRUNER, REFERENCE_VARIANT, STAGES
+from paistats.vocabulary import Columns as C
+
 SECTION = "Mask layout × kept values (issue 15)"
-FACTORIAL = ("original", "shuffle", "reinit", "shuffle_kept", "permute_kept")
-CONTROL = "random"
+FACTORIAL = (REFERENCE_VARIANT, "shuffle", "reinit", "shuffle_kept", "permute_kept")
+CONTROL = RANDOM_PRUNER
 #: contrast → (variant weights of the side named first, of the other side, definition in words)
 CONTRASTS = {
     "layout": ({"shuffle_kept": .5, "shuffle": .5}, {"permute_kept": .5, "reinit": .5},
@@ -53,11 +56,11 @@ CONTRASTS = {
     "interaction": ({"shuffle_kept": 1, "reinit": 1}, {"permute_kept": 1, "shuffle": 1},
                     "layout effect with kept values − with fresh values: (shuffle_kept − permute_kept) − "
                     "(shuffle − reinit)"),
-    "order": ({"original": 1}, {"permute_kept": 1},
+    "order": ({REFERENCE_VARIANT: 1}, {"permute_kept": 1},
               "kept values at their scored positions − permuted among them: original − permute_kept"),
 }
 FOLLOW = {
-    "vs original": ({"shuffle_kept": 1}, {"original": 1}, "shuffle_kept − original"),
+    f"vs {REFERENCE_VARIANT}": ({"shuffle_kept": 1}, {REFERENCE_VARIANT: 1}, f"shuffle_kept − {REFERENCE_VARIANT}"),
     "vs shuffle": ({"shuffle_kept": 1}, {"shuffle": 1}, "shuffle_kept − shuffle"),
 }
 VERDICTS = ("better", "worse", "equivalent", "non-inferior", "inconclusive")
@@ -106,9 +109,9 @@ def contrast_table(runs: pd.DataFrame, contrasts: dict = CONTRASTS, *, alpha: fl
     Returns
     -------
     pandas.DataFrame
-        ``pruner``, ``sparsity``, ``contrast``, ``definition``, ``n`` (seeds), ``effect`` (mean
-        A − B, fraction), ``ci_low``, ``ci_high`` (the paired t interval at ``confidence``),
-        ``confidence``, ``pvalue`` (paired t, unadjusted), ``family``, ``m`` (family size),
+        ``pruner``, ``sparsity``, ``contrast``, ``definition``, ``n`` (seeds), ``estimate`` (mean
+        A − B, fraction), ``ci_low``, ``ci_high`` (the paired t interval at ``confidence_level``),
+        ``confidence_level``, ``pvalue`` (paired t, unadjusted), ``family``, ``m`` (family size),
         ``verdict`` (:data:`VERDICTS`, or ``control`` for the random pruner, ``not testable`` with the
         reason in ``note``).
     """
@@ -132,16 +135,17 @@ def contrast_table(runs: pd.DataFrame, contrasts: dict = CONTRASTS, *, alpha: fl
     for r in rows:
         res = r.pop("result")
         if res is None:
-            r.update(effect=np.nan, ci_low=np.nan, ci_high=np.nan, pvalue=np.nan, verdict="not testable")
+            r.update({C.ESTIMATE: np.nan, C.CI_LOW: np.nan, C.CI_HIGH: np.nan, C.PVALUE: np.nan,
+                      C.VERDICT: "not testable"})
         else:
             ci = res.confidence_interval(level)
-            r.update(effect=res.effect, ci_low=ci.low, ci_high=ci.high, pvalue=res.pvalue,
-                     verdict="control" if r["control"] else _verdict(ci.low, ci.high, margin))
-        r.update(confidence=level, family=f"{family} (Bonferroni, m = {m})" if not r["control"] else
-                 "control: null by construction, not counted", m=m)
+            r.update({C.ESTIMATE: res.effect, C.CI_LOW: ci.low, C.CI_HIGH: ci.high, C.PVALUE: res.pvalue,
+                      C.VERDICT: "control" if r["control"] else _verdict(ci.low, ci.high, margin)})
+        r.update({C.CONFIDENCE_LEVEL: level, C.FAMILY: f"{family} (Bonferroni, m = {m})" if not r["control"] else
+                  "control: null by construction, not counted", "m": m})
         out.append(r)
-    cols = ["pruner", "sparsity", "contrast", "definition", "n", "effect", "ci_low", "ci_high", "confidence",
-            "pvalue", "family", "m", "verdict", "note"]
+    cols = ["pruner", "sparsity", "contrast", "definition", C.N, C.ESTIMATE, C.CI_LOW, C.CI_HIGH, C.CONFIDENCE_LEVEL,
+            C.PVALUE, C.FAMILY, "m", C.VERDICT, "note"]
     return pd.DataFrame(out, columns=cols)
 
 
@@ -188,20 +192,21 @@ def follow_verdict(vs_original: frozenset, vs_shuffle: frozenset) -> str:
 def follow_table(runs: pd.DataFrame, *, alpha: float = 0.05, margin: float = 0.01) -> pd.DataFrame:
     """Singh & Liu's question per pruner × sparsity: :func:`contrast_table` of :data:`FOLLOW`
     (its own Bonferroni family) and the :func:`follow_verdict` of each cell (column ``follows``)."""
-    t = contrast_table(runs, FOLLOW, alpha=alpha, margin=margin, family="shuffle_kept vs original / shuffle")
+    t = contrast_table(runs, FOLLOW, alpha=alpha, margin=margin, family=f"shuffle_kept vs {REFERENCE_VARIANT} / shuffle")
     from paistats.inference.verdicts import interval_claims
 
     claims = {(r.pruner, r.sparsity, r.contrast): interval_claims(r.ci_low, r.ci_high, margin=margin)
               for r in t.itertuples()}
     none = frozenset()
     follows = {(p, sp): ("control" if p == CONTROL else
-                         follow_verdict(claims.get((p, sp, "vs original"), none), claims.get((p, sp, "vs shuffle"), none)))
+                         follow_verdict(claims.get((p, sp, f"vs {REFERENCE_VARIANT}"), none),
+                                        claims.get((p, sp, "vs shuffle"), none)))
                for p, sp in zip(t["pruner"], t["sparsity"])}
     t["follows"] = [follows[(p, s)] for p, s in zip(t["pruner"], t["sparsity"])]
     return t
 
 
-def shift_frame(dist, metrics=("ks", "wasserstein_rel", "log_std_ratio"), stages=("init", "trained")) -> pd.DataFrame:
+def shift_frame(dist, metrics=("ks", "wasserstein_rel", "log_std_ratio"), stages=STAGES) -> pd.DataFrame:
     """Layer-wise distribution shift of each variant against ``original`` (mean over seeds).
 
     Parameters
@@ -216,7 +221,7 @@ def shift_frame(dist, metrics=("ks", "wasserstein_rel", "log_std_ratio"), stages
         mean over seeds; kept weights only, as stored). ``shuffle_kept`` and ``permute_kept`` are 0
         at init by construction.
     """
-    variants = [v for v in FACTORIAL if v != "original" and v in set(map(str, dist["variant"].values))]
+    variants = [v for v in FACTORIAL if v != REFERENCE_VARIANT and v in set(map(str, dist["variant"].values))]
     ds = dist[list(metrics)].sel(variant=variants, stage=list(stages)).mean("seed")
     return ds.to_dataframe().reset_index()
 
@@ -229,7 +234,7 @@ def run(ctx, report, arch) -> dict | None:
 
     runs = runs_frame(root_runs(ctx, arch))
     have = set(runs["variant"])
-    if not {"shuffle_kept", "permute_kept", "shuffle", "reinit", "original"} <= have:
+    if not set(FACTORIAL) <= have:
         return None
     runs = runs[runs["variant"].isin(FACTORIAL) & (runs["sparsity"] > 0)]
     sec = report.section(f"{SECTION}: {arch.label}", level=2)
@@ -247,16 +252,16 @@ def run(ctx, report, arch) -> dict | None:
     cells = plot.interaction_frame(runs)
     sec.figure(f"interaction-{arch.arch}", plot.interaction_plot(cells),
                "Accuracy of the four cells (mean over seeds, 95% Student-t seed interval); grey: original.")
-    shown = contrasts.assign(effect_pp=100 * contrasts["effect"], low_pp=100 * contrasts["ci_low"],
-                             high_pp=100 * contrasts["ci_high"])
+    shown = contrasts.assign(effect_pp=100 * contrasts[C.ESTIMATE], low_pp=100 * contrasts[C.CI_LOW],
+                             high_pp=100 * contrasts[C.CI_HIGH])
     sec.table(f"factorial-contrasts-{arch.arch}",
-              shown[["pruner", "sparsity", "contrast", "n", "effect_pp", "low_pp", "high_pp", "confidence", "verdict",
-                     "family"]], "Layout, value, interaction and order effects on test accuracy (pp).")
-    fshown = follow.assign(effect_pp=100 * follow["effect"], low_pp=100 * follow["ci_low"],
-                           high_pp=100 * follow["ci_high"])
+              shown[["pruner", "sparsity", "contrast", C.N, "effect_pp", "low_pp", "high_pp", C.CONFIDENCE_LEVEL,
+                     C.VERDICT, C.FAMILY]], "Layout, value, interaction and order effects on test accuracy (pp).")
+    fshown = follow.assign(effect_pp=100 * follow[C.ESTIMATE], low_pp=100 * follow[C.CI_LOW],
+                           high_pp=100 * follow[C.CI_HIGH])
     sec.table(f"factorial-follow-{arch.arch}",
-              fshown[["pruner", "sparsity", "contrast", "n", "effect_pp", "low_pp", "high_pp", "confidence", "verdict",
-                      "follows"]], "Singh & Liu's question: shuffle_kept against original and shuffle (pp).")
+              fshown[["pruner", "sparsity", "contrast", C.N, "effect_pp", "low_pp", "high_pp", C.CONFIDENCE_LEVEL,
+                      C.VERDICT, "follows"]], "Singh & Liu's question: shuffle_kept against original and shuffle (pp).")
     tree = paistats.load(arch.load_name or next(iter(arch.names.values())), zoo=ctx.zoo)
     shift = shift_frame(paistats.distances(tree.sel(variant=[v for v in FACTORIAL if v in tree["variant"].values])))
     sec.table(f"factorial-shift-{arch.arch}", shift,
@@ -275,15 +280,15 @@ def summary_line(follow: pd.DataFrame) -> str:
     cells = follow[follow["follows"] != "control"].drop_duplicates(["pruner", "sparsity"])
     counts = cells["follows"].value_counts()
     parts = [f"{k} in {int(n)}" for k, n in counts.items()]
-    est = {(r.pruner, r.sparsity, r.contrast): f"{100 * r.effect:+.2f} pp [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}]"
-           for r in follow.itertuples()}
+    est = {(r.pruner, r.sparsity, r.contrast):
+           f"{100 * r.estimate:+.2f} pp [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}]" for r in follow.itertuples()}
 
     def cell(p, s, f):
         vs = ", ".join(f"{c} {est[(p, s, c)]}" for c in FOLLOW if (p, s, c) in est)
         return f"{p} {s:g}: {f} ({vs})" if vs else f"{p} {s:g}: {f}"
 
     detail = "; ".join(cell(p, s, f) for p, s, f in zip(cells["pruner"], cells["sparsity"], cells["follows"]))
-    conf = follow["confidence"].iloc[0] if len(follow) else float("nan")
+    conf = follow[C.CONFIDENCE_LEVEL].iloc[0] if len(follow) else float("nan")
     return (", ".join(parts) or "no cell") + f" of {len(cells)} pruner × sparsity cells ({detail}; intervals at " \
         f"{100 * conf:.2f}% confidence, Bonferroni over {int(follow['m'].iloc[0]) if len(follow) else 0})"
 

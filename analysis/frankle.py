@@ -31,6 +31,10 @@ import xarray as xr
 
 from analysis.common import PRUNER, Arch, Context, count_phrase, root_runs, runs_frame
 from paistats import inference, plot
+from paistats.vocabulary import RANDOM_PRUNER, REFERENCE_VARIANT, SPARSITY, VARIANT
+from paistats.vocabulary import Columns as C
+
+REF = REFERENCE_VARIANT
 
 SECTION = "Frankle et al. 2021: accuracy under shuffle, reinit and invert"
 
@@ -46,28 +50,28 @@ def accuracy(ds: xr.Dataset) -> xr.DataArray:
 def _versus_random(acc: xr.DataArray) -> xr.DataArray:
     """Each method's original next to random pruning's original at the same sparsity and seed,
     as a ``variant`` dim (``method``, ``random``) so that the paired tests apply unchanged."""
-    orig = acc.sel(variant="original", drop=True)
-    rand = orig.sel({PRUNER: "random"}, drop=True)
-    others = orig.sel({PRUNER: [p for p in orig[PRUNER].values if p != "random"]})
-    out = xr.concat([others, rand.broadcast_like(others)], dim=pd.Index(["method", "random"], name="variant"))
+    orig = acc.sel({VARIANT: REF}, drop=True)
+    rand = orig.sel({PRUNER: RANDOM_PRUNER}, drop=True)
+    others = orig.sel({PRUNER: [p for p in orig[PRUNER].values if p != RANDOM_PRUNER]})
+    out = xr.concat([others, rand.broadcast_like(others)], dim=pd.Index(["method", RANDOM_PRUNER], name=VARIANT))
     out.name = "accuracy"
     return out
 
 
 NO_OP = "no-op by construction"
-VS_RANDOM = "original − random pruning"
+VS_RANDOM = f"{REF} − {RANDOM_PRUNER} pruning"
 COMPARISONS = {
-    # label: (variant against original, use the margin)
-    "shuffle − original": ("shuffle", True),
-    "reinit − original": ("reinit", True),
-    "invert − original": ("invert", False),
+    # label: (variant against the reference, use the margin)
+    f"shuffle − {REF}": ("shuffle", True),
+    f"reinit − {REF}": ("reinit", True),
+    f"invert − {REF}": ("invert", False),
 }
 NULL_BY_CONSTRUCTION = {
-    ("random", "shuffle"): "shuffling a random mask is a no-op in distribution",
+    (RANDOM_PRUNER, "shuffle"): "shuffling a random mask is a no-op in distribution",
     # the random mask is drawn independently of the weights, so fresh weights under it have original's law
-    ("random", "reinit"): "re-initializing under a random mask is a no-op in distribution",
+    (RANDOM_PRUNER, "reinit"): "re-initializing under a random mask is a no-op in distribution",
 }
-FAMILY = [PRUNER, "sparsity"]
+FAMILY = [PRUNER, SPARSITY]
 
 
 def _no_op_rows(acc: xr.DataArray, variant: str, label: str) -> pd.DataFrame:
@@ -77,14 +81,14 @@ def _no_op_rows(acc: xr.DataArray, variant: str, label: str) -> pd.DataFrame:
         if v != variant or pruner not in acc[PRUNER].values:
             continue
         for s in acc["sparsity"].values:
-            d = (acc.sel({PRUNER: pruner, "variant": v, "sparsity": s})
-                 - acc.sel({PRUNER: pruner, "variant": "original", "sparsity": s})).values
+            d = (acc.sel({PRUNER: pruner, VARIANT: v, SPARSITY: s})
+                 - acc.sel({PRUNER: pruner, VARIANT: REF, SPARSITY: s})).values
             d = d[np.isfinite(d)]
             if d.size:
-                rows.append({PRUNER: pruner, "sparsity": float(s), "comparison": label, "test": "none", "n": d.size,
-                             "effect": float(d.mean()), "ci_low": np.nan, "ci_high": np.nan,
-                             "confidence_level": np.nan, "verdict": NO_OP, "verdict_text": f"{NO_OP} ({why})",
-                             "family": f"not tested: {why}"})
+                rows.append({PRUNER: pruner, SPARSITY: float(s), C.COMPARISON: label, "test": "none", C.N: d.size,
+                             C.ESTIMATE: float(d.mean()), C.CI_LOW: np.nan, C.CI_HIGH: np.nan,
+                             C.CONFIDENCE_LEVEL: np.nan, C.VERDICT: NO_OP, "verdict_text": f"{NO_OP} ({why})",
+                             C.FAMILY: f"not tested: {why}"})
     return pd.DataFrame(rows)
 
 
@@ -104,25 +108,25 @@ def _run_family(ctx: Context, section: str, label: str, data: xr.DataArray, ref:
         return None
     if not results:
         return None
-    table = inference.stack(results, family=FAMILY, method="bonferroni")
-    table["comparison"] = label
+    table = inference.adjust_family(results, family=FAMILY, method="bonferroni")
+    table[C.COMPARISON] = label
     return table
 
 
 def tests(ctx: Context, acc: xr.DataArray, section: str = SECTION) -> pd.DataFrame:
     """Seed-level tests of every comparison; one row per pruner × sparsity × comparison.
 
-    Returns a tidy table with the estimate (``effect``, variant − reference), the interval the
-    verdict is read from (``ci_low``, ``ci_high`` at ``confidence_level`` = 1 − α/m), n, the
-    adjusted p-values (``pvalue_adj`` of H0 δ = 0, ``pvalue_lower_adj`` / ``pvalue_upper_adj`` of
-    H0 δ = ∓margin), ``family`` (Bonferroni over pruner × sparsity, m, level), ``verdict`` (one
+    Returns a tidy table (:class:`paistats.vocabulary.Columns`) with the ``estimate`` (variant −
+    reference), the interval the verdict is read from (``ci_low``, ``ci_high`` at
+    ``confidence_level`` = 1 − α/m), n, the adjusted p-values (``pvalue_adjusted`` of H0 δ = 0,
+    ``pvalue_lower_adjusted`` / ``pvalue_upper_adjusted`` of H0 δ = ∓margin), ``family`` (Bonferroni over pruner × sparsity, m, level), ``verdict`` (one
     word) and ``verdict_text`` (with its qualifier). Comparisons that cannot be tested are recorded
     in ``ctx.skipped``; null-by-construction cells carry the verdict "no-op by construction".
     """
-    variants = [str(v) for v in acc["variant"].values]
+    variants = [str(v) for v in acc[VARIANT].values]
     tables = []
-    if "original" not in variants:
-        ctx.skip(section, "every comparison", "the zoo has no `original` variant (the reference)")
+    if REF not in variants:
+        ctx.skip(section, "every comparison", f"the zoo has no `{REF}` variant (the reference)")
         return pd.DataFrame()
     for label, (variant, use_margin) in COMPARISONS.items():
         if variant not in variants:
@@ -133,22 +137,23 @@ def tests(ctx: Context, acc: xr.DataArray, section: str = SECTION) -> pd.DataFra
         if not keep:
             tables.append(_no_op_rows(acc, variant, label))
             continue
-        table = _run_family(ctx, section, label, acc.sel({PRUNER: keep}), "original", variant,
+        table = _run_family(ctx, section, label, acc.sel({PRUNER: keep}), REF, variant,
                             ctx.margin if use_margin else None)
         tables += [t for t in (table, _no_op_rows(acc, variant, label)) if t is not None and len(t)]
-    if "random" in acc[PRUNER].values and acc.sizes[PRUNER] > 1:
-        table = _run_family(ctx, section, VS_RANDOM, _versus_random(acc), "random", "method", None)
+    if RANDOM_PRUNER in acc[PRUNER].values and acc.sizes[PRUNER] > 1:
+        table = _run_family(ctx, section, VS_RANDOM, _versus_random(acc), RANDOM_PRUNER, "method", None)
         if table is not None:
             tables.append(table)
     else:
-        ctx.skip(section, "comparison with random pruning", "the zoo has no `random` pruner (or no other method)")
+        ctx.skip(section, "comparison with random pruning",
+                 f"the zoo has no `{RANDOM_PRUNER}` pruner (or no other method)")
     if not tables:
         return pd.DataFrame()
     out = pd.concat(tables, ignore_index=True)
     if (out["verdict"] == NO_OP).all():  # nothing testable (e.g. one seed): no table of no-ops alone
         return pd.DataFrame()
-    if "variant" in out:
-        out = out.drop(columns=["variant"])
+    if VARIANT in out:
+        out = out.drop(columns=[VARIANT])
     out["verdict_text"] = [_word(v, t) for v, t in zip(out["verdict"], out["verdict_text"])]
     return out
 
@@ -166,8 +171,8 @@ def disconnected_table(runs: pd.DataFrame) -> pd.DataFrame:
     if d.empty:
         return pd.DataFrame(columns=["pruner", "variant", "sparsity", "seeds disconnected", "of seeds",
                                      "mean accuracy %"])
-    total = runs.groupby(["pruner", "variant", "sparsity"]).size()
-    g = d.groupby(["pruner", "variant", "sparsity"])
+    total = runs.groupby([PRUNER, VARIANT, SPARSITY]).size()
+    g = d.groupby([PRUNER, VARIANT, SPARSITY])
     out = pd.DataFrame({"seeds disconnected": g.size(), "mean accuracy %": 100 * g["accuracy"].mean()})
     out["of seeds"] = total.reindex(out.index).values
     return out.reset_index()[["pruner", "variant", "sparsity", "seeds disconnected", "of seeds", "mean accuracy %"]]
@@ -226,7 +231,7 @@ def run(ctx: Context, report, arch: Arch) -> pd.DataFrame:
                f"as in Frankle et al. 2021, Fig. 1), mean over seeds with its 95% Student-t interval (n = {n_seeds} "
                f"seeds per point), per pruning method (panel) and variant (colour); {dense_txt}. "
                f"Runs: every complete run of the entries {', '.join(arch.names.values())}.")
-    if "original" in set(pruned["variant"]) and len(set(pruned["variant"])) > 1:
+    if REF in set(pruned[VARIANT]) and len(set(pruned[VARIANT])) > 1:
         sec.figure(f"accuracy-delta-{arch.arch}", plot.accuracy_delta(runs),
                    f"Accuracy of each variant minus original's of the same method, sparsity and seed (percentage "
                    f"points), mean over seeds with its 95% paired Student-t interval, against density (log scale); "
@@ -248,20 +253,18 @@ def run(ctx: Context, report, arch: Arch) -> pd.DataFrame:
                  "inconclusive; a significant difference inside the margin is marked 'by less than the margin'. "
                  "shuffle / reinit use the margin; invert and the comparison with random pruning are two-sided "
                  f"better / worse. Random pruning under shuffle and reinit is '{NO_OP}' and is not tested.")
-        forest = table[table["verdict"] != NO_OP].rename(columns={"effect": "estimate",
-                                                                 "pvalue_adj": "pvalue_adjusted"})
-        sub.figure(f"tests-{arch.arch}", plot.verdict_forest(forest, margin=ctx.margin),
+        sub.figure(f"tests-{arch.arch}", plot.verdict_forest(table[table[C.VERDICT] != NO_OP], margin=ctx.margin),
                    f"Seed-level accuracy differences of {arch.label} (percentage points) with the intervals their "
                    f"verdicts are read from (paired t at 1 − α/m, Bonferroni over pruner × sparsity, α = {ctx.alpha}), "
                    f"coloured by verdict; dashed lines: ± the {100 * ctx.margin:g} pp margin. One row per "
                    "comparison, one panel per sparsity, each panel with its own x scale (compare positions against "
                    "the panel's 0 and margin rules, not across panels); runs as in the accuracy figure.")
-        shown = table[[PRUNER, "sparsity", "comparison", "n", "effect", "ci_low", "ci_high", "confidence_level",
-                       "pvalue_adj", "verdict", "verdict_text", "family"]].copy()
-        for c in ("effect", "ci_low", "ci_high"):
+        shown = table[[PRUNER, SPARSITY, C.COMPARISON, C.N, C.ESTIMATE, C.CI_LOW, C.CI_HIGH, C.CONFIDENCE_LEVEL,
+                       C.PVALUE_ADJUSTED, C.VERDICT, "verdict_text", C.FAMILY]].copy()
+        for c in (C.ESTIMATE, C.CI_LOW, C.CI_HIGH):
             shown[c] = 100 * shown[c]
-        shown = shown.rename(columns={"effect": "Δ acc (pp)", "ci_low": "CI low (pp)", "ci_high": "CI high (pp)",
-                                      "confidence_level": "CI level", "pvalue_adj": "p (Bonferroni, δ = 0)"})
+        shown = shown.rename(columns={C.ESTIMATE: "Δ acc (pp)", C.CI_LOW: "CI low (pp)", C.CI_HIGH: "CI high (pp)",
+                                      C.CONFIDENCE_LEVEL: "CI level", C.PVALUE_ADJUSTED: "p (Bonferroni, δ = 0)"})
         sub.table(f"tests-{arch.arch}", shown, f"Every accuracy comparison of {arch.label}: estimate (variant − "
                   "reference, pp), the interval at the verdict's level, the Bonferroni-adjusted p-value of no "
                   "difference, the verdict and the family it was adjusted over.")

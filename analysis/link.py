@@ -22,9 +22,10 @@ import pandas as pd
 from analysis.common import Arch, Context
 from paistats import inference, plot
 from paistats.regress import immunity, invert_cost, shift_table
+from paistats.vocabulary import INIT, REFERENCE_VARIANT, shift_column
 
 SECTION = "Linking them: Δaccuracy against distribution shift"
-X = "wasserstein_rel_init"
+X = shift_column("wasserstein_rel", INIT)
 
 
 def _excluded_text(excluded: dict) -> str:
@@ -51,10 +52,10 @@ def _immunity(ctx: Context, sec, arch: Arch, table: pd.DataFrame) -> pd.DataFram
              f"Init shift (explanatory): {init.sentence}.")
     if trained is not None:
         sec.text(f"Trained shift (separate model {trained.fit.formula}): {trained.sentence}.")
-    pts = imm.rows.rename(columns={X: "shift"})
-    sec.figure(f"shift-{arch.arch}", plot.shift_vs_accuracy(pts, None, shift_title="W1/σ to original at init "
-                                                                                  "(parameter-weighted)"),
-               f"Accuracy change of each shuffle / reinit run relative to original (same method, sparsity and seed) "
+    title = f"W1/σ to {REFERENCE_VARIANT} at init (parameter-weighted)"
+    sec.figure(f"shift-{arch.arch}", plot.shift_vs_accuracy(imm.rows, shift=X, shift_title=title),
+               f"Accuracy change of each shuffle / reinit run relative to {REFERENCE_VARIANT} (same method, sparsity "
+               "and seed) "
                f"against its shift at initialization, one point per run. Runs: {imm.population}. The slope within "
                f"cells is in the table below (no pooled line is drawn: cells differ in level).")
     coef = []

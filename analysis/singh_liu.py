@@ -27,10 +27,12 @@ import paistats
 from analysis.common import PRUNER, Arch, Context, count_phrase
 from paistats import inference, plot
 from paistats.stats import distances, layer_stats, noise_floor
+from paistats.vocabulary import INIT, POOLED_LAYER, RANDOM_PRUNER, REFERENCE_VARIANT, STAGES, VARIANT, drop_pooled
+from paistats.vocabulary import Columns as C
 
+REF = REFERENCE_VARIANT
 SECTION = "Singh & Liu 2021: distribution of the unpruned weights"
 METRIC = "wasserstein_rel"
-STAGES = ("init", "trained")
 SL_SPARSITY = 0.75     # the only sparsity of Singh & Liu's scripts
 HEATMAP_STATS = {      # statistic → how its change is shown (variant vs original, mean over seeds)
     "std": "log ratio", "mean_abs": "log ratio", "kurtosis": "difference", "skewness": "difference",
@@ -88,16 +90,17 @@ def grasp_convention(ctx: Context, report, tree: xr.DataTree, arch: Arch, layers
         return
     s0 = focus_sparsity(sparsities)
     sub = report.section(f"Singh & Liu's GraSP convention: {arch.label}", level=3)
-    frame = distance_frame(dist, noise, s0, variants=("invert_shuffle", "invert_reinit"))
-    sub.figure(f"distance-grasp-convention-{arch.arch}", plot.distance_by_layer(frame, metric="W1 / σ(invert)",
-                                                                               layer_order=layers),
+    chart = plot.distance_by_layer(dist, noise, metric=METRIC, sparsity=s0,
+                                   variants=["invert_shuffle", "invert_reinit"], title="W1 / σ(invert)",
+                                   layer_order=layers)
+    sub.figure(f"distance-grasp-convention-{arch.arch}", chart,
                f"As the distance figure above for Singh & Liu's GraSP (this zoo's grasp, variant invert): W1/σ of the "
                f"kept weights of invert_shuffle and invert_reinit to invert (same seed), against the seed noise floor "
                f"of invert. Runs: entry {arch.names['grasp']}, sparsity {s0:g}.")
     try:
-        res, msgs = _quiet(inference.noise_test, dist[METRIC].sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
-                           .sel(sparsity=sparsities), noise[METRIC].sel(stage=list(STAGES), sparsity=sparsities)
-                           .drop_sel(layer="all", errors="ignore"), reference="invert",
+        res, msgs = _quiet(inference.noise_test,
+                           drop_pooled(dist[METRIC].sel(stage=list(STAGES), sparsity=sparsities)),
+                           drop_pooled(noise[METRIC].sel(stage=list(STAGES), sparsity=sparsities)), reference="invert",
                            variants=["invert_shuffle", "invert_reinit"], alpha=ctx.alpha, errors="skip")
     except inference.InferenceError as e:
         ctx.skip(section, "GraSP convention: shift vs noise", str(e))
@@ -105,10 +108,10 @@ def grasp_convention(ctx: Context, report, tree: xr.DataTree, arch: Arch, layers
     for m in msgs:
         ctx.skip(section, "GraSP convention: shift vs noise", m)
     if res:
-        t = inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="bonferroni")
+        t = inference.adjust_family(res, family=[PRUNER, "sparsity", "layer"], method="bonferroni")
         sub.table(f"noise-grasp-convention-{arch.arch}", t[[PRUNER, "sparsity", "variant", "layer", "stage", "n",
-                                                             "effect", "ci_low", "ci_high", "confidence_level",
-                                                             "pvalue_adj", "verdict", "family"]],
+                                                             C.ESTIMATE, C.CI_LOW, C.CI_HIGH, C.CONFIDENCE_LEVEL,
+                                                             C.PVALUE_ADJUSTED, C.VERDICT, C.FAMILY]],
                   "Singh & Liu's GraSP: is W1/σ of invert_shuffle / invert_reinit to invert above the seed noise floor? "
                   "One-sided, Bonferroni over sparsity × layer within each variant and stage (interval at the "
                   "family's level in each row).")
@@ -126,35 +129,21 @@ def _quiet(fn, *a, **kw):
     return out, [str(w.message) for w in caught]
 
 
-def distance_frame(dist: xr.Dataset, noise: xr.Dataset, sparsity: float, metric: str = METRIC,
-                   variants=("shuffle", "reinit")) -> pd.DataFrame:
-    """Tidy rows for :func:`paistats.plot.distance_by_layer`: comparison shuffle / reinit / random / noise floor."""
-    rows = []
-    d = dist.sel(sparsity=sparsity, stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
-    for v in variants:
-        if v in d["variant"].values:
-            f = d[metric].sel(variant=v, drop=True).to_dataframe().reset_index()
-            rows.append(f.assign(comparison=v).rename(columns={metric: "value"}))
-    rnd = f"{metric}_random"
-    if rnd in d:
-        f = d[rnd].to_dataframe().reset_index().rename(columns={rnd: "value"})
-        rows.append(f.assign(comparison="random"))
-    if noise is not None:
-        n = noise[metric].sel(sparsity=sparsity, stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
-        rows.append(n.to_dataframe().reset_index().rename(columns={metric: "value"}).assign(comparison="noise floor"))
-    out = pd.concat(rows, ignore_index=True)
-    return out[[PRUNER, "layer", "stage", "comparison", "value"]].dropna(subset=["value"])
+def _present(ds, variants) -> list[str]:
+    """The ``variants`` that ``ds`` has, in the given order."""
+    have = {str(v) for v in ds[VARIANT].values}
+    return [v for v in variants if v in have]
 
 
 def heatmap_frame(stats: xr.Dataset, sparsity: float, variants=("shuffle", "reinit")) -> pd.DataFrame:
     """Mean over seeds of each statistic's change vs original (log ratio for scales, difference for shapes)."""
-    s = stats.sel(sparsity=sparsity, stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+    s = drop_pooled(stats.sel(sparsity=sparsity, stage=list(STAGES)))
     rows = []
     for stat, how in HEATMAP_STATS.items():
         if stat not in s:
             continue
-        x = s[stat].sel(variant=[v for v in ("original", *variants) if v in s["variant"].values])
-        change = np.log(x / x.sel(variant="original")) if how == "log ratio" else x - x.sel(variant="original")
+        x = s[stat].sel(variant=[v for v in (REF, *variants) if v in s[VARIANT].values])
+        change = np.log(x / x.sel(variant=REF)) if how == "log ratio" else x - x.sel(variant=REF)
         change = change.mean("seed")
         for v in variants:
             if v not in change["variant"].values:
@@ -168,13 +157,13 @@ def heatmap_frame(stats: xr.Dataset, sparsity: float, variants=("shuffle", "rein
 
 def density_frame(stats: xr.Dataset) -> pd.DataFrame:
     """Layer density of each method's original masks per sparsity and seed (stage init)."""
-    d = stats["density"].sel(variant="original", stage="init").drop_sel(layer="all", errors="ignore")
+    d = drop_pooled(stats["density"].sel(variant=REF, stage=INIT))
     d = d.sel(sparsity=d["sparsity"] > 0)
     return d.to_dataframe().reset_index()[[PRUNER, "layer", "sparsity", "seed", "density"]].dropna()
 
 
 def ecdf_frames(tree: xr.DataTree, pruners: list[str], sparsity: float, layers: list[str], n: int = 41,
-                variants=("original", "shuffle", "reinit")) -> dict[str, pd.DataFrame]:
+                variants=(REF, "shuffle", "reinit")) -> dict[str, pd.DataFrame]:
     """Per pruner: quantiles (``n`` levels) of the kept weights per layer, stage and variant, seeds
     pooled, plus random pruning's original when the zoo has it (a descriptive figure).
 
@@ -211,8 +200,8 @@ def _quantile_rows(w: xr.DataArray, pruners: list[str], layer: str, stage: str, 
     have = [str(p) for p in w[PRUNER].values]
     for p in pruners:
         lines = [(v, w.sel({PRUNER: p, "variant": v})) for v in map(str, w["variant"].values)]
-        if "random" in have and p != "random" and "original" in w["variant"].values:
-            lines.append(("random", w.sel({PRUNER: "random", "variant": "original"})))
+        if RANDOM_PRUNER in have and p != RANDOM_PRUNER and REF in w[VARIANT].values:
+            lines.append((RANDOM_PRUNER, w.sel({PRUNER: RANDOM_PRUNER, VARIANT: REF})))
         for name, arr in lines:
             x = np.asarray(arr.values, dtype=float).ravel()
             x = x[np.isfinite(x)]
@@ -226,10 +215,10 @@ def minimal_change_tests(ctx: Context, stats: xr.Dataset, section: str) -> pd.Da
     """TOST per (pruner, sparsity, layer, stage): is the kept weights' std of shuffle / reinit within
     ± ``ctx.shift_margin`` (relative) of the original's? On log std over seeds; Bonferroni over
     pruner × sparsity × layer within each (variant, stage), the verdict read from the printed interval."""
-    std = drop_null_pruner(stats["std"]).sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+    std = drop_pooled(drop_null_pruner(stats["std"]).sel(stage=list(STAGES)))
     variants = [v for v in ("shuffle", "reinit") if v in std["variant"].values]
     # only the variants tested and their reference: an emptied layer elsewhere (inverted SynFlow) has std 0
-    std = std.sel(variant=["original", *variants]) if "original" in std["variant"].values else std
+    std = std.sel(variant=[REF, *variants]) if REF in std[VARIANT].values else std
     x = np.log(std.sel(sparsity=std["sparsity"] > 0))
     x.name = "log std"
     return _stack_over_cells(ctx, section, "equivalence of the kept weights' std (changed minimally?)",
@@ -248,16 +237,15 @@ def _stack_over_cells(ctx: Context, section: str, what: str, grid_test, /, *args
         return pd.DataFrame()
     for m in msgs:
         ctx.skip(section, what, m)
-    return inference.stack(res, family=[PRUNER, "sparsity", "layer"], method="bonferroni") if res else pd.DataFrame()
+    return inference.adjust_family(res, family=[PRUNER, "sparsity", "layer"], method="bonferroni") if res else pd.DataFrame()
 
 
 def noise_tests(ctx: Context, dist: xr.Dataset, noise: xr.Dataset, section: str) -> pd.DataFrame:
     """Is the distance of shuffle / reinit to original above the seed noise floor? Per (pruner,
     sparsity, layer, stage); Bonferroni over pruner × sparsity × layer within each (variant, stage)."""
-    d = drop_null_pruner(dist[METRIC]).sel(stage=list(STAGES)).drop_sel(layer="all", errors="ignore")
+    d = drop_pooled(drop_null_pruner(dist[METRIC]).sel(stage=list(STAGES)))
     d = d.sel(sparsity=d["sparsity"] > 0)
-    n = drop_null_pruner(noise[METRIC]).sel(stage=list(STAGES), sparsity=d["sparsity"]).drop_sel(layer="all",
-                                                                                                 errors="ignore")
+    n = drop_pooled(drop_null_pruner(noise[METRIC]).sel(stage=list(STAGES), sparsity=d["sparsity"]))
     variants = [v for v in ("shuffle", "reinit") if v in d["variant"].values]
     return _stack_over_cells(ctx, section, "shift vs seed noise floor", inference.noise_test, d, n,
                             variants=variants, alpha=ctx.alpha, errors="skip")
@@ -272,8 +260,8 @@ def ratio_table(dist: xr.Dataset, dist_zeros: xr.Dataset | None, metric: str = "
         if ds is None or key not in ds:
             continue
         r = ds[key].sel(stage=list(STAGES), variant=[v for v in ("shuffle", "reinit") if v in ds["variant"].values])
-        r = r.drop_sel(layer="all", errors="ignore")
-        r = r.sel(sparsity=r["sparsity"] > 0).drop_sel({PRUNER: "random"}, errors="ignore")
+        r = drop_pooled(r)
+        r = r.sel(sparsity=r["sparsity"] > 0).drop_sel({PRUNER: RANDOM_PRUNER}, errors="ignore")
         f = r.median("seed").to_dataframe(name="ratio").reset_index()
         f["weights"] = label
         parts.append(f)
@@ -286,7 +274,7 @@ def ratio_table(dist: xr.Dataset, dist_zeros: xr.Dataset | None, metric: str = "
     return wide
 
 
-NULL_PRUNER = "random"
+NULL_PRUNER = RANDOM_PRUNER
 NULL_REASON = ("null by construction: the random pruner's mask is drawn independently of the weights, so shuffle (another "
                "random mask with the same layer counts) and reinit (other weights from the same initializer) give runs "
                "with the same law as original; left out of tests and counts")
@@ -388,7 +376,7 @@ def ratio_tests(dist: xr.Dataset, *, metric: str = "wasserstein", alpha: float =
     if rkey not in dist:
         raise inference.InferenceError(f"ratio_tests: the distances have no {rkey} (no random pruner in the stack); "
                                        "load the architecture with its random entry")
-    d = drop_null_pruner(dist[[key, rkey]]).drop_sel(layer="all", errors="ignore")
+    d = drop_pooled(drop_null_pruner(dist[[key, rkey]]))
     d = d.sel(stage=[st for st in STAGES if st in d["stage"].values])
     d = d.sel(sparsity=d["sparsity"] > 0, variant=[v for v in ("shuffle", "reinit") if v in d["variant"].values])
     rows = []
@@ -407,7 +395,7 @@ def ratio_tests(dist: xr.Dataset, *, metric: str = "wasserstein", alpha: float =
     if out.empty:
         return out
     out["ratio"] = np.exp(out["log_ratio"])
-    tested = (out["stage"] != "init") & (out["n"] > 0)
+    tested = (out["stage"] != INIT) & (out["n"] > 0)
     out["m"] = 1
     if adjust == "bonferroni":
         out.loc[tested, "m"] = out[tested].groupby(["variant", "stage"])["n"].transform("size")
@@ -415,10 +403,10 @@ def ratio_tests(dist: xr.Dataset, *, metric: str = "wasserstein", alpha: float =
     half = sps.t.ppf(1 - alpha / out["m"], (out["n"] - 1).clip(lower=1)) * out["sd"] / np.sqrt(out["n"])
     out["ci_low"], out["ci_high"] = out["log_ratio"] - half, out["log_ratio"] + half
     out["verdict"] = [ratio_verdict(lo, hi, b) for lo, hi, b in zip(out["ci_low"], out["ci_high"], out["band"])]
-    out.loc[out["stage"] == "init", "verdict"] = INIT_RATIO
+    out.loc[out["stage"] == INIT, "verdict"] = INIT_RATIO
     fam = (f"{adjust} over pruner × sparsity × layer (m=" + out["m"].astype(str) + ") within "
            + out["variant"] + ", " + out["stage"]) if adjust == "bonferroni" else "none (per cell)"
-    out["family"] = np.where(out["stage"] == "init", "not tested", fam)
+    out["family"] = np.where(out["stage"] == INIT, "not tested", fam)
     return out[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "ratio", "log_ratio", "ci_low", "ci_high",
                 "band", "level", "family", "verdict"]]
 
@@ -485,9 +473,10 @@ def run(ctx: Context, report, arch: Arch) -> dict:
         stats, dist, noise, dist0 = (x.expand_dims({PRUNER: methods}) for x in (stats, dist, noise, dist0))
     for m in dict.fromkeys(m1 + m2 + m3 + m4):
         ctx.skip(sec.title, "statistics", m)
-    if "random" not in methods:
-        ctx.skip(sec.title, "ratio to random pruning", "the zoo has no `random` pruner: no random baseline or ratio")
-    layers = [str(x) for x in stats["layer"].values if str(x) != "all"]
+    if RANDOM_PRUNER not in methods:
+        ctx.skip(sec.title, "ratio to random pruning",
+                 f"the zoo has no `{RANDOM_PRUNER}` pruner: no random baseline or ratio")
+    layers = [str(x) for x in stats["layer"].values if str(x) != POOLED_LAYER]
     sparsities = [float(s) for s in stats["sparsity"].values]
     if not any(s > 0 for s in sparsities):
         ctx.skip(sec.title, "every figure", "no pruned sparsity")
@@ -496,15 +485,17 @@ def run(ctx: Context, report, arch: Arch) -> dict:
     n_seeds = int(tree.sizes["seed"])
     runs_txt = f"entries {', '.join(arch.names.values())}, sparsity {s0:g}, {n_seeds} seed(s)"
 
-    sec.figure(f"distance-{arch.arch}", plot.distance_by_layer(distance_frame(dist, noise, s0), metric="W1 / σ(original)",
-                                                              layer_order=layers),
+    sec.figure(f"distance-{arch.arch}", plot.distance_by_layer(dist, noise, metric=METRIC, sparsity=s0,
+                                                              variants=_present(dist, ("shuffle", "reinit")),
+                                                              title=f"W1 / σ({REF})", layer_order=layers),
                f"Per-layer Wasserstein-1 distance (divided by the original's std) of the kept weights of shuffle and "
                f"reinit to original (same method, sparsity and seed), against random pruning's original ('random') "
                f"and the seed noise floor (original vs original of two seeds); rows: init and trained. Points: mean "
                f"over seeds (or seed pairs), rules: min to max. Kept weights only. Runs: {runs_txt}.")
     sec.figure(f"distance-zeros-{arch.arch}",
-               plot.distance_by_layer(distance_frame(dist0, None, s0, metric="wasserstein"),
-                                      metric="W1 with pruned zeros", layer_order=layers),
+               plot.distance_by_layer(dist0, metric="wasserstein", sparsity=s0,
+                                      variants=_present(dist0, ("shuffle", "reinit")),
+                                      title="W1 with pruned zeros", layer_order=layers),
                "As the previous figure but computed as Singh & Liu's notebooks did: absolute Wasserstein-1 on whole "
                "tensors with the pruned entries as zeros (no noise floor); comparisons with random pruning are then "
                f"dominated by density differences. Runs: {runs_txt}.")
@@ -524,13 +515,14 @@ def run(ctx: Context, report, arch: Arch) -> dict:
             continue
         sec.figure(f"ecdf-{arch.arch}-{p}", plot.weight_ecdf(q, layer_order=layers),
                    f"Empirical CDF of the kept weights of {p} per layer (column) and stage (row): original, shuffle, "
-                   f"reinit{' and random pruning' if 'random' in methods and p != 'random' else ''}, seeds pooled "
+                   f"reinit{' and random pruning' if RANDOM_PRUNER in methods and p != RANDOM_PRUNER else ''}, "
+                   "seeds pooled "
                    f"(41 quantiles; descriptive). Runs: {p} at sparsity {s0:g}, {n_seeds} seed(s).")
     eq = minimal_change_tests(ctx, stats, sec.title)
     nt = noise_tests(ctx, dist, noise, sec.title)
     ratios = ratio_table(dist, dist0)
     rtests = pd.DataFrame()
-    if "random" in methods:
+    if RANDOM_PRUNER in methods:
         try:
             rtests = ratio_tests(dist, alpha=ctx.alpha)
         except inference.InferenceError as e:
@@ -545,17 +537,17 @@ def run(ctx: Context, report, arch: Arch) -> dict:
                  "(the interval in each row is at the family's level and the verdict is read from it); "
                  f"α = {ctx.alpha}. A truncated distribution (e.g. magnitude pruning at init keeps the large-|w| tail) "
                  "fails this by construction at init.")
-        t = eq[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "effect", "ci_low", "ci_high",
-                "confidence_level", "pvalue_adj", "verdict", "family"]].rename(
-            columns={"effect": "Δ log std", "pvalue_adj": "p (Bonferroni)"})
+        t = eq[[PRUNER, "sparsity", "variant", "layer", "stage", C.N, C.ESTIMATE, C.CI_LOW, C.CI_HIGH,
+                C.CONFIDENCE_LEVEL, C.PVALUE_ADJUSTED, C.VERDICT, C.FAMILY]].rename(
+            columns={C.ESTIMATE: "Δ log std", C.PVALUE_ADJUSTED: "p (Bonferroni)"})
         sub.table(f"minimal-{arch.arch}", t, f"Equivalence of the kept weights' std, {arch.label}: estimate (mean "
                   "difference of log std, variant − original), its interval at the family's level, "
                   "Bonferroni-adjusted p and verdict.")
     if len(nt):
         sub = report.section(f"Shift vs seed noise: {arch.label}", level=3)
-        t = nt[[PRUNER, "sparsity", "variant", "layer", "stage", "n", "effect", "ci_low", "ci_high",
-                "confidence_level", "pvalue", "pvalue_adj", "verdict", "test", "family"]].rename(
-            columns={"pvalue_adj": "p (Bonferroni)"})
+        t = nt[[PRUNER, "sparsity", "variant", "layer", "stage", C.N, C.ESTIMATE, C.CI_LOW, C.CI_HIGH,
+                C.CONFIDENCE_LEVEL, C.PVALUE, C.PVALUE_ADJUSTED, C.VERDICT, "test", C.FAMILY]].rename(
+            columns={C.PVALUE_ADJUSTED: "p (Bonferroni)"})
         sub.table(f"noise-{arch.arch}", t, f"Is W1/σ of shuffle / reinit to original larger than the seed noise floor "
                   f"(same metric between seeds of original)? One-sided, Bonferroni over pruner × sparsity × layer within "
                   f"each variant and stage; α = {ctx.alpha}; {arch.label}.")

@@ -53,7 +53,7 @@ def bench_arch(zoo: str, arch: str, resamples: int) -> dict:
 
     def run_family(results, family):
         for method in ("holm", "bh"):
-            table = inf.stack(results, family=family, method=method)
+            table = inf.adjust_family(results, family=family, method=method)
             counts["families"] += table["family"].nunique()
         counts["tests"] += len(results)
         return table

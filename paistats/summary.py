@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from paistats.store.layout import PRUNER_DIM
+from paistats.vocabulary import PRUNER, SEED, SPARSITY, VARIANT, ordered
 
 
 def accuracy_summary(tree: xr.DataTree) -> pd.DataFrame:
@@ -30,27 +30,39 @@ def accuracy_summary(tree: xr.DataTree) -> pd.DataFrame:
     """
     root = tree.to_dataset(inherit=True) if isinstance(tree, xr.DataTree) else tree
     acc = root["accuracy"].where(root["complete"].astype(bool)).load()  # one small root array
-    if PRUNER_DIM not in acc.dims:
-        acc = acc.expand_dims({PRUNER_DIM: [tree.attrs.get("pruner", tree.attrs.get("method", "?"))]})
-    n = acc.notnull().sum("seed")
+    if PRUNER not in acc.dims:
+        acc = acc.expand_dims({PRUNER: [tree.attrs.get("pruner", tree.attrs.get("method", "?"))]})
+    n = acc.notnull().sum(SEED)
     with warnings.catch_warnings():  # all-NaN cells and single seeds are expected here
         warnings.simplefilter("ignore", RuntimeWarning)
         table = xr.Dataset({
-            "mean": acc.mean("seed", skipna=True),
-            "std": acc.std("seed", skipna=True, ddof=1).where(n > 1),
+            "mean": acc.mean(SEED, skipna=True),
+            "std": acc.std(SEED, skipna=True, ddof=1).where(n > 1),
             "n": n,
         }).to_dataframe()
     table = table[table["n"] > 0]
     table["n"] = table["n"].astype(int)
-    return table.reorder_levels([PRUNER_DIM, "sparsity", "variant"]).sort_index()[["mean", "std", "n"]]
+    return table.reorder_levels([PRUNER, SPARSITY, VARIANT]).sort_index()[["mean", "std", "n"]]
 
 
 def format_accuracy_summary(table: pd.DataFrame, *, title: str = "") -> str:
-    """Text table: one row per (method, sparsity), one column per variant, ``mean ± std`` in %."""
+    """Text table: one row per (pruner, sparsity), one column per variant, ``mean ± std`` in %.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`accuracy_summary` output (``mean`` and ``std`` as fractions).
+    title : str
+        A first line, if given.
+
+    Returns
+    -------
+    str
+        Variants in the zoo's order (:data:`paistats.vocabulary.VARIANT_ORDER`), others after them.
+    """
     cells = table.apply(lambda r: f"{100 * r['mean']:.2f}" + (f" ± {100 * r['std']:.2f}" if np.isfinite(r["std"]) else ""),
                         axis=1)
-    wide = cells.unstack("variant")
-    order = [v for v in ("original", "shuffle", "reinit", "invert") if v in wide.columns]
-    wide = wide[order + [c for c in wide.columns if c not in order]].fillna("")
+    wide = cells.unstack(VARIANT)
+    wide = wide[ordered(wide.columns)].fillna("")
     head = f"{title}\n" if title else ""
     return head + "test accuracy % (mean ± std over seeds)\n" + wide.to_string()

@@ -16,6 +16,8 @@ VARIANT = "variant"
 SPARSITY = "sparsity"
 SEED = "seed"
 LAYER = "layer"
+#: Dimension of the statistics and distances that says where a weight sample is read (:data:`STAGES`).
+STAGE = "stage"
 #: Grid dimensions of an entry, in storage order.
 GRID_DIMS = (VARIANT, SPARSITY, SEED)
 #: Every dimension that labels a run (the stacked pruner first, then the entry's grid).
@@ -104,8 +106,13 @@ class Columns:
     CI_LOW = "ci_low"
     CI_HIGH = "ci_high"
     PVALUE = "pvalue"
-    #: P-value adjusted within the family named in :attr:`FAMILY`.
+    #: P-value adjusted within the family named in :attr:`FAMILY` (H0: estimate = 0).
     PVALUE_ADJUSTED = "pvalue_adjusted"
+    #: Adjusted p-values of H0 estimate = −margin / +margin (NaN without a margin).
+    PVALUE_LOWER_ADJUSTED = "pvalue_lower_adjusted"
+    PVALUE_UPPER_ADJUSTED = "pvalue_upper_adjusted"
+    #: Level of the interval [:attr:`CI_LOW`, :attr:`CI_HIGH`] (the family's level after stacking).
+    CONFIDENCE_LEVEL = "confidence_level"
     FAMILY = "family"
     VERDICT = "verdict"
     #: Number of units of inference (seeds) behind a row.
@@ -113,7 +120,64 @@ class Columns:
     #: Accuracy change against the reference variant, in percentage points or fractions (stated
     #: in the table's attrs).
     DELTA_ACCURACY = "delta_accuracy"
+    #: A generic shift column; the shift table names its columns :func:`shift_column`.
     SHIFT = "shift"
 
 
 COLUMNS = Columns
+
+
+def shift_column(metric: str, stage: str) -> str:
+    """Name of the shift-table column of a distance at a stage.
+
+    Parameters
+    ----------
+    metric : str
+        A distance variable of ``paistats.distances`` (e.g. ``"wasserstein_rel"``).
+    stage : str
+        One of :data:`STAGES`.
+
+    Returns
+    -------
+    str
+        ``"{metric}_{stage}"``, e.g. ``"wasserstein_rel_init"`` (the layer-aggregated distance, in
+        the metric's unit).
+    """
+    return f"{metric}_{stage}"
+
+
+def shift_columns(columns) -> list[str]:
+    """The shift columns among ``columns``, in their order.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        Column names of a table (e.g. ``paistats.shift_table(...).columns``).
+
+    Returns
+    -------
+    list of str
+        :attr:`Columns.SHIFT` if present, then every ``{metric}_{stage}`` name (:func:`shift_column`)
+        with ``stage`` in :data:`STAGES`, in table order.
+    """
+    names = [str(c) for c in columns]
+    staged = [c for c in names if any(c.endswith(f"_{s}") and len(c) > len(s) + 1 for s in STAGES)]
+    return ([Columns.SHIFT] if Columns.SHIFT in names else []) + staged
+
+
+def drop_pooled(x):
+    """``x`` (an xarray Dataset or DataArray) without the pooled layer :data:`POOLED_LAYER`, if it has one.
+
+    Parameters
+    ----------
+    x : xarray.Dataset or xarray.DataArray
+        Anything with an optional ``layer`` dim (statistics, distances, noise floors).
+
+    Returns
+    -------
+    Same type as ``x``: every per-tensor layer, the pooled ``"all"`` left out (unchanged without a
+    ``layer`` dim).
+    """
+    if LAYER not in getattr(x, "dims", ()):
+        return x
+    return x.drop_sel({LAYER: POOLED_LAYER}, errors="ignore")

@@ -1,4 +1,5 @@
-"""Synthetic tidy tables shaped like the statistics schema, for chart and report tests."""
+"""Inputs of the chart and report tests: the library's own outputs (stacked tests, shift tables, distances)
+on synthetic zoo-shaped data, and a few tidy tables shaped like the statistics schema."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,17 +21,11 @@ def runs(seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def distances(seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for p in PRUNERS:
-        for layer in LAYERS:
-            for st in STAGES:
-                for comp, level in (("shuffle", 0.05), ("reinit", 0.06), ("random", 0.3), ("noise floor", 0.04)):
-                    for k in SEEDS:
-                        rows.append(dict(pruner=p, layer=layer, stage=st, comparison=comp,
-                                         value=abs(rng.normal(level, 0.01))))
-    return pd.DataFrame(rows)
+def distances():
+    """A Dataset with :func:`paistats.distances`' dims and variables (``tests/_link_zoo.py``; sparsities 0.5, 0.9)."""
+    from _link_zoo import link_zoo
+
+    return link_zoo()[1]
 
 
 def ecdf() -> pd.DataFrame:
@@ -60,25 +55,50 @@ def densities() -> pd.DataFrame:
 
 
 def shift() -> tuple[pd.DataFrame, pd.DataFrame]:
-    rng = np.random.default_rng(3)
-    pts = pd.DataFrame([dict(pruner=p, variant=v, sparsity=s, seed=k, shift=x, delta_accuracy=-0.02 * x
-                             + rng.normal(0, 0.002))
-                        for p in PRUNERS for v in ("shuffle", "reinit") for s in SPARSITIES for k in SEEDS
-                        for x in [abs(rng.normal(0.3, 0.1))]])
+    """(:func:`paistats.shift_table` of the link zoo, a fitted line over a grid of its first shift column)."""
+    from _link_zoo import link_zoo
+
+    from paistats.regress import shift_table
+
+    table = shift_table(*link_zoo())
     grid = np.linspace(0, 0.6, 20)
-    fit = pd.DataFrame({"shift": grid, "fitted": -0.02 * grid, "lower": -0.02 * grid - 0.003,
+    fit = pd.DataFrame({"wasserstein_rel_init": grid, "fitted": -0.02 * grid, "lower": -0.02 * grid - 0.003,
                         "upper": -0.02 * grid + 0.003})
-    return pts, fit
+    return table, fit
 
 
 def verdicts() -> pd.DataFrame:
-    rng = np.random.default_rng(4)
-    rows = []
-    for p in PRUNERS:
-        for s in SPARSITIES:
-            for c in ("shuffle − original", "reinit − original"):
-                e = rng.normal(0, 0.003)
-                rows.append(dict(pruner=p, sparsity=s, comparison=c, estimate=e, ci_low=e - 0.004,
-                                 ci_high=e + 0.004, verdict=["equivalent", "inconclusive"][int(abs(e) > 0.003)],
-                                 pvalue_adjusted=0.01, n=3))
-    return pd.DataFrame(rows)
+    """:func:`paistats.inference.adjust_family` of paired t tests of every variant against original in :func:`runs`
+    (margin 1 pp, Bonferroni over pruner × sparsity)."""
+    from paistats import inference
+
+    results = inference.compare(accuracy_array(4), margin=0.01, higher_is_better=True)
+    return inference.adjust_family(results, family=["pruner", "sparsity"])
+
+
+# ---- the library's own outputs, for charts that take them as they come ---------------------------------------------
+TINY = ("mnist1d_mlp", "mnist1d")
+
+
+def tiny_zoo(zoo):
+    """A real zoo written by the builder: mnist1d_mlp, pruners magnitude and random, variants original and
+    shuffle, sparsity 0.5, seeds 0-2, no training (12 runs; the stage ``trained`` equals init)."""
+    from zoo_builder import RunSpec, run, store
+    from zoo_builder.training.recipes import RECIPES
+
+    zero = RECIPES.get("smoke").with_(epochs=0)
+    specs = [RunSpec(*TINY, m, v, s, k, zero) for m in ("magnitude", "random") for v in ("original", "shuffle")
+             for s in (0.5,) for k in (0, 1, 2)]
+    entries = store.plan_entries(zoo, specs)
+    for spec in specs:
+        store.write_run(zoo, run(spec))
+    for entry in entries:
+        store.finalize(zoo, entry)
+    return zoo
+
+
+def accuracy_array(seed: int = 0):
+    """:func:`runs` as the root ``accuracy`` DataArray (pruner, variant, sparsity, seed) of an arch stack."""
+    da = runs(seed).set_index(["pruner", "variant", "sparsity", "seed"])["accuracy"].to_xarray()
+    da.name = "accuracy"
+    return da

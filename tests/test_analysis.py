@@ -55,10 +55,10 @@ def test_paired_t_and_bonferroni_intervals_equal_scipy():
              - ds["accuracy"].sel(pruner=p, sparsity=s, variant="original")).values
         ref = ss.ttest_1samp(d, 0.0)
         assert row["pvalue"] == pytest.approx(ref.pvalue, rel=1e-10)
-        assert row["pvalue_adj"] == pytest.approx(min(1, m * ref.pvalue), rel=1e-10)
+        assert row["pvalue_adjusted"] == pytest.approx(min(1, m * ref.pvalue), rel=1e-10)
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(ref.confidence_interval(1 - 0.05 / m)),
                                                                 rel=1e-10)
-        assert row["effect"] == pytest.approx(d.mean(), rel=1e-10)
+        assert row["estimate"] == pytest.approx(d.mean(), rel=1e-10)
         assert row["n"] == len(SEEDS) and row["confidence_level"] == pytest.approx(1 - 0.05 / m)
     assert part["family"].str.startswith(f"bonferroni over pruner × sparsity (m={m}; intervals at").all()
 
@@ -71,8 +71,8 @@ def test_every_verdict_agrees_with_the_interval_and_adjusted_pvalue_printed_besi
     for row in tested.itertuples():
         margin = None if np.isnan(row.margin) else row.margin
         assert row.verdict == interval_verdict(row.ci_low, row.ci_high, margin=margin, higher_is_better=True)
-        assert (row.pvalue_adj < 0.05) == (row.ci_low > 0 or row.ci_high < 0)
-        assert (row.verdict in ("better", "worse")) == (row.pvalue_adj < 0.05)
+        assert (row.pvalue_adjusted < 0.05) == (row.ci_low > 0 or row.ci_high < 0)
+        assert (row.verdict in ("better", "worse")) == (row.pvalue_adjusted < 0.05)
 
 
 def test_invert_is_worse_and_methods_are_paired_with_random_at_the_same_seed():
@@ -87,7 +87,7 @@ def test_invert_is_worse_and_methods_are_paired_with_random_at_the_same_seed():
     ref = ss.ttest_rel(ds["accuracy"].sel(pruner="snip", sparsity=0.9, variant="original").values,
                        ds["accuracy"].sel(pruner="random", sparsity=0.9, variant="original").values)
     assert vs.loc[("snip", 0.9), "pvalue"] == pytest.approx(ref.pvalue, rel=1e-10)  # two-sided
-    assert vs.loc[("snip", 0.9), "effect"] == pytest.approx(d.mean(), rel=1e-10)
+    assert vs.loc[("snip", 0.9), "estimate"] == pytest.approx(d.mean(), rel=1e-10)
 
 
 def _one_cell(pruners, diff_pp, variant):
@@ -128,7 +128,7 @@ def test_mini_grasp_abs_98_shuffle_is_worse_by_more_than_the_margin():
     row = table.loc["shuffle − original"]
     assert (100 * row["ci_low"], 100 * row["ci_high"]) == pytest.approx((-2.74, -1.72))
     assert row["verdict"] == "worse" and row["verdict_text"] == "worse (by more than the margin)"
-    assert row["pvalue_adj"] < 0.05 and row["pvalue_lower_adj"] < 0.05  # both 0 and −margin are excluded
+    assert row["pvalue_adjusted"] < 0.05 and row["pvalue_lower_adjusted"] < 0.05  # both 0 and −margin are excluded
 
 
 @pytest.mark.parametrize("variant", ["shuffle", "reinit"])

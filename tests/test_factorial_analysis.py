@@ -43,10 +43,10 @@ def test_contrasts_equal_scipys_one_sample_t_on_the_per_seed_contrast():
         c = per_seed[row["contrast"]].loc[(row["pruner"], row["sparsity"])].to_numpy()
         ref = stats.ttest_1samp(c, 0.0)
         low, high = ref.confidence_interval(1 - 0.05 / m)
-        assert row["effect"] == pytest.approx(c.mean(), abs=1e-15)
+        assert row["estimate"] == pytest.approx(c.mean(), abs=1e-15)
         assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), rel=1e-9)
         assert row["pvalue"] == pytest.approx(ref.pvalue, rel=1e-9)
-        assert row["confidence"] == pytest.approx(1 - 0.05 / m)
+        assert row["confidence_level"] == pytest.approx(1 - 0.05 / m)
         if row["pruner"] == "random":
             assert row["verdict"] == "control" and "null by construction" in row["family"]
         else:

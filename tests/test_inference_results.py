@@ -33,15 +33,15 @@ def test_stack_adjusts_within_the_stated_family(acc):
     table = inf.adjust_family(res, family=("pruner", "sparsity"), method="holm")
     for variant, rows in table.groupby("variant"):
         assert len(rows) == 4
-        np.testing.assert_allclose(rows["pvalue_adj"], multipletests(rows["pvalue"], method="holm")[1], rtol=1e-12)
+        np.testing.assert_allclose(rows["pvalue_adjusted"], multipletests(rows["pvalue"], method="holm")[1], rtol=1e-12)
         assert rows["family"].iloc[0].startswith("holm over pruner × sparsity (m=4; p-values only")
         assert f"variant={variant}" in rows["family"].iloc[0]
         assert rows["ci_low"].isna().all()  # Holm has no matching interval: none is printed
     one = inf.adjust_family(res, method="bh")
-    np.testing.assert_allclose(one["pvalue_adj"], multipletests(one["pvalue"], method="fdr_bh")[1], rtol=1e-12)
+    np.testing.assert_allclose(one["pvalue_adjusted"], multipletests(one["pvalue"], method="fdr_bh")[1], rtol=1e-12)
     assert set(one["family"]) == {"bh over all tests (m=8; p-values only: bh has no matching interval)"}
     bonf = inf.adjust_family(res, family=("pruner", "sparsity"))
-    np.testing.assert_allclose(bonf["pvalue_adj"], np.minimum(1, 4 * bonf["pvalue"]), rtol=1e-12)
+    np.testing.assert_allclose(bonf["pvalue_adjusted"], np.minimum(1, 4 * bonf["pvalue"]), rtol=1e-12)
     assert (bonf["confidence_level"] == 1 - 0.05 / 4).all()
     assert bonf["family"].str.startswith("bonferroni over pruner × sparsity (m=4; intervals at 98.75%)").all()
 
@@ -50,8 +50,8 @@ def test_verdicts_follow_adjusted_pvalues(acc):
     table = inf.adjust_family(inf.compare(acc, test="t"), family=("pruner", "sparsity"))
     reinit = table[table["variant"] == "reinit"]
     assert (reinit["verdict"] == "lower").all()  # planted −3 points; no direction given: higher / lower
-    assert set(table.loc[table["pvalue_adj"] >= 0.05, "verdict"]) <= {"inconclusive"}
-    assert (table.loc[table["pvalue_adj"] < 0.05, "verdict"] != "inconclusive").all()
+    assert set(table.loc[table["pvalue_adjusted"] >= 0.05, "verdict"]) <= {"inconclusive"}
+    assert (table.loc[table["pvalue_adjusted"] < 0.05, "verdict"] != "inconclusive").all()
     worded = inf.adjust_family(inf.compare(acc, test="t", higher_is_better=True), family=("pruner", "sparsity"))
     assert set(worded.loc[worded["variant"] == "reinit", "verdict"]) == {"worse"}
 
@@ -74,7 +74,7 @@ def test_equivalence_and_noninferiority_verdicts(acc):
 def test_tidy_dataset(acc):
     table = inf.adjust_family(inf.compare(acc, test="t"))
     ds = inf.to_dataset(table)
-    assert {"pvalue", "pvalue_adj", "verdict", "effect"} <= set(ds.data_vars)
+    assert {"pvalue", "pvalue_adjusted", "verdict", "estimate"} <= set(ds.data_vars)
     assert ds["pvalue"].sel(pruner="snip", variant="reinit", sparsity=0.9, quantity="accuracy",
                             test="paired t").item() < 0.05
 
@@ -206,3 +206,21 @@ def test_verdicts_at_the_margin_are_inconclusive():
     assert inf.noninferiority_test(1.2 * half * 4 - m + wide, np.zeros(5), margin=m).verdict() == "non-inferior"
     lower_better = inf.noninferiority_test(-3 * m + noise, np.zeros(5), margin=m, higher_is_better=False)
     assert lower_better.verdict() == "better"
+
+
+def test_stacked_and_regression_tables_share_one_column_schema(acc):
+    """stack() and a regression's coefficient table name their columns from paistats.vocabulary.Columns,
+    and each stacked row's estimate is the result's effect (the names a plot reads)."""
+    from _link_zoo import link_zoo
+
+    from paistats.regress import fit, shift_table
+    from paistats.vocabulary import Columns as C
+
+    results = inf.compare(acc, test="t", margin=0.01)
+    table = inf.adjust_family(results, family=["pruner", "sparsity"])
+    assert {C.ESTIMATE, C.CI_LOW, C.CI_HIGH, C.CONFIDENCE_LEVEL, C.PVALUE, C.PVALUE_ADJUSTED,
+            C.PVALUE_LOWER_ADJUSTED, C.PVALUE_UPPER_ADJUSTED, C.FAMILY, C.VERDICT, C.N} <= set(table.columns)
+    assert not {"effect", "pvalue_adj", "pvalue_lower_adj", "pvalue_upper_adj"} & set(table.columns)
+    np.testing.assert_array_equal(table[C.ESTIMATE], [r.effect for r in results])
+    coef = fit(shift_table(*link_zoo())).coefficients
+    assert list(coef.columns) == [C.TERM, C.ESTIMATE, C.STD_ERROR, "statistic", C.PVALUE, C.CI_LOW, C.CI_HIGH]

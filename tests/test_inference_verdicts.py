@@ -58,10 +58,10 @@ def test_verdict_agrees_with_the_interval_and_pvalues_printed_beside_it(m, low, 
         assert row.confidence_level == pytest.approx(level)
         assert (row.ci_low / scale, row.ci_high / scale) == pytest.approx((low, high))
         assert row.verdict == word and row.verdict_text == (f"{word} ({note})" if note else word)
-        assert (row.pvalue_adj < ALPHA) == (low > 0 or high < 0)
+        assert (row.pvalue_adjusted < ALPHA) == (low > 0 or high < 0)
         if margin is not None:
-            assert (row.pvalue_lower_adj < ALPHA) == (not low <= -margin <= high)
-            assert (row.pvalue_upper_adj < ALPHA) == (not low <= margin <= high)
+            assert (row.pvalue_lower_adjusted < ALPHA) == (not low <= -margin <= high)
+            assert (row.pvalue_upper_adjusted < ALPHA) == (not low <= margin <= high)
         assert f"(m={m}; intervals at" in row.family
     assert interval_verdict(low, high, margin=margin, higher_is_better=hib) == word
 
@@ -70,7 +70,7 @@ def test_holm_tables_print_no_interval_and_verdicts_follow_the_adjusted_pvalues(
     acc = accuracy_grid(np.random.default_rng(0), effects={"reinit": -0.03})
     table = inf.adjust_family(inf.compare(acc, higher_is_better=True), family=("pruner", "sparsity"), method="holm")
     assert table["ci_low"].isna().all() and table["confidence_level"].isna().all()
-    sig = table["pvalue_adj"] < ALPHA
+    sig = table["pvalue_adjusted"] < ALPHA
     assert (table.loc[sig, "verdict"].isin(["better", "worse"])).all()
     assert (table.loc[~sig, "verdict"] == "inconclusive").all()
 

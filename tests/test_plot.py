@@ -33,7 +33,7 @@ def _data(spec: dict) -> list:
 
 ALL_CHARTS = {
     "accuracy": lambda: plot.accuracy_vs_sparsity(F.runs()),
-    "distance": lambda: plot.distance_by_layer(F.distances()),
+    "distance": lambda: plot.distance_by_layer(F.distances(), sparsity=0.9),
     "ecdf": lambda: plot.weight_ecdf(F.ecdf()),
     "heatmap": lambda: plot.stat_change_heatmap(F.heatmap()),
     "density": lambda: plot.layer_density(F.densities()),
@@ -306,3 +306,139 @@ def test_render_ahead_needs_no_main_guard_in_a_script(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert starts.read_text().splitlines() == ["started"], "the script ran again in a worker process"
     assert (tmp_path / "out" / "figures" / "distance.png").stat().st_size > 1000
+
+
+# ---- the library's own outputs go into the charts unchanged ------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(arch stack, its distances, its noise floor) of a real builder-written zoo (:func:`F.tiny_zoo`)."""
+    import warnings
+
+    import paistats
+
+    zoo = F.tiny_zoo(tmp_path_factory.mktemp("plots") / "zoo")
+    tree = paistats.load(F.TINY[0], zoo=zoo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", paistats.StatsWarning)   # no stored statistics: computed here
+        return tree, paistats.distances(tree), paistats.noise_floor(tree), zoo
+
+
+def test_distance_by_layer_draws_distances_and_noise_floor_as_they_come(tiny):
+    tree, dist, noise, _ = tiny
+    spec = plot.spec(plot.distance_by_layer(dist, noise))          # one pruned sparsity: no sparsity= needed
+    rows = pd.DataFrame(_data(spec)).set_index(["pruner", "layer", "stage", "comparison"])
+    assert set(rows.index.get_level_values("comparison")) == {"shuffle", "random", "noise floor"}
+    assert "all" not in set(rows.index.get_level_values("layer"))            # the pooled layer is left out
+    assert set(rows.index.get_level_values("stage")) == {"init", "trained"}  # not the score stage
+    layer = str(dist["layer"].values[0])
+    cell = dict(pruner="magnitude", layer=layer, stage="init", sparsity=0.5)
+    want = dist["wasserstein_rel"].sel(variant="shuffle", **cell).values
+    got = rows.loc[("magnitude", layer, "init", "shuffle")]
+    assert (got["mean"], got["min"], got["max"], got["count"]) == pytest.approx(
+        (want.mean(), want.min(), want.max(), 3), rel=1e-12)
+    floor = noise["wasserstein_rel"].sel(**cell).values
+    assert rows.loc[("magnitude", layer, "init", "noise floor"), "mean"] == pytest.approx(floor.mean(), rel=1e-12)
+    rnd = dist["wasserstein_rel_random"].sel(**cell).values
+    assert rows.loc[("magnitude", layer, "init", "random"), "mean"] == pytest.approx(rnd.mean(), rel=1e-12)
+    point = next(u for u in _layers(spec) if u["mark"]["type"] == "point")
+    assert point["encoding"]["y"]["field"] == "mean" and point["encoding"]["y"]["title"] == "wasserstein_rel"
+    ks = pd.DataFrame(_data(plot.spec(plot.distance_by_layer(dist, metric="ks", stage="trained")))).set_index(
+        ["pruner", "layer", "stage", "comparison"])
+    assert set(ks.index.get_level_values("stage")) == {"trained"}
+    assert ks.loc[("magnitude", layer, "trained", "shuffle"), "mean"] == pytest.approx(
+        dist["ks"].sel(variant="shuffle", **{**cell, "stage": "trained"}).values.mean(), rel=1e-12)
+
+
+def test_distance_by_layer_takes_one_entry_and_names_what_to_select(tiny):
+    import warnings
+
+    import paistats
+
+    _, _, _, zoo = tiny
+    entry = paistats.load(f"{F.TINY[0]}-magnitude", zoo=zoo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", paistats.StatsWarning)
+        one = paistats.distances(entry)
+    rows = pd.DataFrame(_data(plot.spec(plot.distance_by_layer(one))))
+    assert set(rows["pruner"]) == {one.attrs["entry"]}                 # no pruner dim: the entry names the panel
+    link = F.distances()
+    with pytest.raises(ValueError, match=r"2 pruned ones \(0.5, 0.9\); pass sparsity="):
+        plot.distance_by_layer(link)
+    with pytest.raises(ValueError, match="no variable 'energy'.*pass metric="):
+        plot.distance_by_layer(link, metric="energy", sparsity=0.5)
+    drawn = pd.DataFrame(_data(plot.spec(plot.distance_by_layer(link, sparsity=0.9, variants=["invert"]))))
+    assert set(drawn["comparison"]) == {"invert"}
+    ks = pd.DataFrame(_data(plot.spec(plot.distance_by_layer(link["ks"], sparsity=0.9)))).set_index(
+        ["pruner", "layer", "stage", "comparison"])
+    want = link["ks"].sel(pruner="snip", variant="reinit", sparsity=0.9, layer="fc.1.weight", stage="trained")
+    assert ks.loc[("snip", "fc.1.weight", "trained", "reinit"), "mean"] == pytest.approx(float(want.mean()), rel=1e-12)
+
+
+def test_shift_vs_accuracy_draws_a_shift_table_as_it_comes():
+    from _link_zoo import link_zoo
+
+    from paistats.regress import shift_table
+
+    root, dist = link_zoo()
+    table = shift_table(root, dist)
+    spec = plot.spec(plot.shift_vs_accuracy(table))
+    point = next(u for u in _layers(spec) if u["mark"]["type"] == "point")
+    assert point["encoding"]["x"]["field"] == "wasserstein_rel_init"          # the first shift column
+    rows = pd.DataFrame(spec["datasets"][point["data"]["name"]])
+    assert len(rows) == len(table)
+    assert rows["delta_pp"].to_numpy() == pytest.approx(100 * table["delta_accuracy"].to_numpy(), rel=1e-12)
+    spec = plot.spec(plot.shift_vs_accuracy(table, shift="ks_trained"))
+    point = next(u for u in _layers(spec) if u["mark"]["type"] == "point")
+    assert point["encoding"]["x"]["field"] == "ks_trained" and point["encoding"]["x"]["title"] == "ks_trained"
+    with pytest.raises(ValueError, match="no shift column.*pass shift="):
+        plot.shift_vs_accuracy(table[["pruner", "variant", "delta_accuracy"]])
+
+
+def test_verdict_forest_draws_a_stacked_table_as_it_comes():
+    from paistats import inference
+
+    acc = F.accuracy_array()
+    table = inference.adjust_family(inference.compare(acc, margin=0.01, higher_is_better=True), family=["pruner", "sparsity"])
+    spec = plot.spec(plot.verdict_forest(table))
+    assert spec["facet"]["row"]["field"] == "variant"                        # no comparison column: the variant
+    point = next(u for u in _layers(spec) if u["mark"]["type"] == "point")
+    assert point["encoding"]["x"]["field"] == "estimate"
+    rows = pd.DataFrame(_data(spec)).set_index(["variant", "pruner", "sparsity"])
+    want = table.set_index(["variant", "pruner", "sparsity"])
+    assert rows.loc[want.index, "estimate"].to_numpy() == pytest.approx(100 * want["estimate"].to_numpy(), rel=1e-12)
+    assert rows.loc[want.index, "ci_low"].to_numpy() == pytest.approx(100 * want["ci_low"].to_numpy(), rel=1e-12)
+    assert list(rows.loc[want.index, "verdict"]) == list(want["verdict"])
+    margins = sorted(e["x"]["datum"] for e in _encodings(spec) if "datum" in e.get("x", {}))
+    assert margins == pytest.approx([-1.0, 0.0, 1.0])                      # the table's margin, in pp
+    tips = {t["field"] for t in point["encoding"]["tooltip"]}
+    assert {"pvalue_adjusted", "n"} <= tips
+    twice = pd.concat([table.assign(stage="init"), table.assign(stage="trained")])
+    with pytest.raises(ValueError, match="several \\(they differ in stage\\): select one first"):
+        plot.verdict_forest(twice)
+
+
+def test_accuracy_charts_take_the_accuracy_dataarray():
+    """``accuracy.where(complete)`` as it comes: NaN cells (dense baselines of other variants, incomplete
+    runs) are no runs, so the figure equals the one drawn from the table of complete runs."""
+    runs = _runs_with_dense()
+    runs = runs[~((runs.pruner == "snip") & (runs.variant == "shuffle") & (runs.sparsity == 0.9) & (runs.seed == 0))]
+    acc = runs.set_index(["pruner", "variant", "sparsity", "seed"])["accuracy"].to_xarray()   # NaN where not run
+    assert int(acc.isnull().sum()) > 0
+    key = ["series", "pruner", "variant", "sparsity"]
+    from_table = pd.DataFrame(_data(plot.spec(plot.accuracy_vs_density(runs)))).sort_values(key)
+    from_array = pd.DataFrame(_data(plot.spec(plot.accuracy_vs_density(acc)))).sort_values(key)
+    cols = key + ["mean", "lower", "upper", "n"]
+    pd.testing.assert_frame_equal(from_table.reset_index(drop=True)[cols], from_array.reset_index(drop=True)[cols])
+    assert from_array.loc[from_array.series == "dense", "n"].eq(len(F.SEEDS)).all()
+
+
+def test_paistats_plot_is_an_attribute_that_imports_altair_only_when_used():
+    import subprocess
+    import sys
+
+    code = ("import sys, paistats\nassert 'altair' not in sys.modules\nm = paistats.plot\n"
+            "assert 'altair' not in sys.modules, 'altair at paistats.plot'\nm.verdict_forest\n"
+            "assert 'altair' in sys.modules\nprint(m.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "paistats.plot"

@@ -59,11 +59,11 @@ def test_seed_level_tests_on_a_real_entry(tree, dist):
     assert len(shift) == 2 * 2 * w.sizes["layer"]  # variants × stages × layers
     assert shift["family"].str.startswith(f"holm over layer (m={w.sizes['layer']}; p-values only").all()
     assert shift["verdict"].isin(["above noise", "inconclusive"]).all()
-    assert (shift["unit"] == "seed").all() and np.isfinite(shift["pvalue_adj"]).all()
+    assert (shift["unit"] == "seed").all() and np.isfinite(shift["pvalue_adjusted"]).all()
     # magnitude keeps the large-|w| tail: at init the original's kept weights are far from the
     # shuffled ones (an untruncated Gaussian), far beyond seed-to-seed noise
     init = shift[(shift["stage"] == "init") & (shift["variant"] == "shuffle")]
-    assert (init["effect"] > 0).all()
+    assert (init["estimate"] > 0).all()
     tidy = inf.to_dataset(shift)
     assert "verdict" in tidy and "layer" in tidy.dims
 

@@ -30,3 +30,14 @@ def test_accuracy_summary_over_seeds_uses_sample_std(tmp_path, small_results):
     assert row["n"] == 2 and row["mean"] == np.mean(accs) and row["std"] == np.std(accs, ddof=1)
     text = paistats.format_accuracy_summary(paistats.accuracy_summary(paistats.load(entry, zoo=tmp_path)))
     assert f"{100 * np.mean(accs):.2f} ± {100 * np.std(accs, ddof=1):.2f}" in text
+
+
+def test_text_summary_lists_variants_in_the_zoo_order():
+    from paistats.vocabulary import VARIANT_ORDER
+
+    variants = ["zz_custom", "permute_kept", "shuffle_kept", "reinit", "original", "shuffle"]
+    index = pd.MultiIndex.from_tuples([("snip", 0.5, v) for v in variants], names=["pruner", "sparsity", "variant"])
+    table = pd.DataFrame({"mean": 0.9, "std": 0.01, "n": 2}, index=index)
+    header = paistats.format_accuracy_summary(table).splitlines()[1].split()
+    known = [v for v in VARIANT_ORDER if v in variants]
+    assert header == ["variant"] + known + ["zz_custom"]

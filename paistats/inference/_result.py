@@ -12,6 +12,7 @@ from typing import Callable
 
 from paistats.errors import InferenceError  # noqa: F401  (its public home is paistats.errors; re-exported here)
 from paistats.inference.verdicts import interval_claims, interval_verdict, qualifier, verdict_text
+from paistats.vocabulary import Columns
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,11 @@ class InferenceResult:
         return replace(self, coords={**self.coords, **coords})
 
     def row(self, confidence_level: float | None = None) -> dict:
-        """One tidy row (coords first) at ``confidence_level`` (default 1 − α)."""
+        """One tidy row (coords first) at ``confidence_level`` (default 1 − α).
+
+        The columns follow :class:`paistats.vocabulary.Columns`: :attr:`effect` is the row's
+        ``estimate``, beside ``effect_name``, ``ci_low`` / ``ci_high`` and ``confidence_level``.
+        """
         level = 1 - self.alpha if confidence_level is None else float(confidence_level)
         if self._ci is not None:
             low, high = self.confidence_interval(level)
@@ -176,7 +181,7 @@ class InferenceResult:
         return {**self.coords, "test": self.test, "kind": self.kind, "unit": self.unit, "n": self.n,
                 "descriptive": self.descriptive, "alternative": self.alternative,
                 "higher_is_better": self.higher_is_better, "statistic": self.statistic, "pvalue": self.pvalue,
-                "effect": self.effect, "effect_name": self.effect_name, "ci_low": low, "ci_high": high,
+                Columns.ESTIMATE: self.effect, "effect_name": self.effect_name, "ci_low": low, "ci_high": high,
                 "confidence_level": level, "ci_method": self.ci_method, "margin": m, "alpha": self.alpha,
                 "min_pvalue": self.min_pvalue, "verdict": self.verdict(level), "verdict_text": self.verdict_text(level)}
 

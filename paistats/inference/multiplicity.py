@@ -16,6 +16,7 @@ from paistats.errors import InferenceError
 from paistats.inference._result import InferenceResult
 from paistats.inference.verdicts import pvalue_verdict
 from paistats.vocabulary import LAYER, PRUNER, SPARSITY, VARIANT
+from paistats.vocabulary import Columns as C
 
 METHODS = {"bonferroni": "bonferroni", "none": None, "holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh"}
 
@@ -131,13 +132,16 @@ def adjust_family(results: list[InferenceResult], *, family: tuple[str, ...] | l
     -------
     pandas.DataFrame
         One row per result: its coords, test, kind, unit, n, statistic, ``pvalue`` (the test's own,
-        see :class:`InferenceResult`), effect, effect_name, ``ci_low`` / ``ci_high`` /
-        ``confidence_level`` / ``ci_method`` (the interval the verdict is read from), margin, alpha,
-        ``pvalue_adj`` (H0 δ = 0), ``pvalue_lower_adj`` / ``pvalue_upper_adj`` (H0 δ = ∓margin; NaN
-        without a margin), all adjusted within the family and each < α exactly when the interval
+        see :class:`InferenceResult`), ``estimate`` (the result's ``effect``), effect_name, ``ci_low`` /
+        ``ci_high`` / ``confidence_level`` / ``ci_method`` (the interval the verdict is read from),
+        margin, alpha, ``pvalue_adjusted`` (H0 δ = 0), ``pvalue_lower_adjusted`` /
+        ``pvalue_upper_adjusted`` (H0 δ = ∓margin; NaN without a margin), all adjusted within the
+        family and each < α exactly when the interval
         excludes that value; ``family`` (method, dims, m, interval level, fixed coords), ``verdict``
         (one word of :data:`paistats.inference.verdicts.WORDS`) and ``verdict_text`` (with its
-        qualifier, e.g. "worse (by less than the margin)").
+        qualifier, e.g. "worse (by less than the margin)"). The names are those of
+        :class:`paistats.vocabulary.Columns`, so the table goes into :func:`paistats.plot.verdict_forest`
+        unchanged.
     """
     if not results:
         raise InferenceError("no results to adjust: pass the list returned by paistats.inference.compare")
@@ -182,7 +186,8 @@ def adjust_family(results: list[InferenceResult], *, family: tuple[str, ...] | l
                     word = pvalue_verdict(r.effect, p0, pl, pu, alpha=r.alpha, margin=r.margin,
                                           higher_is_better=r.higher_is_better, shift=r.kind == "shift")
                     row.update(verdict=word, verdict_text=word)
-            row.update(pvalue_adj=p0, pvalue_lower_adj=pl, pvalue_upper_adj=pu, family=fam_txt)
+            row.update({C.PVALUE_ADJUSTED: p0, C.PVALUE_LOWER_ADJUSTED: pl, C.PVALUE_UPPER_ADJUSTED: pu,
+                        C.FAMILY: fam_txt})
             rows[i] = row
     return pd.DataFrame(rows)
 

@@ -1,11 +1,15 @@
 """Altair figures of paistats statistics in a paper theme.
 
-Charts take the tidy tables of :func:`paistats.layer_stats`, :func:`paistats.distances`, the
-seed-level tests and :func:`paistats.shift_table` (after ``.to_dataframe().reset_index()``) and
-return Altair charts; :func:`save` writes PNG / SVG / PDF without a browser or network.
+Charts take the library's outputs as they come — :func:`paistats.distances` (with
+:func:`paistats.noise_floor`), :func:`paistats.shift_table`, :func:`paistats.inference.adjust_family`, an
+accuracy DataArray — or tidy tables with the names of :mod:`paistats.vocabulary` (columns
+:class:`paistats.vocabulary.Columns`), and return Altair charts; :func:`save` writes PNG / SVG / PDF
+without a browser or network. ``import paistats; paistats.plot`` works without an import statement
+and imports altair only when a chart is first used.
 
 >>> from paistats import plot                                          # doctest: +SKIP
->>> chart = plot.accuracy_vs_sparsity(runs)                           # doctest: +SKIP
+>>> chart = plot.accuracy_vs_sparsity(tree["accuracy"].where(tree["complete"]))   # doctest: +SKIP
+>>> plot.distance_by_layer(paistats.distances(tree), sparsity=0.9)    # doctest: +SKIP
 >>> plot.save(chart, "figures/accuracy")                              # doctest: +SKIP
 
 Widths follow :data:`theme.SINGLE_COLUMN` / :data:`theme.DOUBLE_COLUMN`; call

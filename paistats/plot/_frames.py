@@ -5,11 +5,46 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from paistats import vocabulary as V
+from paistats.vocabulary import PRUNER, SEED, SPARSITY, VARIANT
 
-def require(df: pd.DataFrame, columns, what: str) -> pd.DataFrame:
-    """``df`` as a flat DataFrame (index levels become columns) holding every name in ``columns``."""
+#: Variant order of every legend and facet (the zoo's canonical order).
+VARIANT_ORDER = V.VARIANT_ORDER
+#: Pruner order of every legend and facet: the random baseline first, then by publication.
+PRUNER_ORDER = (V.RANDOM_PRUNER, "magnitude", "snip", "grasp", "grasp_abs", "synflow")
+STAGE_ORDER = V.STAGES
+#: Label of the seed noise floor (two seeds of the reference) in a distance plot.
+NOISE_FLOOR = "noise floor"
+#: Comparisons of a distance plot: every variant against the reference, random pruning, the noise floor.
+COMPARISON_ORDER = tuple(v for v in VARIANT_ORDER if v != V.REFERENCE_VARIANT) + (V.RANDOM_PRUNER, NOISE_FLOOR)
+
+
+def tidy(obj) -> pd.DataFrame:
+    """``obj`` as a flat DataFrame: a DataFrame as it is; an xarray DataArray becomes one row per
+    finite element (``to_dataframe().reset_index()``, NaN rows dropped: e.g. ``accuracy.where(complete)``);
+    a Dataset one row per element, its ``complete`` flag, when present, keeping the complete runs only."""
+    if isinstance(obj, pd.DataFrame):
+        return obj
+    import xarray as xr
+
+    if isinstance(obj, xr.DataArray):   # NaN = a run not built or not complete: no row
+        name = obj.name or "value"
+        return obj.to_dataframe(name=name).reset_index().dropna(subset=[name]).reset_index(drop=True)
+    if isinstance(obj, xr.Dataset):
+        df = obj.to_dataframe().reset_index()
+        if "complete" in df:
+            df = df[df["complete"].fillna(False).astype(bool)].drop(columns="complete")
+        return df.reset_index(drop=True)
+    return obj
+
+
+def require(df, columns, what: str) -> pd.DataFrame:
+    """``df`` (a DataFrame, or an xarray object: see :func:`tidy`) as a flat DataFrame holding every
+    name in ``columns``; one-line errors name what is missing."""
+    df = tidy(df)
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what} takes a pandas DataFrame (e.g. dataset.to_dataframe()), got {type(df).__name__}")
+        raise TypeError(f"{what} takes a pandas DataFrame or an xarray Dataset / DataArray (a paistats table), "
+                        f"got {type(df).__name__}")
     if any(n is not None for n in df.index.names) and not set(columns) <= set(df.columns):
         df = df.reset_index()
     missing = [c for c in columns if c not in df.columns]
@@ -44,7 +79,7 @@ def ordered(values, preferred=()) -> list:
     return [v for v in preferred if v in seen] + [v for v in seen if v not in preferred]
 
 
-def paired_delta(runs: pd.DataFrame, value: str, *, reference: str = "original") -> pd.DataFrame:
+def paired_delta(runs: pd.DataFrame, value: str, *, reference: str = V.REFERENCE_VARIANT) -> pd.DataFrame:
     """Each pruned run's ``value`` minus the ``reference`` variant's of the same pruner, sparsity and seed.
 
     Parameters
@@ -64,13 +99,13 @@ def paired_delta(runs: pd.DataFrame, value: str, *, reference: str = "original")
         one row per run of every other variant whose reference run exists (a seed without its
         reference is left out).
     """
-    keys = ["pruner", "sparsity", "seed"]
-    pruned = runs[runs["sparsity"] > 0]
-    ref = pruned[pruned["variant"] == reference][keys + [value]].rename(columns={value: "_ref"})
-    other = pruned[pruned["variant"] != reference]
+    keys = [PRUNER, SPARSITY, SEED]
+    pruned = runs[runs[SPARSITY] > 0]
+    ref = pruned[pruned[VARIANT] == reference][keys + [value]].rename(columns={value: "_ref"})
+    other = pruned[pruned[VARIANT] != reference]
     out = other.merge(ref, on=keys, how="inner")
     out["delta"] = out[value] - out["_ref"]
-    return out[["pruner", "variant", "sparsity", "seed", "delta"]].dropna(subset=["delta"]).reset_index(drop=True)
+    return out[[PRUNER, VARIANT, SPARSITY, SEED, "delta"]].dropna(subset=["delta"]).reset_index(drop=True)
 
 
 def dense_mean(runs: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -94,6 +129,103 @@ def dense_mean(runs: pd.DataFrame, value: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-VARIANT_ORDER = ("original", "shuffle", "reinit", "invert")
-PRUNER_ORDER = ("random", "magnitude", "snip", "grasp", "grasp_abs", "synflow")
-STAGE_ORDER = ("init", "trained")
+
+def _one_sparsity(ds, sparsity, what: str):
+    """(``ds`` at one sparsity, that sparsity): ``sparsity`` if given, else the only pruned one."""
+    if SPARSITY not in ds.dims:
+        return ds, sparsity
+    have = [float(s) for s in ds[SPARSITY].values]
+    if sparsity is None:
+        pruned = [s for s in have if s > 0]
+        if len(pruned) != 1:
+            raise ValueError(f"{what} draws one sparsity and the distances have {len(pruned)} pruned ones "
+                             f"({', '.join(f'{s:g}' for s in pruned)}); pass sparsity=")
+        sparsity = pruned[0]
+    if not any(np.isclose(float(sparsity), have)):
+        raise ValueError(f"{what}: sparsity {sparsity:g} is not in the distances (sparsities: "
+                         f"{', '.join(f'{s:g}' for s in have)}); pass one of them")
+    return ds.sel({SPARSITY: float(sparsity)}, method="nearest", drop=True), float(sparsity)
+
+
+def _stages(ds, stage, what: str) -> list[str]:
+    have = [str(s) for s in ds[V.STAGE].values] if V.STAGE in ds.dims else []
+    want = [s for s in V.STAGES if s in have] if stage is None else (
+        [stage] if isinstance(stage, str) else list(stage))
+    missing = [s for s in want if s not in have]
+    if missing or not want:
+        raise ValueError(f"{what}: stage {', '.join(missing or want) or '(none)'} is not in the distances "
+                         f"(stages: {', '.join(have) or 'none'}); pass stage=")
+    return want
+
+
+def _with_pruner(da, label: str):
+    return da if PRUNER in da.dims else da.expand_dims({PRUNER: [label]})
+
+
+def _rows(da, comparison: str) -> pd.DataFrame:
+    df = da.to_dataframe(name="value").reset_index()
+    return df.assign(comparison=comparison)
+
+
+def distance_rows(dist, noise=None, *, metric: str, sparsity=None, stage=None, variants=None,
+                  what: str = "distance_by_layer") -> pd.DataFrame:
+    """Tidy rows of :func:`paistats.distances` (and :func:`paistats.noise_floor`) for a distance plot.
+
+    Parameters
+    ----------
+    dist : xarray.Dataset
+        :func:`paistats.distances` output, dims ``(pruner?, variant, sparsity, seed, layer, stage)``.
+    noise : xarray.Dataset, optional
+        :func:`paistats.noise_floor` output of the same entry (dims ``(pruner?, sparsity,
+        seed_pair, layer, stage)``): comparison :data:`NOISE_FLOOR`.
+    metric : str
+        The distance variable (e.g. ``"wasserstein_rel"``); ``<metric>_random``, when present, gives
+        the comparison ``"random"`` (random pruning's original against this pruner's reference).
+    sparsity : float, optional
+        The sparsity drawn (default: the only pruned one).
+    stage : str or list of str, optional
+        Stages drawn (default: ``init`` and ``trained``, those present).
+    variants : list of str, optional
+        Variants drawn against the reference (default: every variant but the reference
+        ``dist.attrs["reference"]``, in the zoo's order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``pruner``, ``layer``, ``stage``, ``comparison``, ``value`` (the metric's unit): one
+        row per seed (per seed pair for the noise floor) and layer, the pooled layer left out, NaN
+        values dropped.
+    """
+    if metric not in dist.data_vars:
+        raise ValueError(f"{what}: the distances have no variable {metric!r} (have: "
+                         f"{', '.join(map(str, dist.data_vars))}); pass metric=")
+    label = str(dist.attrs.get("method") or dist.attrs.get(PRUNER) or dist.attrs.get("entry") or "?")
+    d, sparsity = _one_sparsity(V.drop_pooled(dist[[v for v in (metric, f"{metric}_random") if v in dist]]),
+                                sparsity, what)
+    stages = _stages(d, stage, what)
+    d = d.sel({V.STAGE: stages})
+    reference = str(dist.attrs.get("reference", V.REFERENCE_VARIANT))
+    have = [str(v) for v in d[VARIANT].values] if VARIANT in d.dims else []
+    chosen = [v for v in V.ordered(have) if v != reference] if variants is None else list(variants)
+    missing = [v for v in chosen if v not in have]
+    if missing:
+        raise ValueError(f"{what}: variants {', '.join(missing)} are not in the distances (variants: "
+                         f"{', '.join(have)}); pass variants=")
+    parts = [_rows(_with_pruner(d[metric].sel({VARIANT: v}, drop=True), label), v) for v in chosen]
+    rnd = f"{metric}_random"
+    if rnd in d:
+        r = d[rnd]
+        if VARIANT in r.dims:   # the same number for every variant: random pruning against the reference
+            r = r.sel({VARIANT: reference if reference in have else have[0]}, drop=True)
+        parts.append(_rows(_with_pruner(r, label), V.RANDOM_PRUNER))
+    if noise is not None:
+        if metric not in noise.data_vars:
+            raise ValueError(f"{what}: the noise floor has no variable {metric!r}; pass the noise_floor() of the "
+                             "same entry")
+        n, _ = _one_sparsity(V.drop_pooled(noise[metric]), sparsity, what)
+        n = n.sel({V.STAGE: [s for s in stages if s in n[V.STAGE].values]})
+        if VARIANT in n.dims:
+            n = n.sel({VARIANT: reference}, drop=True)
+        parts.append(_rows(_with_pruner(n, label), NOISE_FLOOR))
+    out = pd.concat(parts, ignore_index=True)
+    return out[[PRUNER, V.LAYER, V.STAGE, "comparison", "value"]].dropna(subset=["value"]).reset_index(drop=True)

@@ -1,10 +1,14 @@
 """Altair charts of the tidy statistics tables, in the paper theme (:mod:`paistats.plot.theme`).
 
-Every function takes a long ("tidy") :class:`pandas.DataFrame` with the column names of the
-statistics schema (``pruner``, ``variant``, ``sparsity``, ``seed``, ``layer``, ``stage`` and a value
-column) — what ``Dataset.to_dataframe()`` of :func:`paistats.layer_stats` / :func:`paistats.distances`
-gives after a ``reset_index()`` — and returns an :class:`altair.Chart` (or a layered / faceted
-chart) that a script can show, compose or export with :func:`paistats.plot.save`.
+Every function takes the library's own output as it comes — :func:`paistats.distances` (and
+:func:`paistats.noise_floor`) for :func:`distance_by_layer`, :func:`paistats.shift_table` for
+:func:`shift_vs_accuracy`, :func:`paistats.inference.adjust_family` for :func:`verdict_forest` — or a long
+("tidy") :class:`pandas.DataFrame` (an xarray DataArray / Dataset is tidied with
+``to_dataframe().reset_index()``) with the names of :mod:`paistats.vocabulary` (``pruner``,
+``variant``, ``sparsity``, ``seed``, ``layer``, ``stage``; table columns
+:class:`paistats.vocabulary.Columns`), and returns an :class:`altair.Chart` (or a layered / faceted
+chart) that a script can show, compose or export with :func:`paistats.plot.save`. Keyword
+arguments (``shift=``, ``comparison=``, ``value=``, ``estimate=``) name other columns.
 Intervals are computed here in Python (Student-t over seeds), never by Vega's random bootstrap,
 so a figure is reproducible.
 """
@@ -14,10 +18,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from paistats import vocabulary as V
 from paistats.plot import theme
 from paistats.plot._frames import (
-    PRUNER_ORDER, STAGE_ORDER, VARIANT_ORDER, dense_mean, ordered, paired_delta, require, seed_interval,
+    COMPARISON_ORDER, PRUNER_ORDER, STAGE_ORDER, VARIANT_ORDER, dense_mean, distance_rows, ordered, paired_delta,
+    require, seed_interval,
 )
+from paistats.vocabulary import Columns as C
 
 DENSITY_TITLE = "density (kept, log scale)"
 
@@ -51,8 +58,8 @@ def accuracy_vs_sparsity(runs: pd.DataFrame, *, value: str = "accuracy", confide
     altair.FacetChart
         Mean over seeds (points and lines, in %) with the seed interval; tooltips give n and std.
     """
-    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "accuracy_vs_sparsity")
-    summary = seed_interval(runs, value, ["pruner", "variant", "sparsity"], confidence=confidence)
+    runs = require(runs, [*V.RUN_DIMS, value], "accuracy_vs_sparsity")
+    summary = seed_interval(runs, value, [V.PRUNER, V.VARIANT, V.SPARSITY], confidence=confidence)
     for c in ("mean", "lower", "upper", "std"):
         summary[c] = 100 * summary[c]
     variants = ordered(summary["variant"], VARIANT_ORDER)
@@ -92,9 +99,9 @@ def accuracy_vs_density(runs: pd.DataFrame, *, value: str = "accuracy", confiden
         y = mean accuracy over seeds (%), colour = variant; a dashed rule and grey band: the dense
         network's mean accuracy and its seed interval (absent without sparsity-0 runs).
     """
-    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "accuracy_vs_density")
+    runs = require(runs, [*V.RUN_DIMS, value], "accuracy_vs_density")
     pruned = runs[runs["sparsity"] > 0]
-    summary = seed_interval(pruned, value, ["pruner", "variant", "sparsity"], confidence=confidence)
+    summary = seed_interval(pruned, value, [V.PRUNER, V.VARIANT, V.SPARSITY], confidence=confidence)
     summary["density"] = 1.0 - summary["sparsity"]
     summary["series"] = "variant"
     dense = dense_mean(runs, value).assign(series="dense", variant="dense")
@@ -122,7 +129,7 @@ def accuracy_vs_density(runs: pd.DataFrame, *, value: str = "accuracy", confiden
         facet=alt.Facet("pruner:N", sort=pruners, title=None), columns=n)
 
 
-def accuracy_delta(runs: pd.DataFrame, *, value: str = "accuracy", reference: str = "original",
+def accuracy_delta(runs: pd.DataFrame, *, value: str = "accuracy", reference: str = V.REFERENCE_VARIANT,
                    own_panel=("invert",), confidence: float = 0.95) -> alt.FacetChart:
     """Accuracy of each variant minus the reference's (paired by seed, percentage points) against log density.
 
@@ -147,12 +154,12 @@ def accuracy_delta(runs: pd.DataFrame, *, value: str = "accuracy", reference: st
         rule at 0 (= reference) and, with sparsity-0 runs, a dashed grey line "dense − reference":
         the dense network's mean accuracy minus the reference's at each density.
     """
-    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "accuracy_delta")
+    runs = require(runs, [*V.RUN_DIMS, value], "accuracy_delta")
     if reference not in set(runs["variant"]):
         raise ValueError(f"accuracy_delta: reference variant {reference!r} is not in the runs (variants: "
                          f"{', '.join(map(str, ordered(runs['variant'])))}); pass reference=")
     delta = paired_delta(runs, value, reference=reference)
-    summary = seed_interval(delta, "delta", ["pruner", "variant", "sparsity"], confidence=confidence)
+    summary = seed_interval(delta, "delta", [V.PRUNER, V.VARIANT, V.SPARSITY], confidence=confidence)
     variants = ordered(summary["variant"], VARIANT_ORDER)
     shared = [v for v in variants if v not in own_panel]
     label = {v: (f"{v} − {reference}" if v in own_panel else ", ".join(shared) + f" − {reference}") for v in variants}
@@ -231,46 +238,81 @@ def convergence_gain(table: pd.DataFrame, *, gain: str = "gain_pp", threshold: f
         facet=alt.Facet("pruner:N", sort=pruners, title=None), columns=n)
 
 
-def distance_by_layer(df: pd.DataFrame, *, value: str = "value", metric: str = "distance",
-                      layer_order: list[str] | None = None, log: bool = False) -> alt.FacetChart:
-    """Per-layer distance of each comparison (shuffle / reinit vs original, random pruning, noise floor).
+def distance_by_layer(distances, noise=None, *, metric: str = "wasserstein_rel", sparsity: float | None = None,
+                      stage: str | list[str] | None = None, variants: list[str] | None = None,
+                      value: str = "value", title: str | None = None, layer_order: list[str] | None = None,
+                      log: bool = False) -> alt.FacetChart:
+    """Per-layer distance of each comparison (each variant vs the reference, random pruning, seed noise floor).
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        Columns ``pruner``, ``layer``, ``stage`` (``init`` / ``trained``), ``comparison`` (e.g.
-        ``"shuffle"``, ``"reinit"``, ``"random"``, ``"noise floor"``) and ``value``: one row per
-        seed (or seed pair for the noise floor).
+    distances : xarray.Dataset, xarray.DataArray or pandas.DataFrame
+        :func:`paistats.distances` output as it comes (dims ``(pruner?, variant, sparsity, seed,
+        layer, stage)``; a named DataArray such as ``d["ks"]`` is that metric alone, without the
+        random baseline): the chart draws variable ``metric`` of every variant against the reference
+        (``distances.attrs["reference"]``, default ``original``), ``<metric>_random`` as the
+        comparison ``random`` when present, at one ``sparsity``; the pooled layer ``all`` is left
+        out. Or a tidy DataFrame with columns ``pruner``, ``layer``, ``stage``, ``comparison`` and
+        ``value`` (:func:`paistats.plot._frames.distance_rows` builds it), drawn as given.
+    noise : xarray.Dataset, optional
+        :func:`paistats.noise_floor` of the same entry: the comparison ``noise floor`` (the metric
+        between two seeds of the reference), one value per seed pair. Dataset input only.
     metric : str
-        Axis title (the distance's name and unit).
+        The distance variable drawn (Dataset input), e.g. ``"wasserstein_rel"`` (W1 ÷ σ of the
+        reference, unitless) or ``"ks"``.
+    sparsity : float, optional
+        Sparsity drawn (Dataset input; default: the only pruned sparsity, else an error naming them).
+    stage : str or list of str, optional
+        Stages drawn as rows (Dataset input; default ``init`` and ``trained``).
+    variants : list of str, optional
+        Variants drawn against the reference (Dataset input; default every other variant).
+    value : str
+        Value column of a DataFrame input.
+    title : str, optional
+        Axis title (the distance's name and unit; default ``metric``).
     layer_order : list of str, optional
-        Model order of the layers (default: first appearance).
+        Model order of the layers (default: the distances' layer order).
     log : bool
         Logarithmic y axis (zeros are dropped from the drawing).
 
     Returns
     -------
     altair.FacetChart
-        Rows = stage, columns = pruning method; points = mean over seeds, rules = min to max.
+        Rows = stage, columns = pruning method; points = mean over seeds (seed pairs), rules = min
+        to max; the data holds one row per (pruner, layer, stage, comparison) with ``mean``, ``min``,
+        ``max``, ``count``.
+
+    Examples
+    --------
+    >>> tree = paistats.load("lenet300")                                        # doctest: +SKIP
+    >>> plot.distance_by_layer(paistats.distances(tree), paistats.noise_floor(tree), sparsity=0.9)  # doctest: +SKIP
     """
-    df = require(df, ["pruner", "layer", "stage", "comparison", value], "distance_by_layer")
+    if not isinstance(distances, pd.DataFrame) and hasattr(distances, "to_dataset") and distances.name:
+        metric, distances = str(distances.name), distances.to_dataset()     # one variable: d["ks"]
+    if not isinstance(distances, pd.DataFrame) and hasattr(distances, "data_vars"):
+        distances = distance_rows(distances, noise, metric=metric, sparsity=sparsity, stage=stage, variants=variants)
+        value = "value"
+    elif noise is not None:
+        raise ValueError("distance_by_layer: noise= goes with the distances Dataset (paistats.distances), not a "
+                         "DataFrame; add the noise floor as rows with comparison 'noise floor'")
+    df = require(distances, ["pruner", "layer", "stage", "comparison", value], "distance_by_layer")
     d = df[np.isfinite(df[value])]
     if log:
         d = d[d[value] > 0]
     g = d.groupby(["pruner", "layer", "stage", "comparison"], sort=False, observed=True)[value]
     summary = g.agg(["mean", "min", "max", "count"]).reset_index()
     layers = layer_order or ordered(summary["layer"])
-    comparisons = ordered(summary["comparison"], ("shuffle", "reinit", "invert", "random", "noise floor"))
+    comparisons = ordered(summary["comparison"], COMPARISON_ORDER)
     pruners = ordered(summary["pruner"], PRUNER_ORDER)
     stages = ordered(summary["stage"], STAGE_ORDER)
     scale = alt.Scale(type="log") if log else alt.Scale(zero=True)
     x = alt.X("layer:N", sort=layers, title="layer", axis=alt.Axis(labelAngle=-45, labelLimit=80))
     color = alt.Color("comparison:N", scale=theme.scale_for(comparisons, theme.VARIANT_COLORS), sort=comparisons,
-                      title="vs original")
+                      title=f"vs {V.REFERENCE_VARIANT}")
     xo = alt.XOffset("comparison:N", sort=comparisons)
     base = alt.Chart().encode(x=x, xOffset=xo, color=color)
     pts = base.mark_point(filled=True).encode(
-        y=alt.Y("mean:Q", title=metric, scale=scale),
+        y=alt.Y("mean:Q", title=title or metric, scale=scale),
         tooltip=["pruner:N", "stage:N", "layer:N", "comparison:N", alt.Tooltip("mean:Q", format=".4g"),
                  alt.Tooltip("min:Q", format=".4g"), alt.Tooltip("max:Q", format=".4g"), alt.Tooltip("count:Q", title="n")])
     rng = base.mark_rule().encode(y="min:Q", y2="max:Q")
@@ -308,7 +350,7 @@ def weight_ecdf(df: pd.DataFrame, *, layer_order: list[str] | None = None, value
 
 
 def stat_change_heatmap(df: pd.DataFrame, *, value: str = "change", layer_order: list[str] | None = None,
-                        title: str = "change vs original") -> alt.FacetChart:
+                        title: str = f"change vs {V.REFERENCE_VARIANT}") -> alt.FacetChart:
     """Heatmap of changes of layer statistics (rows) per layer (columns), one panel per pruner × variant · stage.
 
     Parameters
@@ -372,28 +414,54 @@ def layer_density(df: pd.DataFrame, *, layer_order: list[str] | None = None) -> 
         facet=alt.Facet("sparsity:O", sort=sparsities, title="sparsity"), columns=min(n, 4))
 
 
-def shift_vs_accuracy(points: pd.DataFrame, fit: pd.DataFrame | None = None, *, shift: str = "shift",
-                      delta: str = "delta_accuracy", shift_title: str = "distribution shift") -> alt.LayerChart:
-    """Δaccuracy (percentage points) against a shift metric, one point per run, with the fitted line.
+def shift_vs_accuracy(table, fit: pd.DataFrame | None = None, *, shift: str | None = None,
+                      delta: str = C.DELTA_ACCURACY, shift_title: str | None = None) -> alt.LayerChart:
+    """Δaccuracy (percentage points) against a shift metric, one point per run, with an optional fitted line.
 
     Parameters
     ----------
-    points : pandas.DataFrame
-        Columns ``pruner``, ``variant``, ``shift`` and ``delta_accuracy`` (a fraction; drawn ×100).
+    table : pandas.DataFrame
+        :func:`paistats.shift_table` output as it comes (or any selection of its rows): columns
+        ``pruner``, ``variant``, ``delta_accuracy`` (a fraction; drawn ×100) and the shift columns.
+        Rows without a shift or a Δaccuracy are not drawn.
     fit : pandas.DataFrame, optional
-        Columns ``shift``, ``fitted`` and optionally ``lower`` / ``upper`` (fractions): the
-        regression's prediction and its confidence band over a grid of ``shift``.
+        Columns ``shift`` (named as the ``shift`` column), ``fitted`` and optionally ``lower`` /
+        ``upper`` (fractions): a regression's prediction and its confidence band over a grid.
+    shift : str, optional
+        The column on the x axis. Default: the first shift column of the table
+        (:func:`paistats.vocabulary.shift_columns`: a column named ``shift``, else the first
+        ``{metric}_{stage}`` column, ``wasserstein_rel_init`` with :func:`paistats.shift_table`'s
+        defaults).
+    delta : str
+        The Δaccuracy column (a fraction).
+    shift_title : str, optional
+        Axis title (default: the shift column's name).
 
     Returns
     -------
     altair.LayerChart
+        Points: x = ``shift``, y = ``delta_pp`` (= 100 × ``delta``), colour = pruner, shape = variant.
+
+    Examples
+    --------
+    >>> table = paistats.shift_table(tree, paistats.distances(tree))          # doctest: +SKIP
+    >>> plot.shift_vs_accuracy(table, shift="ks_trained")                      # doctest: +SKIP
     """
-    points = require(points, ["pruner", "variant", shift, delta], "shift_vs_accuracy").copy()
+    table = require(table, ["pruner", "variant", delta], "shift_vs_accuracy")
+    if shift is None:
+        found = V.shift_columns(table.columns)
+        if not found:
+            raise ValueError("shift_vs_accuracy: the table has no shift column ('shift' or '<metric>_<stage>', as "
+                             f"paistats.shift_table gives; columns: {', '.join(map(str, table.columns))}); pass shift=")
+        shift = found[0]
+    points = require(table, [shift], "shift_vs_accuracy").copy()
+    points = points[np.isfinite(points[shift].astype(float)) & np.isfinite(points[delta].astype(float))]
     points["delta_pp"] = 100 * points[delta]
     pruners = ordered(points["pruner"], PRUNER_ORDER)
     variants = ordered(points["variant"], VARIANT_ORDER)
     pts = alt.Chart(points).mark_point(filled=True, opacity=0.8).encode(
-        x=alt.X(f"{shift}:Q", title=shift_title), y=alt.Y("delta_pp:Q", title="Δ accuracy vs original (pp)"),
+        x=alt.X(f"{shift}:Q", title=shift_title or shift),
+        y=alt.Y("delta_pp:Q", title=f"Δ accuracy vs {V.REFERENCE_VARIANT} (pp)"),
         color=alt.Color("pruner:N", scale=theme.scale_for(pruners, theme.PRUNER_COLORS), sort=pruners),
         shape=alt.Shape("variant:N", sort=variants),
         tooltip=[c for c in ("pruner:N", "variant:N", "sparsity:Q", "seed:Q") if c.split(":")[0] in points]
@@ -412,18 +480,37 @@ def shift_vs_accuracy(points: pd.DataFrame, fit: pd.DataFrame | None = None, *, 
     return alt.layer(*layers).properties(width=theme.SINGLE_COLUMN + 60, height=200)
 
 
-def verdict_forest(df: pd.DataFrame, *, margin: float | None = None, estimate: str = "estimate",
-                   title: str = "difference, first − second (pp)", scale: float = 100.0) -> alt.FacetChart:
+def _forest_margin(df: pd.DataFrame, margin: float | None) -> float | None:
+    """``margin``, else the table's one finite ``margin`` value (rows of :func:`paistats.inference.adjust_family`)."""
+    if margin is not None or "margin" not in df:
+        return margin
+    found = pd.to_numeric(df["margin"], errors="coerce").dropna().unique()
+    return float(found[0]) if len(found) == 1 else None
+
+
+def verdict_forest(table, *, margin: float | None = None, comparison: str | None = None,
+                   estimate: str = C.ESTIMATE, title: str = "difference, first − second (pp)",
+                   scale: float = 100.0) -> alt.FacetChart:
     """Forest plot of seed-level differences with their confidence intervals, coloured by verdict.
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        Columns ``pruner``, ``sparsity``, ``comparison`` (e.g. ``"shuffle − original"``),
-        ``estimate``, ``ci_low``, ``ci_high`` (same unit as ``estimate``), ``verdict``; optional
-        ``pvalue_adjusted``, ``n``.
+    table : pandas.DataFrame
+        A table of :func:`paistats.inference.adjust_family` (of :func:`paistats.inference.compare`'s
+        results) as it comes: columns ``sparsity``, ``estimate``, ``ci_low``, ``ci_high`` (same unit
+        as ``estimate``), ``verdict``, a comparison column (see ``comparison``), ``pruner`` when the
+        data had that dim; optional ``pvalue_adjusted``, ``n``, ``margin``
+        (:class:`paistats.vocabulary.Columns`). One row per comparison × pruner × sparsity: select
+        other dims (layer, stage, quantity) first. A step-wise adjusted table (Holm, BH) has no
+        intervals: its points are drawn without rules.
     margin : float, optional
         Equivalence / non-inferiority margin in the unit of ``estimate``: dashed rules at ± margin.
+        Default: the table's ``margin`` column when it holds one finite value, else none.
+    comparison : str, optional
+        Column naming each row of panels. Default ``comparison`` when the table has it (e.g.
+        ``"shuffle − original"``), else ``variant`` (the variant compared with the reference).
+    estimate : str
+        The estimate column.
     scale : float
         Factor applied to ``estimate``, the interval and the margin for display (100: fractions → pp).
 
@@ -433,19 +520,35 @@ def verdict_forest(df: pd.DataFrame, *, margin: float | None = None, estimate: s
         Rows = comparison, columns = sparsity; one line per pruning method. Every panel has its own
         x scale, which always spans 0 and ± ``margin`` (so the margin stays visible next to a
         comparison whose intervals are small, and invert's large losses do not squash the others).
+
+    Examples
+    --------
+    >>> acc = tree["accuracy"].where(tree["complete"])                          # doctest: +SKIP
+    >>> table = inference.adjust_family(inference.compare(acc.sel(sparsity=acc.sparsity > 0), margin=0.01,
+    ...                                            higher_is_better=True), family=["pruner", "sparsity"])  # doctest: +SKIP
+    >>> plot.verdict_forest(table)                                               # doctest: +SKIP
     """
-    df = require(df, ["pruner", "sparsity", "comparison", estimate, "ci_low", "ci_high", "verdict"],
-                 "verdict_forest").copy()
-    for c in (estimate, "ci_low", "ci_high"):
+    df = require(table, [estimate, C.CI_LOW, C.CI_HIGH, C.VERDICT, V.SPARSITY], "verdict_forest").copy()
+    if comparison is None:
+        comparison = C.COMPARISON if C.COMPARISON in df else V.VARIANT
+    df = require(df, [comparison], "verdict_forest")
+    if V.PRUNER not in df:   # one entry: its results have no pruner coord
+        df[V.PRUNER] = str(df["quantity"].iloc[0]) if "quantity" in df and len(df) else "estimate"
+    if df.duplicated([comparison, V.PRUNER, V.SPARSITY]).any():
+        extra = [c for c in (V.LAYER, V.STAGE, "quantity", "test") if c in df and df[c].nunique() > 1]
+        raise ValueError(f"verdict_forest draws one row per {comparison} × pruner × sparsity; the table has several "
+                         f"(they differ in {', '.join(extra) or 'other columns'}): select one first")
+    margin = _forest_margin(df, margin)
+    for c in (estimate, C.CI_LOW, C.CI_HIGH):
         df[c] = scale * df[c]
     pruners = ordered(df["pruner"], PRUNER_ORDER)
     verdicts = ordered(df["verdict"])
     sparsities = sorted(df["sparsity"].unique())
     color = alt.Color("verdict:N", scale=theme.scale_for(verdicts, theme.VERDICT_COLORS), sort=verdicts)
-    tips = ["pruner:N", "comparison:N", "sparsity:Q", alt.Tooltip(f"{estimate}:Q", format=".3g"),
+    tips = ["pruner:N", f"{comparison}:N", "sparsity:Q", alt.Tooltip(f"{estimate}:Q", format=".3g"),
             alt.Tooltip("ci_low:Q", format=".3g"), alt.Tooltip("ci_high:Q", format=".3g"), "verdict:N"]
-    tips += [alt.Tooltip(c, format=".3g") for c in ("pvalue_adjusted:Q",) if c.split(":")[0] in df]
-    tips += [c for c in ("n:Q",) if c.split(":")[0] in df]
+    tips += [alt.Tooltip(f"{c}:Q", format=".3g") for c in (C.PVALUE_ADJUSTED,) if c in df]
+    tips += [f"{c}:Q" for c in (C.N,) if c in df]
     y = alt.Y("pruner:N", sort=pruners, title=None)
     base = alt.Chart().encode(y=y, color=color)
     layers = [alt.Chart().mark_rule(color="#777777").encode(x=alt.datum(0))]
@@ -456,6 +559,6 @@ def verdict_forest(df: pd.DataFrame, *, margin: float | None = None, estimate: s
                base.mark_point(filled=True).encode(x=f"{estimate}:Q", tooltip=tips)]
     n = len(sparsities)
     return alt.layer(*layers, data=df).properties(width=_panel_width(min(n, 4)), height=alt.Step(12)).facet(
-        row=alt.Row("comparison:N", title=None, sort=ordered(df["comparison"]),
+        row=alt.Row(f"{comparison}:N", title=None, sort=ordered(df[comparison], VARIANT_ORDER),
                     header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top", labelAnchor="start")),
         column=alt.Column("sparsity:O", sort=sparsities, title="sparsity")).resolve_scale(x="independent")

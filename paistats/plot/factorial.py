@@ -13,11 +13,12 @@ import pandas as pd
 
 from paistats.plot import theme
 from paistats.plot._frames import PRUNER_ORDER, ordered, require, seed_interval
+from paistats.vocabulary import CELL_DIMS, REFERENCE_VARIANT, RUN_DIMS
 
 #: variant → (mask, values) cell of the design; ``original`` sits at (method's, "kept, scored positions").
 CELLS = {"permute_kept": ("method's", "kept values"), "shuffle_kept": ("shuffled", "kept values"),
          "reinit": ("method's", "fresh values"), "shuffle": ("shuffled", "fresh values"),
-         "original": ("method's", "kept values, scored positions")}
+         REFERENCE_VARIANT: ("method's", "kept values, scored positions")}
 MASK_ORDER = ["method's", "shuffled"]
 VALUE_ORDER = ["kept values", "fresh values", "kept values, scored positions"]
 VALUE_COLORS = ["#0072B2", "#D55E00", "#7f7f7f"]
@@ -40,9 +41,9 @@ def interaction_frame(runs: pd.DataFrame, *, value: str = "accuracy", confidence
         ``pruner``, ``sparsity``, ``variant``, ``mask``, ``values``, ``mean``, ``lower``,
         ``upper``, ``std`` (percent) and ``n`` (seeds).
     """
-    runs = require(runs, ["pruner", "variant", "sparsity", "seed", value], "interaction_frame")
+    runs = require(runs, [*RUN_DIMS, value], "interaction_frame")
     runs = runs[runs["variant"].isin(list(CELLS))]
-    out = seed_interval(runs, value, ["pruner", "sparsity", "variant"], confidence=confidence)
+    out = seed_interval(runs, value, list(CELL_DIMS), confidence=confidence)
     for c in ("mean", "lower", "upper", "std"):
         out[c] = 100 * out[c]
     out["mask"] = [CELLS[v][0] for v in out["variant"]]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import altair as alt
 
+from paistats.vocabulary import RANDOM_PRUNER, REFERENCE_VARIANT
+
 THEME = "paistats"
 
 SINGLE_COLUMN = 240
@@ -29,13 +31,13 @@ PALETTE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion"
                                   "sky_blue", "black", "yellow", "grey")]
 
 VARIANT_COLORS = {
-    "original": OKABE_ITO["black"], "shuffle": OKABE_ITO["orange"], "reinit": OKABE_ITO["sky_blue"],
-    "invert": OKABE_ITO["vermillion"], "random": OKABE_ITO["grey"], "noise floor": OKABE_ITO["bluish_green"],
+    REFERENCE_VARIANT: OKABE_ITO["black"], "shuffle": OKABE_ITO["orange"], "reinit": OKABE_ITO["sky_blue"],
+    "invert": OKABE_ITO["vermillion"], RANDOM_PRUNER: OKABE_ITO["grey"], "noise floor": OKABE_ITO["bluish_green"],
 }
 """One colour per variant (and for the two baselines of a distance plot: ``random`` pruning and the
 seed ``noise floor``)."""
 PRUNER_COLORS = {
-    "random": OKABE_ITO["grey"], "magnitude": OKABE_ITO["black"], "snip": OKABE_ITO["blue"],
+    RANDOM_PRUNER: OKABE_ITO["grey"], "magnitude": OKABE_ITO["black"], "snip": OKABE_ITO["blue"],
     "grasp": OKABE_ITO["orange"], "grasp_abs": OKABE_ITO["reddish_purple"], "synflow": OKABE_ITO["bluish_green"],
 }
 """One colour per pruning method."""

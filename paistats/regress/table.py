@@ -8,10 +8,13 @@ import pandas as pd
 import xarray as xr
 
 from paistats.inference._result import InferenceError
+from paistats.vocabulary import (
+    LAYER, POOLED_LAYER, PRUNER, REFERENCE_VARIANT, RUN_DIMS, SEED, SPARSITY, STAGE, STAGES, VARIANT, shift_column,
+)
+from paistats.vocabulary import Columns as C
 
 DEFAULT_METRICS = ("wasserstein_rel", "ks", "log_std_ratio")
-DEFAULT_STAGES = ("init", "trained")
-RUN_DIMS = ("pruner", "variant", "sparsity", "seed")
+DEFAULT_STAGES = STAGES
 
 
 def _root_accuracy(entry) -> tuple[xr.DataArray, dict]:
@@ -41,21 +44,21 @@ def _layer_sizes(attrs: dict) -> dict[str, int]:
 
 
 def _aggregate(da: xr.DataArray, layer_weights: xr.DataArray | None, sizes: dict) -> xr.DataArray:
-    """Parameter-weighted mean over ``layer`` (the pooled ``all`` layer is left out)."""
-    if "layer" not in da.dims:
+    """Parameter-weighted mean over ``layer`` (the pooled layer :data:`POOLED_LAYER` is left out)."""
+    if LAYER not in da.dims:
         return da
-    layers = [str(v) for v in da["layer"].values if str(v) != "all"]
+    layers = [str(v) for v in da[LAYER].values if str(v) != POOLED_LAYER]
     if layer_weights is None:
         missing = [name for name in layers if name not in sizes]
         if missing:
-            if "all" in [str(v) for v in da["layer"].values]:
-                return da.sel(layer="all")
+            if POOLED_LAYER in [str(v) for v in da[LAYER].values]:
+                return da.sel({LAYER: POOLED_LAYER})
             raise InferenceError(f"no parameter count for layers {missing[:3]}: pass layer_weights=DataArray(layer) or "
                                  "the zoo entry (its 'tensors' attribute lists the shapes)")
-        layer_weights = xr.DataArray([sizes[name] for name in layers], dims="layer", coords={"layer": layers})
-    da = da.sel(layer=layers)
-    w = layer_weights.sel(layer=layers).astype(float)
-    return (da * w).sum("layer", min_count=1) / w.where(da.notnull()).sum("layer")
+        layer_weights = xr.DataArray([sizes[name] for name in layers], dims=LAYER, coords={LAYER: layers})
+    da = da.sel({LAYER: layers})
+    w = layer_weights.sel({LAYER: layers}).astype(float)
+    return (da * w).sum(LAYER, min_count=1) / w.where(da.notnull()).sum(LAYER)
 
 
 def _one(entry, distances, *, metrics, stages, reference, layer_weights, include_reference) -> pd.DataFrame:
@@ -64,46 +67,46 @@ def _one(entry, distances, *, metrics, stages, reference, layer_weights, include
         from paistats.stats import distances as entry_distances  # the stats layer, not the paistats facade
 
         distances = entry_distances(entry)
-    for need in ("variant", "sparsity", "seed"):
+    for need in (VARIANT, SPARSITY, SEED):
         if need not in acc.dims:
             raise InferenceError(f"accuracy has no {need!r} dim (dims: {acc.dims}); pass a zoo entry's root accuracy")
-    variants = [str(v) for v in acc["variant"].values]
+    variants = [str(v) for v in acc[VARIANT].values]
     if reference not in variants:
         raise InferenceError(f"reference variant {reference!r} is not in the entry (variants: {', '.join(variants)}); "
                              "Δaccuracy needs it: build it or pass reference=...")
-    if acc.sizes["seed"] < 2:
-        raise InferenceError(f"the entry has {acc.sizes['seed']} seed; a shift table for inference needs at least 2")
-    pruner = attrs.get("method") or attrs.get("pruner")
-    if "pruner" not in acc.dims:
-        acc = acc.expand_dims(pruner=[pruner or "?"])
-    delta = acc - acc.sel(variant=reference)
-    cols = {"accuracy": acc, "accuracy_ref": acc.sel(variant=reference).broadcast_like(acc), "delta_accuracy": delta}
+    if acc.sizes[SEED] < 2:
+        raise InferenceError(f"the entry has {acc.sizes[SEED]} seed; a shift table for inference needs at least 2")
+    pruner = attrs.get("method") or attrs.get(PRUNER)
+    if PRUNER not in acc.dims:
+        acc = acc.expand_dims({PRUNER: [pruner or "?"]})
+    ref = acc.sel({VARIANT: reference})
+    cols = {"accuracy": acc, "accuracy_ref": ref.broadcast_like(acc), C.DELTA_ACCURACY: acc - ref}
     sizes = _layer_sizes(attrs)
     missing = [m for m in metrics if m not in distances]
     if missing:
         raise InferenceError(f"distances lack {missing} (have: {', '.join(distances.data_vars)}); pass metrics=...")
     for metric in metrics:
         da = distances[metric]
-        if "pruner" not in da.dims:
-            da = da.expand_dims(pruner=acc["pruner"].values)
+        if PRUNER not in da.dims:
+            da = da.expand_dims({PRUNER: acc[PRUNER].values})
         agg = _aggregate(da, layer_weights, sizes)
         for stage in stages:
-            if "stage" in agg.dims:
-                if stage not in [str(s) for s in agg["stage"].values]:
-                    raise InferenceError(f"distances have no stage {stage!r} (stages: {list(agg['stage'].values)})")
-                cols[f"{metric}_{stage}"] = agg.sel(stage=stage, drop=True)
+            if STAGE in agg.dims:
+                if stage not in [str(s) for s in agg[STAGE].values]:
+                    raise InferenceError(f"distances have no stage {stage!r} (stages: {list(agg[STAGE].values)})")
+                cols[shift_column(metric, stage)] = agg.sel({STAGE: stage}, drop=True)
             else:
                 cols[metric] = agg
     if isinstance(entry, (xr.DataTree, xr.Dataset)):
         root = entry.to_dataset(inherit=True) if isinstance(entry, xr.DataTree) else entry
         if "density" in root:
             dens = root["density"]
-            cols["density"] = dens if "pruner" in dens.dims else dens.expand_dims(pruner=acc["pruner"].values)
+            cols["density"] = dens if PRUNER in dens.dims else dens.expand_dims({PRUNER: acc[PRUNER].values})
         if "disconnected" in root:
             disc = root["disconnected"].astype(bool)
-            disc = disc if "pruner" in disc.dims else disc.expand_dims(pruner=acc["pruner"].values)
+            disc = disc if PRUNER in disc.dims else disc.expand_dims({PRUNER: acc[PRUNER].values})
             cols["disconnected"] = disc
-            cols["disconnected_ref"] = disc.sel(variant=reference).broadcast_like(disc)
+            cols["disconnected_ref"] = disc.sel({VARIANT: reference}).broadcast_like(disc)
     ds = xr.Dataset({k: v.drop_vars([c for c in v.coords if c not in v.dims], errors="ignore")
                      for k, v in cols.items()}, )
     dims = [d for d in RUN_DIMS if d in ds.dims]
@@ -117,7 +120,7 @@ def _one(entry, distances, *, metrics, stages, reference, layer_weights, include
         if c in df:
             df[c] = df[c].astype(bool)
     if not include_reference:
-        df = df[df["variant"] != reference]
+        df = df[df[VARIANT] != reference]
     for key in ("arch", "dataset"):
         if attrs.get(key):
             df.insert(0, key, attrs[key])
@@ -125,7 +128,7 @@ def _one(entry, distances, *, metrics, stages, reference, layer_weights, include
 
 
 def shift_table(entries, distances=None, *, metrics=DEFAULT_METRICS, stages=DEFAULT_STAGES,
-                reference: str = "original", layer_weights: xr.DataArray | None = None,
+                reference: str = REFERENCE_VARIANT, layer_weights: xr.DataArray | None = None,
                 include_reference: bool = False) -> pd.DataFrame:
     """One row per (pruner, variant, sparsity, seed): Δaccuracy beside layer-aggregated distribution shift.
 
@@ -140,7 +143,8 @@ def shift_table(entries, distances=None, *, metrics=DEFAULT_METRICS, stages=DEFA
     metrics : sequence of str
         Distance variables to aggregate (default ``wasserstein_rel``, ``ks``, ``log_std_ratio``).
     stages : sequence of str
-        Stages kept, each giving a column ``{metric}_{stage}`` (default init and trained).
+        Stages kept, each giving a column ``{metric}_{stage}``
+        (:func:`paistats.vocabulary.shift_column`; default init and trained).
     layer_weights : DataArray (layer,), optional
         Weights of the layer aggregate; default each layer's parameter count from the entry's
         ``tensors`` attribute (a parameter-weighted mean over layers).
@@ -152,7 +156,10 @@ def shift_table(entries, distances=None, *, metrics=DEFAULT_METRICS, stages=DEFA
     pandas.DataFrame
         Columns ``arch``, ``dataset`` (when the entry says), ``pruner``, ``variant``, ``sparsity``,
         ``seed``, ``accuracy``, ``accuracy_ref`` (the reference's at the same pruner, sparsity, seed),
-        ``delta_accuracy`` = accuracy − accuracy_ref (fractions), ``{metric}_{stage}``,
+        ``delta_accuracy`` = accuracy − accuracy_ref (fractions), the shift columns
+        ``{metric}_{stage}`` in the order of ``metrics`` × ``stages`` (the first,
+        ``wasserstein_rel_init`` by default, is what :func:`paistats.plot.shift_vs_accuracy` draws
+        unless told ``shift=``),
         ``density`` when the entry has it, and ``disconnected`` / ``disconnected_ref`` (bool: the
         run / the reference run of its pruner, sparsity and seed carries no signal from input to
         output, root variable ``disconnected``) when the entry has it.

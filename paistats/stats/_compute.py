@@ -216,7 +216,7 @@ def _random_layer(obj_layer: Layer, random_tree, name: str, complete: xr.DataArr
     flags = complete_flags(random_tree)
     r = read_layer(name, random_tree[name].to_dataset(inherit=True), flags)
     if "original" not in [str(v) for v in np.atleast_1d(r.mask[VARIANT].values)]:
-        raise ValueError("the random= entry has no 'original' variant")
+        raise ValueError("the random_entry= entry has no 'original' variant")
     # the labels of the runs (a scalar selection is a scalar coord of the root's flags only)
     coords = {d: obj_layer.complete[d] for d in ("sparsity", SEED) if d in obj_layer.complete.coords and d in r.mask.dims}
     scalar = [d for d, c in coords.items() if c.ndim == 0]  # selected by a scalar: no dim to broadcast along

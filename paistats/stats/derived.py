@@ -445,7 +445,7 @@ def _random_dir(sel: Selection, random: xr.DataTree | None) -> Path | None:
         return sibling
     given = entry_dirs(random)
     if len(given) != 1 or sibling is None or given[0].resolve() != sibling.resolve():
-        raise _Miss("random= is not the zoo's random entry that the stored ratios were computed with")
+        raise _Miss("random_entry= is not the zoo's random entry that the stored ratios were computed with")
     return sibling
 
 
