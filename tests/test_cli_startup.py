@@ -40,6 +40,7 @@ def start(module: str, *argv: str) -> tuple[int, list[str], str]:
 
 @pytest.mark.parametrize("argv", [
     ("zoo_builder", "--help"), ("zoo_builder", "push", "--help"), ("zoo_builder", "ls", "--help"),
+    ("zoo_builder", "verify", "--help"),
     ("paistats", "--help"), ("paistats", "list", "--help"), ("paistats", "verify", "--help"),
     ("analysis", "--help"), ("analysis", "reproduce", "--help"),
 ])
@@ -52,6 +53,7 @@ def test_help_imports_nothing_heavy(argv):
 @pytest.mark.parametrize("argv, words", [
     (("zoo_builder", "--workers", "0"), "positive integer"),
     (("zoo_builder", "--no-such-flag"), "unrecognized arguments"),
+    (("zoo_builder", "bulid"), "Did you mean 'build'?"),
     (("zoo_builder", "push", "not a repo"), "org/name"),
     (("zoo_builder", "--preset", "nope"), "preset"),
     (("zoo_builder", "ls", "--preset", "nope"), "preset"),
@@ -61,8 +63,11 @@ def test_help_imports_nothing_heavy(argv):
     (("zoo_builder", "--dry-run", "--only", "nope=1"), "nope"),
     (("zoo_builder", "--dry-run", "--only", "arch"), "KEY=VALUE"),
     (("paistats", "list", "--zoo", "hf://models/a/b"), "dataset repo"),
-    (("paistats", "nope"), "invalid choice"),
-    (("analysis", "reproduce", "--preset", "huge"), "invalid choice"),
+    (("paistats", "nope"), "unknown subcommand 'nope'"),
+    (("paistats", "lst"), "Did you mean 'list'?"),
+    (("analysis", "reproduce", "--preset", "huge"), "unknown preset 'huge'"),
+    (("analysis", "reproduce", "--preset", "smoke"), "use --preset tiny"),
+    (("analysis", "reproduc"), "Did you mean 'reproduce'?"),
 ])
 def test_argument_errors_are_one_line_and_import_nothing_heavy(argv, words):
     code, heavy, err = start(*argv)

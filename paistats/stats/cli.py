@@ -1,9 +1,10 @@
-"""``python -m paistats stats PATH [--out FILE] [--table NAME]``: precompute an entry's statistics.
+"""``python -m paistats stats ENTRY [--zoo ZOO] [--out FILE] [--table NAME]``: precompute an entry's statistics.
 
 Writes ``<entry>/derived/stats.zarr.zip`` when it is absent or stale (then re-finalizes the entry so
 its manifest lists the new files), and optionally one result as a table: ``.parquet``, ``.csv``
 (``Dataset.to_dataframe()``, one row per run × layer × stage [× quantile / seed pair]) or ``.nc``
-(NetCDF 3 via scipy, the Dataset itself).
+(NetCDF 3 via scipy, the Dataset itself). ``--out`` writes only the file it names: its folder must
+exist (nothing else is created).
 """
 from __future__ import annotations
 
@@ -16,46 +17,61 @@ FORMATS = (".parquet", ".csv", ".nc")
 
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register the ``stats`` sub-command on ``sub`` (an argparse sub-parsers object)."""
-    p = sub.add_parser("stats", help="precompute an entry's layer statistics, distances and noise floors "
-                                     "(stored in the entry) and optionally write one as a table")
-    p.add_argument("entry", help="entry directory, or entry name with --zoo")
-    p.add_argument("--zoo", default=None, help="zoo directory (when ENTRY is a name)")
-    p.add_argument("--out", default=None, help="write a table: FILE.parquet, FILE.csv or FILE.nc")
-    p.add_argument("--table", default="layer_stats", choices=TABLES, help="which result --out writes "
-                   "(default: layer_stats; *_pruned: include_pruned=True)")
+    from paistats.cli import DEFAULT_ZOO, STATS_HELP, zoo_arg
+
+    p = sub.add_parser("stats", help=STATS_HELP,
+                       description="Precompute an entry's layer statistics, distances and noise floors (stored in "
+                                   "the entry's derived/ folder) and optionally write one of them as a table.")
+    p.add_argument("entry", metavar="ENTRY", help="an entry folder, or an entry name or alias of --zoo")
+    p.add_argument("--zoo", default=DEFAULT_ZOO, type=zoo_arg, metavar="ZOO",
+                   help="zoo folder or Hub dataset repo (org/name) where ENTRY is a name (default: ./zoo)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="write a table: FILE.parquet, FILE.csv or FILE.nc (its folder must exist)")
+    p.add_argument("--table", default="layer_stats", choices=TABLES, metavar="NAME",
+                   help=f"which result --out writes: {', '.join(TABLES)} (default: layer_stats; "
+                        "*_pruned: include_pruned=True)")
     p.add_argument("--force", action="store_true", help="recompute even when the stored statistics are fresh")
     return p
 
 
-def _entry_dir(entry: str, zoo: str | None) -> Path:
-    from paistats.errors import ZooNotFoundError
+def _entry_dir(entry: str, zoo: str) -> Path:
+    """The entry folder ``entry`` names: a folder, or an entry name or alias of ``zoo``."""
+    from paistats.cli import UsageError, is_entry, looks_like_path, verify_targets
 
     path = Path(entry).expanduser()
     if path.is_dir():
-        if not (path / "zarr.json").is_file():
-            raise ZooNotFoundError(f"{path} is not a zoo entry (no zarr.json); pass an entry directory")
+        if not is_entry(path):
+            raise UsageError(f"{str(path)!r} is not a zoo entry (no zarr.json); give an entry folder, or an entry "
+                             "name with --zoo")
         return path
-    if zoo is None:
-        raise ZooNotFoundError(f"entry directory {path} does not exist; pass an entry directory or a name with --zoo")
-    from paistats import names
-    from paistats.store.index import read_index
-    from paistats.zoo import resolve_zoo
+    if path.exists() or looks_like_path(entry):
+        raise UsageError(f"entry folder {entry!r} does not exist; give an entry folder, or an entry name with --zoo")
+    ((_, found),) = verify_targets([entry], zoo)
+    return found
 
-    zoo_dir = resolve_zoo(zoo)
-    entries, _ = names.resolve(entry, read_index(zoo_dir))
-    if len(entries) != 1:
-        raise ZooNotFoundError(f"{entry!r} names {len(entries)} entries; pass one entry")
-    return zoo_dir / entries[0]
+
+def _check_out(out: Path) -> None:
+    """``--out FILE``: a known format, in a folder that exists (paistats creates no folder)."""
+    from paistats.cli import UsageError
+
+    if out.suffix not in FORMATS:
+        raise UsageError(f"--out {str(out)!r}: unknown format {out.suffix or '(none)'!r}; use one of "
+                         f"{', '.join(FORMATS)}")
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a folder; give a file name, e.g. {out / 'layer_stats.parquet'}")
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        raise UsageError(f"--out {str(out)!r}: folder {str(parent)!r} does not exist; create it first or write "
+                         "into an existing folder")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``stats`` sub-command; errors are :class:`paistats.ZooError` (exit code 2)."""
-    from paistats.errors import ZooError
     from paistats.stats import derived
 
-    out = Path(args.out) if args.out else None
-    if out is not None and out.suffix not in FORMATS:
-        raise ZooError(f"--out {out}: unknown format {out.suffix or '(none)'}; use one of {', '.join(FORMATS)}")
+    out = Path(args.out).expanduser() if args.out else None
+    if out is not None:
+        _check_out(out)
     path = _entry_dir(args.entry, args.zoo)
     wrote = False
     if args.force or derived.read_derived(path, "layer_stats") is None:
@@ -91,8 +107,16 @@ def _refinalize(path: Path) -> None:
 
 
 def write_table(ds, out: Path) -> None:
-    """Write a result Dataset as Parquet / CSV (tidy rows) or NetCDF 3."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Write a result Dataset as Parquet / CSV (tidy rows) or NetCDF 3 to ``out`` (its folder must exist).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of :mod:`paistats.stats` (dims such as pruner, variant, sparsity, seed, layer, stage).
+    out : pathlib.Path
+        ``.parquet`` / ``.csv``: one row per coordinate combination (quantiles as columns);
+        ``.nc``: the Dataset itself.
+    """
     if out.suffix == ".nc":
         ds = ds.copy()
         ds.attrs = {k: (int(v) if isinstance(v, bool) else v) for k, v in ds.attrs.items()}
