@@ -72,7 +72,7 @@ class CliParser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction):
                 kind = "subcommand"
             else:
-                kind = f"{action.option_strings[0]} value" if action.option_strings else action.dest
+                kind = "value" if action.option_strings else action.dest
             raise argparse.ArgumentError(action, unknown_choice(kind, value, list(action.choices)))
 
 

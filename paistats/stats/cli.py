@@ -54,11 +54,11 @@ def _check_out(out: Path) -> None:
     """``--out FILE``: a known format, in a folder that exists (paistats creates no folder)."""
     from paistats.cli import UsageError
 
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a folder; give a file name, e.g. {out / 'layer_stats.parquet'}")
     if out.suffix not in FORMATS:
         raise UsageError(f"--out {str(out)!r}: unknown format {out.suffix or '(none)'!r}; use one of "
                          f"{', '.join(FORMATS)}")
-    if out.is_dir():
-        raise UsageError(f"--out {str(out)!r} is a folder; give a file name, e.g. {out / 'layer_stats.parquet'}")
     parent = out.absolute().parent
     if not parent.is_dir():
         raise UsageError(f"--out {str(out)!r}: folder {str(parent)!r} does not exist; create it first or write "
