@@ -50,6 +50,27 @@ def _entry_dir(entry: str, zoo: str) -> Path:
     return found
 
 
+def derived_group(table: str) -> str:
+    """The derived store's group holding ``--table`` ``table``.
+
+    Parameters
+    ----------
+    table : str
+        One of :data:`TABLES`.
+
+    Returns
+    -------
+    str
+        ``layer_stats``, or ``<result>/<reference variant>[_pruned]`` (e.g. ``distances/original_pruned``).
+    """
+    from paistats.vocabulary import REFERENCE_VARIANT
+
+    if table == "layer_stats":
+        return table
+    pruned = table.endswith("_pruned")
+    return f"{table.removesuffix('_pruned')}/{REFERENCE_VARIANT}{'_pruned' if pruned else ''}"
+
+
 def _check_out(out: Path) -> None:
     """``--out FILE``: a known format, in a folder that exists (paistats creates no folder)."""
     from paistats.cli import UsageError
@@ -80,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
     _refinalize(path)
     print(f"{path.name}: statistics {'written to' if wrote else 'up to date in'} {derived.derived_path(path)}")
     if out is not None:
-        group = "layer_stats" if args.table == "layer_stats" else \
-            f"{args.table.removesuffix('_pruned')}/{'original_pruned' if args.table.endswith('_pruned') else 'original'}"
-        write_table(derived.read_derived(path, group), out)
+        write_table(derived.read_derived(path, derived_group(args.table)), out)
         print(f"{args.table} → {out}")
     return 0
 
