@@ -406,11 +406,12 @@ def run_verify(targets: list[str], zoo: str = DEFAULT_ZOO) -> int:
 
 # ----------------------------------------------------------------------------- paistats' own commands
 
-#: The ``stats`` line of ``python -m paistats --help``. Its parser lives in
-#: :mod:`paistats.stats.cli`, whose package imports scipy: it is imported only when ``stats`` is
-#: the command (a test checks this text against that parser's).
 STATS_HELP = ("precompute an entry's layer statistics, distances and noise floors (stored in the entry) "
               "and optionally write one as a table")
+#: The results ``stats --table`` writes (``*_pruned``: computed with ``include_pruned=True``).
+STATS_TABLES = ("layer_stats", "distances", "distances_pruned", "noise_floor", "noise_floor_pruned")
+#: The table formats of ``stats --out``, by file suffix.
+STATS_FORMATS = (".parquet", ".csv", ".nc")
 COMMANDS = ("list", "verify", "stats")
 DESCRIPTION = "Read a zoo of pruned networks: list its entries, verify them, precompute their statistics."
 EPILOG = """\
@@ -421,31 +422,29 @@ stderr), 130 interrupted.
 """
 
 
-def _add_stats_parser(sub, *, real: bool):
-    """Register ``stats`` on ``sub``: the real sub-parser (returns :mod:`paistats.stats.cli`) when
-    ``real``, else a name-and-help placeholder for the command list (returns None)."""
-    if not real:
-        sub.add_parser("stats", help=STATS_HELP)
-        return None
-    from paistats.stats import cli as stats_cli
+def _add_stats_parser(sub) -> argparse.ArgumentParser:
+    """Register ``stats`` on ``sub`` (light: the work is imported from :mod:`paistats.stats.cli` to run)."""
+    p = sub.add_parser("stats", help=STATS_HELP,
+                       description="Precompute an entry's layer statistics, distances and noise floors (stored in "
+                                   "the entry's derived/ folder) and optionally write one of them as a table.")
+    p.add_argument("entry", metavar="ENTRY", help="an entry folder, or an entry name or alias of --zoo")
+    p.add_argument("--zoo", default=DEFAULT_ZOO, type=zoo_arg, metavar="ZOO",
+                   help="zoo folder or Hub dataset repo (org/name) where ENTRY is a name (default: ./zoo)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="write a table: FILE.parquet, FILE.csv or FILE.nc (its folder must exist)")
+    p.add_argument("--table", default="layer_stats", choices=STATS_TABLES, metavar="NAME",
+                   help=f"which result --out writes: {', '.join(STATS_TABLES)} (default: layer_stats; "
+                        "*_pruned: include_pruned=True)")
+    p.add_argument("--force", action="store_true", help="recompute even when the stored statistics are fresh")
+    return p
 
-    stats_cli.add_parser(sub)
-    return stats_cli
 
-
-def build_parser(*, stats: bool = False):
-    """The ``paistats`` parser and :mod:`paistats.stats.cli` (None unless ``stats``).
-
-    Parameters
-    ----------
-    stats : bool
-        Register the real ``stats`` sub-parser (its module imports scipy); False registers ``stats``
-        by name and help only, which is all ``--help`` and the other commands need.
+def build_parser() -> argparse.ArgumentParser:
+    """The ``paistats`` parser, every command included (imports nothing heavy).
 
     Returns
     -------
-    tuple
-        (parser, the :mod:`paistats.stats.cli` module or None).
+    argparse.ArgumentParser
     """
     parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -455,7 +454,93 @@ def build_parser(*, stats: bool = False):
     p.add_argument("--zoo", default=DEFAULT_ZOO, type=zoo_arg, metavar="ZOO",
                    help="zoo folder or Hub dataset repo (org/name) (default: ./zoo)")
     add_verify_arguments(sub.add_parser("verify", help=VERIFY_HELP, description=VERIFY_DESCRIPTION))
-    return parser, _add_stats_parser(sub, real=stats)
+    _add_stats_parser(sub)
+    return parser
+
+
+def check_table_out(out: Path) -> None:
+    """``stats --out FILE``: a file name with a known format, in a folder that exists.
+
+    paistats creates no folder: a missing one is bad input, named with the fix.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The file to write.
+
+    Raises
+    ------
+    UsageError
+        ``out`` is a folder, has an unknown suffix, or its folder does not exist.
+    """
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a folder; give a file name, e.g. {out / 'layer_stats.parquet'}")
+    if out.suffix not in STATS_FORMATS:
+        raise UsageError(f"--out {str(out)!r}: unknown format {out.suffix or '(none)'!r}; use one of "
+                         f"{', '.join(STATS_FORMATS)}")
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        raise UsageError(f"--out {str(out)!r}: folder {str(parent)!r} does not exist; create it first or write "
+                         "into an existing folder")
+
+
+def entry_folder(entry: str, zoo: str) -> Path:
+    """The one entry folder ``entry`` names: a folder, or an entry name or alias of ``zoo``.
+
+    Parameters
+    ----------
+    entry : str
+        An entry folder, or a name of ``zoo``.
+    zoo : str
+        Zoo folder or Hub dataset repo.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    UsageError, paistats.ZooError
+        Not an entry folder, a missing folder, an unknown name.
+    """
+    path = Path(entry).expanduser()
+    if path.is_dir():
+        if not is_entry(path):
+            raise UsageError(f"{str(path)!r} is not a zoo entry (no zarr.json); give an entry folder, or an entry "
+                             "name with --zoo")
+        return path
+    if path.exists() or looks_like_path(entry):
+        raise UsageError(f"entry folder {entry!r} does not exist; give an entry folder, or an entry name with --zoo")
+    ((_, found),) = verify_targets([entry], zoo)
+    return found
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """``stats``: check the arguments, precompute the entry's statistics, write the table asked for.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``entry``, ``zoo``, ``out``, ``table``, ``force`` (see ``python -m paistats stats --help``).
+
+    Returns
+    -------
+    int
+        0.
+    """
+    out = Path(args.out).expanduser() if args.out else None
+    if out is not None:
+        check_table_out(out)
+    path = entry_folder(args.entry, args.zoo)
+    from paistats.stats import cli as tables
+    from paistats.stats.derived import derived_path
+
+    wrote = tables.precompute(path, force=args.force)
+    print(f"{path.name}: statistics {'written to' if wrote else 'up to date in'} {derived_path(path)}")
+    if out is not None:
+        tables.write_result(path, args.table, out)
+        print(f"{args.table} → {out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -508,10 +593,9 @@ def _list(zoo: str) -> int:
 
 def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser, stats_cli = build_parser(stats=bool(argv) and argv[0] == "stats")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.command == "stats":
-        return stats_cli.run(args)
+        return run_stats(args)
     if args.command == "verify":
         return run_verify(args.targets, args.zoo)
     return _list(args.zoo)

@@ -1,53 +1,57 @@
-"""``python -m paistats stats ENTRY [--zoo ZOO] [--out FILE] [--table NAME]``: precompute an entry's statistics.
+"""The ``stats`` command's work: precompute an entry's statistics and write one result as a table.
 
-Writes ``<entry>/derived/stats.zarr.zip`` when it is absent or stale (then re-finalizes the entry so
-its manifest lists the new files), and optionally one result as a table: ``.parquet``, ``.csv``
+``python -m paistats stats ENTRY [--zoo ZOO] [--out FILE] [--table NAME]`` (parsed and checked in
+:mod:`paistats.cli`, which imports this module only to run it) writes
+``<entry>/derived/stats.zarr.zip`` when it is absent or stale (then re-finalizes the entry so its
+manifest lists the new files), and optionally one result as a table: ``.parquet``, ``.csv``
 (``Dataset.to_dataframe()``, one row per run × layer × stage [× quantile / seed pair]) or ``.nc``
-(NetCDF 3 via scipy, the Dataset itself). ``--out`` writes only the file it names: its folder must
-exist (nothing else is created).
+(NetCDF 3 via scipy, the Dataset itself), written only to the file named (its folder must exist).
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-TABLES = ("layer_stats", "distances", "distances_pruned", "noise_floor", "noise_floor_pruned")
-FORMATS = (".parquet", ".csv", ".nc")
+
+def precompute(path: Path, *, force: bool = False) -> bool:
+    """Write the entry's derived statistics when absent, stale or ``force``; keep its manifest current.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        An entry folder.
+    force : bool
+        Recompute even when the stored statistics are fresh.
+
+    Returns
+    -------
+    bool
+        True when the statistics were (re)written.
+    """
+    from paistats.stats import derived
+
+    wrote = False
+    if force or derived.read_derived(path, "layer_stats") is None:
+        derived.write_derived(path, force=True)
+        wrote = True
+    _refinalize(path)
+    return wrote
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
-    """Register the ``stats`` sub-command on ``sub`` (an argparse sub-parsers object)."""
-    from paistats.cli import DEFAULT_ZOO, STATS_HELP, zoo_arg
+def write_result(path: Path, table: str, out: Path) -> None:
+    """Write the stored result ``table`` of the entry at ``path`` to the file ``out`` (see :func:`write_table`).
 
-    p = sub.add_parser("stats", help=STATS_HELP,
-                       description="Precompute an entry's layer statistics, distances and noise floors (stored in "
-                                   "the entry's derived/ folder) and optionally write one of them as a table.")
-    p.add_argument("entry", metavar="ENTRY", help="an entry folder, or an entry name or alias of --zoo")
-    p.add_argument("--zoo", default=DEFAULT_ZOO, type=zoo_arg, metavar="ZOO",
-                   help="zoo folder or Hub dataset repo (org/name) where ENTRY is a name (default: ./zoo)")
-    p.add_argument("--out", default=None, metavar="FILE",
-                   help="write a table: FILE.parquet, FILE.csv or FILE.nc (its folder must exist)")
-    p.add_argument("--table", default="layer_stats", choices=TABLES, metavar="NAME",
-                   help=f"which result --out writes: {', '.join(TABLES)} (default: layer_stats; "
-                        "*_pruned: include_pruned=True)")
-    p.add_argument("--force", action="store_true", help="recompute even when the stored statistics are fresh")
-    return p
+    Parameters
+    ----------
+    path : pathlib.Path
+        An entry folder with derived statistics (:func:`precompute`).
+    table : str
+        ``layer_stats``, ``distances``, ``distances_pruned``, ``noise_floor`` or ``noise_floor_pruned``.
+    out : pathlib.Path
+        ``.parquet``, ``.csv`` or ``.nc``, in an existing folder.
+    """
+    from paistats.stats import derived
 
-
-def _entry_dir(entry: str, zoo: str) -> Path:
-    """The entry folder ``entry`` names: a folder, or an entry name or alias of ``zoo``."""
-    from paistats.cli import UsageError, is_entry, looks_like_path, verify_targets
-
-    path = Path(entry).expanduser()
-    if path.is_dir():
-        if not is_entry(path):
-            raise UsageError(f"{str(path)!r} is not a zoo entry (no zarr.json); give an entry folder, or an entry "
-                             "name with --zoo")
-        return path
-    if path.exists() or looks_like_path(entry):
-        raise UsageError(f"entry folder {entry!r} does not exist; give an entry folder, or an entry name with --zoo")
-    ((_, found),) = verify_targets([entry], zoo)
-    return found
+    write_table(derived.read_derived(path, derived_group(table)), out)
 
 
 def derived_group(table: str) -> str:
@@ -56,7 +60,7 @@ def derived_group(table: str) -> str:
     Parameters
     ----------
     table : str
-        One of :data:`TABLES`.
+        One of :data:`paistats.cli.STATS_TABLES`.
 
     Returns
     -------
@@ -69,41 +73,6 @@ def derived_group(table: str) -> str:
         return table
     pruned = table.endswith("_pruned")
     return f"{table.removesuffix('_pruned')}/{REFERENCE_VARIANT}{'_pruned' if pruned else ''}"
-
-
-def _check_out(out: Path) -> None:
-    """``--out FILE``: a known format, in a folder that exists (paistats creates no folder)."""
-    from paistats.cli import UsageError
-
-    if out.is_dir():
-        raise UsageError(f"--out {str(out)!r} is a folder; give a file name, e.g. {out / 'layer_stats.parquet'}")
-    if out.suffix not in FORMATS:
-        raise UsageError(f"--out {str(out)!r}: unknown format {out.suffix or '(none)'!r}; use one of "
-                         f"{', '.join(FORMATS)}")
-    parent = out.absolute().parent
-    if not parent.is_dir():
-        raise UsageError(f"--out {str(out)!r}: folder {str(parent)!r} does not exist; create it first or write "
-                         "into an existing folder")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the ``stats`` sub-command; errors are :class:`paistats.ZooError` (exit code 2)."""
-    from paistats.stats import derived
-
-    out = Path(args.out).expanduser() if args.out else None
-    if out is not None:
-        _check_out(out)
-    path = _entry_dir(args.entry, args.zoo)
-    wrote = False
-    if args.force or derived.read_derived(path, "layer_stats") is None:
-        derived.write_derived(path, force=True)
-        wrote = True
-    _refinalize(path)
-    print(f"{path.name}: statistics {'written to' if wrote else 'up to date in'} {derived.derived_path(path)}")
-    if out is not None:
-        write_table(derived.read_derived(path, derived_group(args.table)), out)
-        print(f"{args.table} → {out}")
-    return 0
 
 
 def _refinalize(path: Path) -> None:
