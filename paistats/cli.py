@@ -201,7 +201,8 @@ def _os_message(e: OSError) -> str:
 # A message that already says what to do (paistats' own messages mostly do) gets no second hint.
 # An imperative after ';', ':', '(' or 'or' ("...: re-download the entry"), or a list of choices.
 _FIX_WORDS = re.compile(r"(?:^|[;:(]\s*|\bor\s+)(?:re-?download|rebuild|rerun|delete|remove|run|set|unset|pass|use|"
-                        r"give|check|choose|install|upgrade|finalize|pick)\b|did you mean|valid choices|close matches", re.I)
+                        r"give|check|choose|install|upgrade|finalize|pick)\b|did you mean|valid choices|"
+                        r"close matches", re.I)
 
 
 def error_message(e: BaseException, hints: list[tuple[type, str]] | None = None) -> str:

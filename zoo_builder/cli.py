@@ -283,11 +283,12 @@ def _check_only_values(plan, filters: dict[str, list[str]]) -> None:
     Sparsities compare as numbers (``0.50`` is ``0.5``); the other keys as text.
     """
     from paistats.store.grid import same_sparsity
+    from paistats.vocabulary import SPARSITY
 
     for key, wanted in filters.items():
         have = sorted({_only_value(s, key) for s in plan.specs})
         for value in wanted:
-            if key == "sparsity":
+            if key == SPARSITY:
                 try:
                     found = any(same_sparsity(h, value) for h in have)
                 except ValueError:
