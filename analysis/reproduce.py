@@ -17,13 +17,11 @@ import pandas as pd
 import paistats
 from analysis import factorial, frankle, link, singh_liu
 from analysis.common import Context, open_listing
+from analysis.presets import MEASURED, REPORT_PRESETS as PRESETS, REPORT_SEEDS, check_preset
 from paistats.plot.report import Report
 
-PRESETS = ("smoke", "mini", "factorial")
-MEASURED = {"mini": "21.4 min for all 510 runs with the stored statistics on idle cores, 30 min with them shared",
-            "smoke": "≈ 2 min for all 162 runs, then ≈ 40 s for the report",
-            "factorial": "11.5 min for all 250 runs with the stored statistics"}
-SMOKE_SEEDS = 3   # the smoke report needs ≥ 2 seeds for seed-level tests; the builder's smoke preset has 1
+__all__ = ["PRESETS", "REPORT_SEEDS", "ReproduceError", "build_config", "build_report", "build_zoo",
+           "estimate_minutes", "format_summary", "missing_runs"]
 
 
 class ReproduceError(Exception):
@@ -31,16 +29,29 @@ class ReproduceError(Exception):
 
 
 def build_config(preset: str) -> dict:
-    """The zoo_builder configuration the report builds for ``preset`` (``smoke`` gets 3 seeds)."""
-    from zoo_builder import presets
+    """The zoo_builder configuration the report builds for ``preset``: zoo_builder's own preset.
 
-    cfg = presets.get(preset)
-    if preset == "smoke":
-        for g in cfg["grids"]:
-            g["seeds"] = SMOKE_SEEDS
-        cfg["name"] = "smoke"
-        cfg["description"] = cfg.get("description", "") + f" ({SMOKE_SEEDS} seeds for the report)"
-    return cfg
+    Parameters
+    ----------
+    preset : str
+        One of :data:`PRESETS` (zoo_builder preset names).
+
+    Returns
+    -------
+    dict
+        A copy of ``zoo_builder.presets.get(preset)``, unchanged.
+
+    Raises
+    ------
+    ReproduceError
+        A preset the report does not build (see :func:`analysis.presets.check_preset`).
+    """
+    from analysis.presets import PresetError
+
+    try:
+        return check_preset(preset)
+    except PresetError as e:
+        raise ReproduceError(str(e)) from None
 
 
 def estimate_minutes(cfg: dict, workers: int) -> tuple[int, float]:
@@ -80,7 +91,7 @@ def build_zoo(path: Path, preset: str, *, workers: int | None = None, quiet: boo
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         yaml.safe_dump(cfg, f)
     try:
-        cmd = [sys.executable, "-m", "zoo_builder", "--config", f.name, "--out", str(path), "--workers", str(workers)]
+        cmd = [sys.executable, "-m", "zoo_builder", "--config", f.name, "--zoo", str(path), "--workers", str(workers)]
         if quiet:
             cmd.append("--quiet")
         t0 = time.perf_counter()
@@ -177,7 +188,8 @@ def build_report(zoo, out, *, entries: list[str] | None = None, overwrite: bool 
     arches = ctx.arches()
     if not arches:
         raise ReproduceError(f"no readable entry to analyse in {zoo}"
-                             + (f" among {', '.join(entries)}" if entries else "") + " (see `paistats ls`)")
+                             + (f" among {', '.join(entries)}" if entries else "")
+                             + f"; python -m paistats list --zoo {zoo} lists its entries")
     # figures render in a worker process while the next sections compute (same files, less wall time)
     report = Report("Pruning at initialization: reproduction report",
                     f"Frankle et al. (ICLR 2021) and Singh & Liu (2021) on {', '.join(a.label for a in arches)}",

@@ -1,5 +1,5 @@
-"""Bad input to ``python -m zoo_builder`` and ``python -m paistats``: one line naming the problem
-and the fix, exit code 2, no traceback, nothing written.
+"""Bad input to ``python -m zoo_builder``, ``python -m paistats`` and ``python -m analysis``: one line
+naming the problem and the fix, exit code 2, no traceback, no Python syntax, nothing written.
 
 One table; each row runs a CLI in-process (``main(argv)``) in a fresh workspace and checks
 stderr for a substring naming the problem and one naming the fix, and compares a snapshot
@@ -9,6 +9,7 @@ after. A few rows also run as ``python -m ...`` subprocesses to show no tracebac
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -45,11 +46,11 @@ CONFIGS = {
                     "inject_failure: [{method: snip}]\n"),
 }
 
-ZB, PS = "zoo_builder", "paistats"
+ZB, PS, AN = "zoo_builder", "paistats", "analysis"
 
 
 def case(cli, argv, problem, fix, *, zoo=None, env=None, id):
-    """A row: ``cli`` in {zoo_builder, paistats}; ``zoo``: None, "ok" (a finalized entry),
+    """A row: ``cli`` in {zoo_builder, paistats, analysis}; ``zoo``: None, "ok" (a finalized entry),
     "truncated" (its zarr.json cut short), "unfinalized" (no manifest), "bad-index" /
     "bad-manifest" (index.json / manifest.json cut short); ``env``: extra environment (``None``
     values unset a variable)."""
@@ -90,10 +91,16 @@ CASES = [
          id="arch-cannot-take-dataset"),
     case(ZB, ["--config", "{ws}/seeds.yaml"], "grids[0].seeds", "expected an integer ≥ 1, got -1", id="negative-seeds"),
     # ---- zoo_builder build: --only
-    case(ZB, ["--preset", "smoke", "--only", "seed=7"], "selects none of the 54 runs", "--only seed=7",
-         id="only-selects-nothing"),
-    case(ZB, ["--preset", "smoke", "--only", "sparsity=1.5"], "selects none", "sparsity=1.5",
+    case(ZB, ["--preset", "smoke", "--only", "seed=7"], "--only seed=7: no run of plan 'smoke' has it",
+         "Valid choices: 0.", id="only-seed-not-in-plan"),
+    case(ZB, ["--preset", "smoke", "--only", "method=snipp"], "unknown method 'snipp'", "Did you mean 'snip'?",
+         id="only-method-typo"),
+    case(ZB, ["--preset", "smoke", "--only", "variant=shufle"], "unknown variant 'shufle'", "Did you mean 'shuffle'?",
+         id="only-variant-typo"),
+    case(ZB, ["--preset", "smoke", "--only", "sparsity=1.5"], "unknown sparsity '1.5'", "Valid choices: 0, 0.5, 0.9.",
          id="only-sparsity-out-of-range"),
+    case(ZB, ["--preset", "smoke", "--only", "method=snip", "--only", "entry=mnist1d_mlp-mnist1d-random"],
+         "selects none of the 54 runs", "--only method=snip entry=", id="only-selects-nothing"),
     case(ZB, ["--preset", "smoke", "--only", "colour=red"], "unknown filter key 'colour'", "Valid choices:",
          id="only-unknown-key"),
     case(ZB, ["--preset", "smoke", "--only", "sparsity"], "expects KEY=VALUE", "keys: arch", id="only-no-value"),
@@ -105,7 +112,7 @@ CASES = [
     case(ZB, ["--gpus", "1", "--workers", "2"], "not allowed with argument", "--help", id="gpus-and-workers"),
     case(ZB, ["--preset", "smoke", "--gpus", "64"], "has", "use --workers N", id="gpus-more-than-present"),
     case(ZB, ["--torch-threads", "0"], "expected a positive integer", "--help", id="torch-threads-zero"),
-    case(ZB, ["--device", "tpu"], "invalid choice: 'tpu'", "choose from", id="unknown-device"),
+    case(ZB, ["--device", "tpu"], "unknown value 'tpu'", "Did you mean 'cpu'?", id="unknown-device"),
     case(ZB, ["--preset", "smoke", "--device", "cuda", "--workers", "2"], "contradicts --workers",
          "use --gpus N", id="cuda-with-cpu-workers"),
     case(ZB, ["--preset", "smoke", "--in-process", "--scheduler", "tcp://127.0.0.1:1"], "cannot be combined",
@@ -117,16 +124,25 @@ CASES = [
     case(ZB, ["--preset", "smoke", "--scheduler", "tcp://node01"], "--scheduler 'tcp://node01'",
          "expected tcp://HOST:PORT", id="scheduler-no-port"),
     case(ZB, ["--no-such-option"], "unrecognized arguments: --no-such-option", "--help", id="unknown-option"),
-    case(ZB, ["bulid"], "unrecognized arguments: bulid", "--help", id="misspelt-subcommand"),
+    case(ZB, ["bulid"], "unknown subcommand 'bulid'", "Did you mean 'build'?", id="misspelt-subcommand"),
+    case(ZB, ["presets", "--show", "tiyn"], "unknown preset 'tiyn'", "Did you mean 'tiny'?", id="preset-show-typo"),
     # ---- zoo_builder build: paths, Hub arguments, environment
     case(ZB, ["--preset", "smoke", "--data-root", "{ws}/no-data"], "is not a folder", "give an existing folder",
          id="data-root-missing"),
-    case(ZB, ["--preset", "smoke", "--out", "{ws}/afile"], "exists and is not a folder", "give a folder path",
-         id="out-is-a-file"),
-    case(ZB, ["--preset", "smoke", "--out", "{ws}/afile/zoo"], "is a file, not a folder", "give a folder path",
-         id="out-under-a-file"),
-    case(ZB, ["--preset", "smoke", "--out", "/sys/zoo-builder-test"], "--out '/sys/zoo-builder-test'",
-         "choose a folder you can write to", id="out-unwritable"),
+    case(ZB, ["--preset", "smoke", "--zoo", "{ws}/afile"], "exists and is not a folder", "give a folder path",
+         id="zoo-is-a-file"),
+    case(ZB, ["--preset", "smoke", "--zoo", "{ws}/afile/zoo"], "is a file, not a folder", "give a folder path",
+         id="zoo-under-a-file"),
+    case(ZB, ["--preset", "smoke", "--zoo", "/sys/zoo-builder-test"], "--zoo '/sys/zoo-builder-test'",
+         "choose a folder you can write to", id="zoo-unwritable"),
+    case(ZB, ["--preset", "smoke", "--zoo", "{ws}"], "holds other files and no zoo", "give a new or empty folder",
+         id="zoo-is-another-folder"),
+    case(ZB, ["--preset", "smoke", "--dry-run", "--zoo", "/etc"], "'/etc' holds other files and no zoo",
+         "give a new or empty folder", id="dry-run-zoo-is-another-folder"),
+    case(ZB, ["--preset", "smoke", "--zoo", "{zoo}/" + ENTRY], "is one entry folder, not a zoo",
+         "give the zoo folder that holds it: --zoo ", zoo="ok", id="zoo-is-an-entry"),
+    case(ZB, ["--preset", "smoke", "--out", "{ws}/a", "--zoo", "{ws}/b"], "name two zoos", "give --zoo only",
+         id="out-and-zoo-disagree"),
     case(ZB, ["--preset", "smoke", "--push-to-hub", "not a repo"], "repo id must look like 'org/name'",
          "letters, digits", id="push-to-hub-bad-repo"),
     case(ZB, ["--preset", "smoke", "--push-to-hub", "../lab/zoo"], "repo id must look like 'org/name'",
@@ -138,54 +154,79 @@ CASES = [
     case(ZB, ["--preset", "smoke", "--only", "method=snip"], "unknown run-spec field 'methd'",
          "unset ZOO_BUILDER_FAIL_SPEC", env={"ZOO_BUILDER_FAIL_SPEC": "methd=snip"}, id="bad-test-hook-env"),
     # ---- zoo_builder build / ls / verify / push on existing zoos
-    case(ZB, ["--preset", "smoke", "--only", "method=magnitude", "--out", "{zoo}"],
-         "was planned with recipe=", "another zoo folder (--out DIR)", zoo="ok", id="resume-with-other-recipe"),
-    case(ZB, ["--preset", "smoke", "--only", "method=magnitude", "--out", "{zoo}"], ENTRY,
+    case(ZB, ["--preset", "smoke", "--only", "method=magnitude", "--zoo", "{zoo}"],
+         "was planned with recipe=", "another zoo folder (--zoo DIR)", zoo="ok", id="resume-with-other-recipe"),
+    case(ZB, ["--preset", "smoke", "--only", "method=magnitude", "--zoo", "{zoo}"], ENTRY,
          "delete the entry folder", zoo="truncated", id="resume-truncated-entry"),
-    case(ZB, ["ls", "--out", "{ws}/nothing"], "does not exist", "give the zoo with --out DIR", id="ls-missing-zoo"),
-    case(ZB, ["ls", "--out", "{zoo}"], ENTRY, "delete the entry folder", zoo="truncated", id="ls-truncated-entry"),
+    case(ZB, ["ls", "--zoo", "{ws}/nothing"], "does not exist", "give the zoo folder with --zoo DIR",
+         id="ls-missing-zoo"),
+    case(ZB, ["ls"], "zoo folder 'zoo' does not exist", "give the zoo folder with --zoo DIR", id="ls-no-default-zoo"),
+    case(ZB, ["ls", "--zoo", "/etc"], "'/etc' is not a zoo", "give the zoo folder with --zoo DIR",
+         id="ls-zoo-is-another-folder"),
+    case(ZB, ["ls", "--zoo", "{zoo}/" + ENTRY], "is one entry folder, not a zoo", "give the zoo folder that holds it",
+         zoo="ok", id="ls-zoo-is-an-entry"),
+    case(ZB, ["ls", "--zoo", "{zoo}"], ENTRY, "delete the entry folder", zoo="truncated", id="ls-truncated-entry"),
     case(ZB, ["ls", "--preset", "nope"], "unknown preset 'nope'", "Valid choices:", id="ls-unknown-preset"),
-    case(ZB, ["verify", "{ws}/nothing"], "is not a zoo or entry folder", "give the folder given to --out",
+    case(ZB, ["verify", "{ws}/nothing"], "is not a folder", "give a zoo folder, an entry folder",
          id="verify-missing"),
-    case(ZB, ["verify", "{ws}/empty"], "holds no entry", "give the folder given to --out", id="verify-empty"),
+    case(ZB, ["verify", "{ws}/empty"], "is neither a zoo nor an entry folder", "give a zoo folder, an entry folder",
+         id="verify-empty"),
+    case(ZB, ["verify", "--zoo", "/etc"], "'/etc' is not a zoo", "give the zoo folder with --zoo DIR",
+         id="verify-zoo-is-another-folder"),
     case(ZB, ["presets", "--show", "minni"], "unknown preset 'minni'", "Did you mean 'mini'",
          id="presets-show-unknown"),
-    case(ZB, ["push", "not/a/repo", "--out", "{zoo}"], "repo id must look like 'org/name'", "letters, digits",
+    case(ZB, ["push", "not/a/repo", "--zoo", "{zoo}"], "repo id must look like 'org/name'", "letters, digits",
          zoo="ok", id="push-bad-repo"),
-    case(ZB, ["push", "lab/zoo", "--out", "{ws}/nothing"], "does not exist", "give the zoo with --out DIR",
+    case(ZB, ["push", "lab/zoo", "--zoo", "{ws}/nothing"], "does not exist", "give the zoo folder with --zoo DIR",
          id="push-missing-zoo"),
-    case(ZB, ["push", "lab/zoo", "--out", "{zoo}", "--entries", "../etc"], "invalid entry name (--entries)",
+    case(ZB, ["push", "lab/zoo", "--zoo", "{zoo}", "--entries", "../etc"], "invalid entry name (--entries)",
          "use letters, digits", zoo="ok", id="push-entry-traversal"),
-    case(ZB, ["push", "lab/zoo", "--out", "{zoo}", "--entries", "lenet300-mnist-snip"],
+    case(ZB, ["push", "lab/zoo", "--zoo", "{zoo}", "--entries", "lenet300-mnist-snip"],
          "entries not found", "available: " + ENTRY, zoo="ok", id="push-unknown-entry"),
-    case(ZB, ["push", "lab/zoo", "--out", "{zoo}", "--revision", "/main"], "not a valid branch name",
+    case(ZB, ["push", "lab/zoo", "--zoo", "{zoo}", "--revision", "/main"], "not a valid branch name",
          "use letters", zoo="ok", id="push-bad-revision"),
-    case(ZB, ["push", "lab/zoo", "--out", "{zoo}"], "unreachable", "check the network and HF_ENDPOINT",
+    case(ZB, ["push", "lab/zoo", "--zoo", "{zoo}"], "unreachable", "check the network and HF_ENDPOINT",
          zoo="ok", id="push-hub-unreachable"),
     # ---- paistats
-    case(PS, [], "the following arguments are required: command", "--help", id="ps-no-command"),
-    case(PS, ["bogus"], "invalid choice: 'bogus'", "choose from", id="ps-unknown-command"),
+    case(PS, [], "the following arguments are required: COMMAND", "--help", id="ps-no-command"),
+    case(PS, ["bogus"], "unknown subcommand 'bogus'", "Valid choices: list, verify, stats", id="ps-unknown-command"),
+    case(PS, ["lst"], "unknown subcommand 'lst'", "Did you mean 'list'?", id="ps-subcommand-typo"),
+    case(PS, ["list"], "zoo folder 'zoo' does not exist", "give the zoo folder with --zoo DIR", id="ps-list-no-zoo"),
+    case(PS, ["list", "--zoo", "/etc"], "'/etc' is not a zoo", "give the zoo folder with --zoo DIR",
+         id="ps-list-zoo-is-another-folder"),
+    case(PS, ["list", "--zoo", "{ws}/empty"], "is not a zoo", "give the zoo folder with --zoo DIR",
+         id="ps-list-empty-folder"),
+    case(PS, ["list", "--zoo", "{zoo}/" + ENTRY], "is one entry folder, not a zoo",
+         "give the zoo folder that holds it: --zoo ", zoo="ok", id="ps-list-zoo-is-an-entry"),
     case(PS, ["list", "--zoo", "{zoo}"], f"entry {ENTRY} is unreadable", "re-download", zoo="truncated",
          id="ps-list-truncated-entry"),
-    case(PS, ["verify", ENTRY], "no zoo given", "set PAISTATS_ZOO", id="ps-no-zoo"),
-    case(PS, ["verify", ENTRY, "--zoo", "{ws}/nothing"], "does not exist", "a Hub zoo is 'org/name'",
+    case(PS, ["verify", ENTRY], "zoo folder 'zoo' does not exist", "give the zoo folder with --zoo DIR",
+         id="ps-no-zoo"),
+    case(PS, ["verify", "{ws}/empty"], "is neither a zoo nor an entry folder", "give a zoo folder, an entry folder",
+         id="ps-verify-empty-folder"),
+    case(PS, ["verify", ENTRY, "--zoo", "{ws}/nothing"], "does not exist", "or a Hub dataset repo with --zoo org/name",
          id="ps-zoo-missing"),
-    case(PS, ["verify", "../etc", "--zoo", "{zoo}"], "invalid entry name '../etc'", "use letters, digits",
+    case(PS, ["verify", "../etc", "--zoo", "{zoo}"], "'../etc' is not a folder", "an entry name of --zoo",
          zoo="ok", id="ps-entry-traversal"),
-    case(PS, ["verify", "lenet300-snp", "--zoo", "{zoo}"], "lenet300-snp", "paistats list --zoo ZOO",
-         zoo="ok", id="ps-unknown-entry"),
-    case(PS, ["verify", ENTRY, "--zoo", "{zoo}"], "manifest", "finalize the entry", zoo="unfinalized",
-         id="ps-verify-unfinalized"),
+    case(PS, ["verify", "bad*name", "--zoo", "{zoo}"], "invalid entry name 'bad*name'", "use letters, digits",
+         zoo="ok", id="ps-invalid-entry-name"),
+    case(PS, ["verify", "mnist1d_mlp-magnitud", "--zoo", "{zoo}"], "mnist1d_mlp-magnitud",
+         "Close matches: mnist1d_mlp-magnitude", zoo="ok", id="ps-unknown-entry"),
     case(PS, ["list", "--zoo", "{zoo}"], "index.json is unreadable", "re-download the zoo", zoo="bad-index",
          id="ps-list-corrupt-index"),
-    case(PS, ["verify", ENTRY, "--zoo", "{zoo}"], "manifest.json is unreadable", "re-download the entry",
-         zoo="bad-manifest", id="ps-verify-corrupt-manifest"),
-    case(PS, ["stats", "{zoo}/" + ENTRY, "--out", "{ws}/table.txt"], "unknown format .txt", "use one of",
+    case(PS, ["stats", "{zoo}/" + ENTRY, "--out", "{ws}/table.txt"], "unknown format '.txt'", "use one of",
          zoo="ok", id="ps-stats-bad-format"),
-    case(PS, ["stats", "{ws}/nothing"], "does not exist", "pass an entry directory", id="ps-stats-missing-entry"),
-    case(PS, ["stats", "{ws}/empty"], "is not a zoo entry", "pass an entry directory", id="ps-stats-not-an-entry"),
-    case(PS, ["stats", "{zoo}/" + ENTRY, "--table", "nope"], "invalid choice: 'nope'", "choose from",
-         zoo="ok", id="ps-stats-unknown-table"),
+    case(PS, ["stats", "{zoo}/" + ENTRY, "--out", "{ws}/no-such-folder/deeper/table.csv"],
+         "folder '{ws}/no-such-folder/deeper' does not exist", "create it first", zoo="ok",
+         id="ps-stats-out-folder-missing"),
+    case(PS, ["stats", "{zoo}/" + ENTRY, "--out", "/paistats-cli-test/table.csv"],
+         "folder '/paistats-cli-test' does not exist", "create it first", zoo="ok", id="ps-stats-out-at-root"),
+    case(PS, ["stats", "{zoo}/" + ENTRY, "--out", "{ws}/empty"], "is a folder", "give a file name", zoo="ok",
+         id="ps-stats-out-is-a-folder"),
+    case(PS, ["stats", "{ws}/nothing"], "does not exist", "give an entry folder", id="ps-stats-missing-entry"),
+    case(PS, ["stats", "{ws}/empty"], "is not a zoo entry", "give an entry folder", id="ps-stats-not-an-entry"),
+    case(PS, ["stats", "{zoo}/" + ENTRY, "--table", "distance"], "unknown value 'distance'",
+         "Did you mean 'distances'", zoo="ok", id="ps-stats-unknown-table"),
     case(PS, ["list", "--zoo", "hf://models/lab/zoo"], "a zoo lives in a dataset repo", "hf://datasets/org/name",
          id="ps-model-repo"),
     case(PS, ["list", "--zoo", "hf://datasets/lab/zoo@a..b"], "invalid revision 'a..b'", "--help",
@@ -194,6 +235,16 @@ CASES = [
          id="ps-hub-unreachable"),
     case(PS, ["list", "--zoo", "lab/zoo"], "no complete cached copy", "unset HF_HUB_OFFLINE",
          env={"HF_HUB_OFFLINE": "1"}, id="ps-hub-offline-no-cache"),
+    # ---- analysis
+    case(AN, ["reproduc"], "unknown subcommand 'reproduc'", "Did you mean 'reproduce'?", id="an-subcommand-typo"),
+    case(AN, ["reproduce", "--preset", "tiyn"], "unknown preset 'tiyn'", "Did you mean 'tiny'?",
+         id="an-preset-typo"),
+    case(AN, ["reproduce", "--preset", "smoke"], "preset 'smoke' has 1 seed(s)", "use --preset tiny",
+         id="an-preset-too-few-seeds"),
+    case(AN, ["reproduce", "--zoo", "/etc"], "'/etc' holds other files and no zoo", "give a zoo folder",
+         id="an-zoo-is-another-folder"),
+    case(AN, ["reproduce", "--zoo", "{zoo}/" + ENTRY], "is one entry folder, not a zoo",
+         "give the zoo folder that holds it", zoo="ok", id="an-zoo-is-an-entry"),
 ]
 
 
@@ -266,12 +317,20 @@ def snapshot(root: Path) -> dict:
 def run_main(cli: str, argv: list[str]) -> int:
     if cli == ZB:
         from zoo_builder.cli import main
+    elif cli == AN:
+        from analysis.cli import main
     else:
         from paistats.cli import main
     try:
         return main(argv)
     except SystemExit as e:  # argparse's --help / exit paths (not expected for bad input)
         return e.code
+
+
+#: Python call syntax a command line must not print (``pass zoo=<...>``, ``f(x=...)``, reprs of numpy scalars).
+PYTHON_SYNTAX = re.compile(r"\w=<|\w\(\w+=|np\.\w+\(")
+#: Advice to delete something ("delete the entry folder ...").
+DESTRUCTIVE = re.compile(r"\b(delete|remove|rm)\b\s+(the|it|them|-)", re.I)
 
 
 def check(err: str, rc: int, cli: str, problem: str, fix: str) -> None:
@@ -282,6 +341,7 @@ def check(err: str, rc: int, cli: str, problem: str, fix: str) -> None:
     assert lines[0].startswith(f"{cli}: error: "), err
     assert problem in lines[0], lines[0]
     assert fix in lines[0], lines[0]
+    assert not PYTHON_SYNTAX.search(lines[0]), lines[0]
 
 
 @pytest.mark.parametrize("cli, argv, problem, fix, zoo_kind, env", CASES)
@@ -289,13 +349,16 @@ def test_bad_input_is_one_line_exit_2_nothing_written(cli, argv, problem, fix, z
                                                       monkeypatch, capsys, request):
     paths = workspace(tmp_path, monkeypatch, zoo_kind, lambda: request.getfixturevalue("built_zoo"), env)
     argv = [a.format(**paths) for a in argv]
-    extra = Path("/sys/zoo-builder-test")
+    problem, fix = problem.format(**paths), fix.format(**paths)
+    extra = [Path("/sys/zoo-builder-test"), Path("/paistats-cli-test")]
     before = snapshot(tmp_path)
     rc = run_main(cli, argv)
     out, err = capsys.readouterr()
     check(err, rc, cli, problem, fix)
+    if zoo_kind in (None, "ok"):  # a wrong path or value is never answered with destructive advice
+        assert not DESTRUCTIVE.search(err), err
     assert snapshot(tmp_path) == before
-    assert not extra.exists()
+    assert not any(p.exists() for p in extra)
 
 
 def test_the_table_is_large_enough():
@@ -328,9 +391,56 @@ def test_unwritable_out_folder_without_root(tmp_path, monkeypatch, capsys):
     ro.chmod(0o555)
     try:
         before = snapshot(tmp_path)
-        rc = run_main(ZB, ["--preset", "smoke", "--out", str(ro / "zoo")])
+        rc = run_main(ZB, ["--preset", "smoke", "--zoo", str(ro / "zoo")])
         err = capsys.readouterr().err
         check(err, rc, ZB, "is not writable", "choose a folder you can write to")
         assert snapshot(tmp_path) == before
     finally:
         ro.chmod(0o755)
+
+
+# ---- verify: one function behind both command lines, the same output and exit codes
+
+def verify_both(argv: list[str], capsys) -> tuple[int, str, str]:
+    """``zoo_builder verify ARGV`` and ``paistats verify ARGV``: asserted equal (stderr without the
+    program name); returns (exit code, stdout, stderr)."""
+    results = []
+    for cli in (ZB, PS):
+        rc = run_main(cli, ["verify", *argv])
+        out, err = capsys.readouterr()
+        results.append((rc, out, err.replace(f"{cli}: ", "<prog>: ")))
+    assert results[0] == results[1]
+    return results[0]
+
+
+@pytest.mark.parametrize("kind, code, word", [("ok", 0, "OK"), ("changed", 1, "FAILED"),
+                                              ("unfinalized", 1, "FAILED"), ("bad-manifest", 1, "FAILED")])
+def test_verify_is_one_command_in_both_clis(kind, code, word, tmp_path, monkeypatch, capsys, request):
+    paths = workspace(tmp_path, monkeypatch, "ok" if kind == "changed" else kind,
+                      lambda: request.getfixturevalue("built_zoo"), {})
+    zoo = Path(paths["zoo"])
+    if kind == "changed":
+        (zoo / ENTRY / "zarr.json").write_text("{}")
+    # the default ./zoo, a zoo folder, an entry folder, an entry name of --zoo, --zoo alone
+    for argv in ([], [str(zoo)], [str(zoo / ENTRY)], [ENTRY, "--zoo", str(zoo)], ["--zoo", str(zoo)]):
+        rc, out, err = verify_both(argv, capsys)
+        assert (rc, err) == (code, ""), (argv, out, err)
+        assert out.startswith(f"{zoo / ENTRY if argv else Path('zoo') / ENTRY}: {word}"), (argv, out)
+
+
+@pytest.mark.parametrize("argv, words", [(["--zoo", "/etc"], "'/etc' is not a zoo"),
+                                         (["{ws}/empty"], "is neither a zoo nor an entry folder"),
+                                         (["nope-entry", "--zoo", "{zoo}"], "nope-entry")])
+def test_verify_refuses_the_same_bad_input_in_both_clis(argv, words, tmp_path, monkeypatch, capsys, request):
+    paths = workspace(tmp_path, monkeypatch, "ok", lambda: request.getfixturevalue("built_zoo"), {})
+    rc, out, err = verify_both([a.format(**paths) for a in argv], capsys)
+    assert rc == 2 and out == "" and err.startswith("<prog>: error: ") and words in err and err.count("\n") == 1
+
+
+def test_list_and_ls_read_the_zoo_in_the_working_folder(tmp_path, monkeypatch, capsys, request):
+    """``--zoo`` defaults to ./zoo in paistats as in zoo_builder."""
+    workspace(tmp_path, monkeypatch, "ok", lambda: request.getfixturevalue("built_zoo"), {})
+    for cli, argv in ((PS, ["list"]), (ZB, ["ls"])):
+        rc = run_main(cli, argv)
+        out, err = capsys.readouterr()
+        assert rc == 0 and err == "" and ENTRY in out, (cli, out, err)

@@ -87,7 +87,7 @@ def test_injected_failure_is_recorded_and_the_rest_complete(tmp_path, capsys, mo
     zoo = tmp_path / "zoo"
     monkeypatch.setenv(testing.FAIL_ENV, "method=snip,variant=shuffle")
     rc = cli.main(["--preset", "smoke", "--only", "method=snip,random", "--only", "sparsity=0.9",
-                   "--workers", "2", "--in-process", "--out", str(zoo)])
+                   "--workers", "2", "--in-process", "--zoo", str(zoo)])
     out, err = capsys.readouterr()
     assert rc == 1
     bad = next(s for s in p.specs if s.method == "snip" and s.variant == "shuffle")
@@ -230,7 +230,7 @@ def test_worker_processes_build_matches_in_process_build(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     a, b = tmp_path / "procs", tmp_path / "threads"
     proc = subprocess.run([sys.executable, "-m", "zoo_builder", "--preset", "smoke", *only, "--workers", "2",
-                           "--out", str(a), "--quiet"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                           "--zoo", str(a), "--quiet"], capture_output=True, text=True, env=env, cwd=tmp_path,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout == ""

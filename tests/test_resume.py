@@ -45,7 +45,7 @@ def reference(tmp_path_factory):
 
 def start(zoo: Path) -> subprocess.Popen:
     # own session: SIGKILL goes to the builder's whole process group (as a job scheduler would)
-    return subprocess.Popen(BUILD + ["--out", str(zoo)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    return subprocess.Popen(BUILD + ["--zoo", str(zoo)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
                             cwd=zoo.parent)
 
@@ -112,7 +112,7 @@ def test_sigkill_mid_build_then_resume_is_bit_identical(tmp_path, reference):
         assert before <= after < total
         if kind == "runs":
             assert after >= before + k
-    final = subprocess.run(BUILD + ["--out", str(zoo)], capture_output=True, text=True,
+    final = subprocess.run(BUILD + ["--zoo", str(zoo)], capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
     assert final.returncode == 0, final.stderr[-3000:]
     check_consistent(zoo, reference)
@@ -143,7 +143,7 @@ def test_two_builders_on_one_zoo_run_each_run_once(tmp_path, reference):
     zoo.mkdir()
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    argv = BUILD[3:] + ["--out", str(zoo)]  # the options after "python -m zoo_builder"
+    argv = BUILD[3:] + ["--zoo", str(zoo)]  # the options after "python -m zoo_builder"
     procs = [subprocess.Popen([sys.executable, "-c", BARRIER_BUILD, str(barrier), "2", str(tmp_path / f"span{i}"),
                                *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path)

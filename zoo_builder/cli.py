@@ -3,17 +3,21 @@
 ::
 
     python -m zoo_builder [build] [--preset NAME | --config FILE] [--gpus N | --workers N | --scheduler ADDRESS]
-                          [--out DIR] [--only KEY=VALUES] [--push-to-hub REPO] [--dry-run] [--quiet] ...
-    python -m zoo_builder ls      [--out DIR] [--preset NAME | --config FILE]
-    python -m zoo_builder verify  [DIR]
-    python -m zoo_builder push    REPO [--out DIR] [--entries E ...] [--revision REV]
+                          [--zoo DIR] [--only KEY=VALUES] [--push-to-hub REPO] [--dry-run] [--quiet] ...
+    python -m zoo_builder ls      [--zoo DIR] [--preset NAME | --config FILE]
+    python -m zoo_builder verify  [ENTRY ...] [--zoo DIR]
+    python -m zoo_builder push    REPO [--zoo DIR] [--entries E ...] [--revision REV]
     python -m zoo_builder presets [--show NAME]
 
+``--zoo DIR`` is the zoo (default ``./zoo``) in every subcommand; ``--out DIR`` is its deprecated
+spelling (one release; it prints a warning). ``verify`` is :func:`paistats.cli.run_verify`, the
+same function as ``python -m paistats verify``.
+
 Exit codes: 0 success; 1 the build finished but some runs failed (listed), or verification
-failed; 2 bad input: a bad argument, config value or name, an unwritable ``--out``, or any
-:class:`paistats.ZooError` (corrupt or truncated entry, Hub unreachable or refusing, ...), as one
-line ``zoo_builder: error: <problem>; <fix>`` on stderr, no traceback, and nothing written;
-130 interrupted (rerun the same command to resume).
+failed; 2 bad input: a bad argument, config value or name, a ``--zoo`` that is not a zoo or
+cannot be written, or any :class:`paistats.ZooError` (corrupt or truncated entry, Hub unreachable
+or refusing, ...), as one line ``zoo_builder: error: <problem>; <fix>`` on stderr, no traceback,
+and nothing written; 130 interrupted (rerun the same command to resume).
 """
 from __future__ import annotations
 
@@ -24,17 +28,14 @@ import sys
 import textwrap
 from pathlib import Path
 
+from paistats.cli import (
+    DEFAULT_ZOO, CliParser as _Parser, UsageError, check_zoo_dir, is_entry, is_zoo, shell_path, unknown_choice,
+    warn_deprecated,
+)
+
 PROG = "zoo_builder"
 SUBCOMMANDS = ("build", "ls", "verify", "push", "presets")
-
-
-class UsageError(Exception):
-    """Bad command-line input: exit code 2 with one line on stderr."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage dump
-        raise UsageError(f"{message} (see: {self.prog} --help)")
+__all__ = ["PROG", "SUBCOMMANDS", "UsageError", "build_parser", "main"]
 
 
 # A Hub branch or tag name: what git accepts as a ref, minus the corner cases.
@@ -59,18 +60,49 @@ def _check_repo(flag: str, repo: str) -> None:
         raise UsageError(f"{flag}: {e}") from None
 
 
-def _check_out(zoo_dir: Path) -> None:
-    """Refuse an ``--out`` that is not a folder or cannot be created or written (before any write)."""
+def _check_zoo_shape(zoo_dir: Path) -> None:
+    """Refuse a ``--zoo`` that cannot hold a zoo (read-only): a file, one entry folder, or a folder with
+    other content that holds no zoo. A missing or empty folder is fine (the build creates the zoo)."""
     if zoo_dir.exists() and not zoo_dir.is_dir():
-        raise UsageError(f"--out {str(zoo_dir)!r} exists and is not a folder; give a folder path")
+        raise UsageError(f"--zoo {str(zoo_dir)!r} exists and is not a folder; give a folder path")
+    if zoo_dir.is_dir():
+        if is_entry(zoo_dir):
+            raise UsageError(f"--zoo {str(zoo_dir)!r} is one entry folder, not a zoo; give the zoo folder that "
+                             f"holds it: --zoo {shell_path(zoo_dir.absolute().parent)}")
+        visible = [c for c in zoo_dir.iterdir() if not c.name.startswith(".")]
+        if visible and not is_zoo(zoo_dir):
+            raise UsageError(f"--zoo {str(zoo_dir)!r} holds other files and no zoo (no index.json, no entry "
+                             "folder); give a new or empty folder, or an existing zoo")
+
+
+def _check_zoo_writable(zoo_dir: Path) -> None:
+    """Refuse a ``--zoo`` that lies under a file or cannot be created or written (before any write)."""
     probe = zoo_dir.absolute()
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise UsageError(f"--out {str(zoo_dir)!r}: {str(probe)!r} is a file, not a folder; give a folder path")
+        raise UsageError(f"--zoo {str(zoo_dir)!r}: {str(probe)!r} is a file, not a folder; give a folder path")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {str(zoo_dir)!r}: folder {str(probe)!r} is not writable; "
+        raise UsageError(f"--zoo {str(zoo_dir)!r}: folder {str(probe)!r} is not writable; "
                          "choose a folder you can write to")
+
+
+def _add_zoo(p: argparse.ArgumentParser) -> None:
+    """``--zoo DIR`` (default ./zoo) and its deprecated spelling ``--out DIR`` (hidden)."""
+    p.add_argument("--zoo", metavar="DIR", default=None, help="zoo folder (default: ./zoo)")
+    p.add_argument("--out", metavar="DIR", dest="out_deprecated", default=None, help=argparse.SUPPRESS)
+
+
+def _zoo_option(args) -> str:
+    """The zoo folder: ``--zoo``, else the deprecated ``--out`` (with a warning), else ./zoo."""
+    old = getattr(args, "out_deprecated", None)
+    if old is None:
+        return args.zoo or DEFAULT_ZOO
+    if args.zoo is not None and args.zoo != old:
+        raise UsageError(f"--out {old!r} and --zoo {args.zoo!r} name two zoos; give --zoo only (--out is its "
+                         "deprecated spelling)")
+    warn_deprecated(PROG, "--out", "--zoo DIR for the zoo folder")
+    return old
 
 
 def _check_scheduler(address: str) -> None:
@@ -96,7 +128,7 @@ def _make_out(zoo_dir: Path) -> None:
     try:
         zoo_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UsageError(f"--out {str(zoo_dir)!r}: cannot create the folder ({e.strerror or e}); "
+        raise UsageError(f"--zoo {str(zoo_dir)!r}: cannot create the folder ({e.strerror or e}); "
                          "choose a folder you can write to") from None
 
 
@@ -159,7 +191,7 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    help="run the --workers as threads of this process (fast start; tests, debugging)")
     p.add_argument("--torch-threads", type=_positive_int, metavar="N",
                    help="torch threads per worker (default: cores / workers on CPU, 1 per GPU worker)")
-    p.add_argument("--out", metavar="DIR", default="zoo", help="zoo folder (default: ./zoo)")
+    _add_zoo(p)
     p.add_argument("--data-root", metavar="DIR",
                    help="dataset folder (default: $ZOO_DATA or ~/.cache/zoo_builder/data)")
     p.add_argument("--only", metavar="KEY=VALUES", action="append",
@@ -188,7 +220,7 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
 def _ls_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=f"{PROG} ls", description="List a zoo's entries and their complete / failed runs; "
                 "with --preset/--config, the plan's status against the zoo (as --dry-run).")
-    p.add_argument("--out", metavar="DIR", default="zoo", help="zoo folder (default: ./zoo)")
+    _add_zoo(p)
     _add_source(p, default_preset=False)
     p.add_argument("--only", metavar="KEY=VALUES", action="append", help="restrict the plan (as in build)")
     p.add_argument("--failures", action="store_true", help="print every recorded failure")
@@ -196,17 +228,18 @@ def _ls_parser() -> argparse.ArgumentParser:
 
 
 def _verify_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=f"{PROG} verify", description="Verify a zoo (or one entry): stores, manifests, "
-                "checksums (paistats.verify).")
-    p.add_argument("path", nargs="?", default="zoo", help="zoo or entry folder (default: ./zoo)")
-    return p
+    from paistats.cli import VERIFY_DESCRIPTION, add_verify_arguments
+
+    p = _Parser(prog=f"{PROG} verify", description=VERIFY_DESCRIPTION + " (The same command as python -m "
+                "paistats verify.)")
+    return add_verify_arguments(p)
 
 
 def _push_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=f"{PROG} push", description="Publish a zoo to a Hugging Face Hub dataset repo "
                 "(token from HF_TOKEN or the huggingface_hub login).")
     p.add_argument("repo", help="dataset repo id, org/name")
-    p.add_argument("--out", metavar="DIR", default="zoo", help="zoo folder (default: ./zoo)")
+    _add_zoo(p)
     p.add_argument("--entries", nargs="+", metavar="ENTRY", help="entries to publish (default: all)")
     p.add_argument("--revision", metavar="REV", help="branch (default: main)")
     p.add_argument("--prune", action="store_true",
@@ -235,7 +268,38 @@ def _plan(args):
 
     filters = plan_mod.parse_filters(args.only)  # before the config: a malformed --only needs no torch
     cfg = _load_config(args)
-    return plan_mod.from_config(cfg).select(filters)
+    plan = plan_mod.from_config(cfg)
+    _check_only_values(plan, filters)
+    return plan.select(filters)
+
+
+def _only_value(spec, key: str):
+    return spec.entry if key == "entry" else getattr(spec, key)
+
+
+def _check_only_values(plan, filters: dict[str, list[str]]) -> None:
+    """Refuse an ``--only`` value no run of ``plan`` has (e.g. ``method=snipp``), naming the close ones.
+
+    Sparsities compare as numbers (``0.50`` is ``0.5``); the other keys as text.
+    """
+    from paistats.store.grid import same_sparsity
+    from paistats.vocabulary import SPARSITY
+
+    for key, wanted in filters.items():
+        have = sorted({_only_value(s, key) for s in plan.specs})
+        for value in wanted:
+            if key == SPARSITY:
+                try:
+                    found = any(same_sparsity(h, value) for h in have)
+                except ValueError:
+                    found = False
+                shown = [f"{h:g}" for h in have]
+            else:
+                found = value in {str(h) for h in have}
+                shown = [str(h) for h in have]
+            if not found:
+                raise UsageError(f"--only {key}={value}: no run of plan {plan.name!r} has it; "
+                                 + unknown_choice(key, value, shown))
 
 
 def _status(zoo_dir: Path, plan) -> tuple[dict, dict]:
@@ -306,9 +370,8 @@ def cmd_build(args) -> int:
     _check_workers(args)
     device = _device(args)
     _check_preset(args)
-    zoo_dir = Path(args.out)
-    if zoo_dir.exists() and not zoo_dir.is_dir():
-        raise UsageError(f"--out {args.out!r} exists and is not a folder; give a folder path")
+    zoo_dir = Path(_zoo_option(args)).expanduser()
+    _check_zoo_shape(zoo_dir)
     if args.revision is not None and not args.push_to_hub:
         raise UsageError("--revision is the Hub branch of --push-to-hub; give --push-to-hub REPO too")
     _check_revision(args.revision)
@@ -330,7 +393,7 @@ def cmd_build(args) -> int:
     if args.data_root and not Path(args.data_root).is_dir():
         raise UsageError(f"--data-root {args.data_root!r} is not a folder; give an existing folder "
                          "(or leave it out for $ZOO_DATA or ~/.cache/zoo_builder/data)")
-    _check_out(zoo_dir)
+    _check_zoo_writable(zoo_dir)
     if args.scheduler:
         _check_scheduler(args.scheduler)
     _make_out(zoo_dir)
@@ -347,7 +410,8 @@ def cmd_build(args) -> int:
     if not summary.ok:
         if args.push_to_hub:
             print(f"{PROG}: not pushing to {args.push_to_hub}: {len(summary.failed)} run(s) failed "
-                  f"(publish anyway with: {PROG} push {args.push_to_hub} --out {args.out})", file=sys.stderr)
+                  f"(publish anyway with: {PROG} push {args.push_to_hub} --zoo {shell_path(zoo_dir)})",
+                  file=sys.stderr)
         return 1
     if args.push_to_hub:
         return _push(str(zoo_dir), args.push_to_hub, None, args.revision, quiet=args.quiet)
@@ -390,8 +454,9 @@ def _zoo_entries(zoo_dir: Path) -> list[str]:
 
 
 def cmd_ls(args) -> int:
-    zoo_dir = Path(args.out)
+    zoo_dir = Path(_zoo_option(args)).expanduser()
     if args.preset or args.config:
+        _check_zoo_shape(zoo_dir)
         _check_preset(args)
         from zoo_builder import executor, plan as plan_mod
 
@@ -399,8 +464,7 @@ def cmd_ls(args) -> int:
         done, failed = _status(zoo_dir, plan)
         print(plan_mod.describe(plan, done=done, failed=failed, cores=executor.available_cores()))
         return 0
-    if not zoo_dir.is_dir():
-        raise UsageError(f"zoo folder {str(zoo_dir)!r} does not exist; give the zoo with --out DIR")
+    check_zoo_dir(zoo_dir)
     from zoo_builder import store
 
     entries = _zoo_entries(zoo_dir)
@@ -421,28 +485,10 @@ def cmd_ls(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    """Verify one entry folder, or every entry of a zoo folder, with :func:`paistats.verify`."""
-    import paistats
+    """``verify``: :func:`paistats.cli.run_verify`, the one implementation of both command lines."""
+    from paistats.cli import run_verify
 
-    path = Path(args.path)
-    if not path.is_dir():
-        raise UsageError(f"{str(path)!r} is not a zoo or entry folder; give the folder given to --out "
-                         "(or one entry in it)")
-    targets = [path] if (path / "zarr.json").is_file() else [path / e for e in _zoo_entries(path)]
-    if not targets:
-        raise UsageError(f"{str(path)!r} holds no entry (folders with zarr.json); give the folder given to "
-                         "--out (or one entry in it)")
-    ok = True
-    for target in targets:
-        try:
-            report = paistats.verify(target)
-            good = bool(getattr(report, "ok", report))
-            print(report if good else f"FAILED {report}")
-        except paistats.ZooError as e:
-            good = False
-            print(f"FAILED {target}: {e}")
-        ok &= good
-    return 0 if ok else 1
+    return run_verify(args.targets, args.zoo)
 
 
 def cmd_push(args) -> int:
@@ -452,9 +498,7 @@ def cmd_push(args) -> int:
     _check_revision(args.revision)
     for entry in args.entries or ():
         check_name(entry, "entry name (--entries)")
-    zoo_dir = Path(args.out)
-    if not zoo_dir.is_dir():
-        raise UsageError(f"zoo folder {str(zoo_dir)!r} does not exist; give the zoo with --out DIR")
+    zoo_dir = check_zoo_dir(_zoo_option(args))
     return _push(str(zoo_dir), args.repo, args.entries, args.revision, prune=args.prune)
 
 
@@ -491,11 +535,14 @@ def main(argv: list[str] | None = None) -> int:
     from zoo_builder.config import ConfigError
 
     try:
+        if argv and not argv[0].startswith("-") and command == "build":
+            raise UsageError(unknown_choice("subcommand", argv[0], SUBCOMMANDS) + " (build is the default: "
+                             f"{PROG} --preset NAME builds)")
         args = make_parser().parse_args(argv)
         return fn(args)
     except (UsageError, ConfigError, ZooError, OSError) as e:
         # bad input of every kind (arguments, config values, names, files, the Hub): one line, exit 2
-        return fail(PROG, e, hints=[(GridError, "build these runs into another zoo folder (--out DIR), or "
+        return fail(PROG, e, hints=[(GridError, "build these runs into another zoo folder (--zoo DIR), or "
                                                 "keep the entry's grid and training configuration")])
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; rerun the same command to resume", file=sys.stderr)

@@ -208,7 +208,7 @@ def check_entries(specs: list[RunSpec]) -> None:
             raise ConfigError(f"entry {s.entry!r} would hold two training configurations "
                               f"(recipe/per_class/iterations differ between grids: {seen[s.entry][0]} "
                               f"per_class={seen[s.entry][1]} iterations={seen[s.entry][2]} vs {cfg[0]} "
-                              f"per_class={cfg[1]} iterations={cfg[2]}); build them into separate zoos (--out)")
+                              f"per_class={cfg[1]} iterations={cfg[2]}); build them into separate zoos (--zoo)")
 
 
 def make_plan(name: str, specs: list[RunSpec], *, description: str = "", filters: dict | None = None) -> Plan:

@@ -6,6 +6,9 @@
 ``smoke``          mnist1d_mlp on mnist1d, recipe ``smoke`` (2 epochs), sparsities 0.5 / 0.9,
                    1 seed, all 6 methods × 4 variants + dense: 54 runs, seconds on a laptop.
                    The CI and test preset. SynFlow keeps its default 100 rounds (cheap here).
+``tiny``           the ``smoke`` grid with 3 seeds: 162 runs, ≈ 2 min on 2 cores. The smallest zoo
+                   the report's seed-level inference can use
+                   (``python -m analysis reproduce --preset tiny``).
 ``mini``           (default) LeNet-300-100 on real MNIST, recipe ``lenet_mnist_cpu`` (3 epochs),
                    6 methods × 4 variants × sparsities 0.5 / 0.75 / 0.9 / 0.98 × 5 seeds + dense
                    baselines: 510 runs (480 pruned); the CPU zoo of the README.
@@ -30,22 +33,35 @@ from __future__ import annotations
 
 import copy
 
+from paistats.vocabulary import RANDOM_PRUNER, REFERENCE_VARIANT, STORED_START_VARIANTS
 from zoo_builder.registry import unknown_choice_message
 
+#: The config schema's "every registered name" (methods, variants); not a layer name.
 ALL = "all"
-SINGH_LIU_METHODS = ["magnitude", "random", "snip", "grasp", "grasp_abs", "synflow"]
+SINGH_LIU_METHODS = ["magnitude", RANDOM_PRUNER, "snip", "grasp", "grasp_abs", "synflow"]
+#: Singh & Liu's randomizations: the original mask, shuffled within layers, re-initialized.
+SINGH_LIU_VARIANTS = [REFERENCE_VARIANT, "shuffle", "reinit"]
 MINI_SPARSITIES = [0.5, 0.75, 0.9, 0.98]
-FACTORIAL_METHODS = ["magnitude", "snip", "grasp", "synflow", "random"]
-FACTORIAL_VARIANTS = ["original", "shuffle", "reinit", "shuffle_kept", "permute_kept"]
+FACTORIAL_METHODS = ["magnitude", "snip", "grasp", "synflow", RANDOM_PRUNER]
+FACTORIAL_VARIANTS = SINGH_LIU_VARIANTS + list(STORED_START_VARIANTS)
+
+
+def _smoke_grid(seeds: int) -> dict:
+    """Every method and variant on mnist1d_mlp / mnist1d, recipe ``smoke``, sparsities 0.5 and 0.9."""
+    return {"arch": "mnist1d_mlp", "dataset": "mnist1d", "recipe": "smoke",
+            "methods": ALL, "variants": ALL, "sparsities": [0.5, 0.9], "seeds": seeds, "dense": True}
+
 
 PRESETS: dict[str, dict] = {
     "smoke": {
         "name": "smoke",
-        "description": "every method and variant on a tiny MLP and mnist1d: CI and tests",
-        "grids": [{
-            "arch": "mnist1d_mlp", "dataset": "mnist1d", "recipe": "smoke",
-            "methods": ALL, "variants": ALL, "sparsities": [0.5, 0.9], "seeds": 1, "dense": True,
-        }],
+        "description": "every method and variant on a tiny MLP and mnist1d, 1 seed: CI and tests",
+        "grids": [_smoke_grid(1)],
+    },
+    "tiny": {
+        "name": "tiny",
+        "description": "the smoke grid with 3 seeds: the smallest zoo the report's seed-level inference can use",
+        "grids": [_smoke_grid(3)],
     },
     "mini": {
         "name": "mini",
@@ -76,7 +92,7 @@ PRESETS: dict[str, dict] = {
                       # SL-code: methods magnitude, random, snip10, grasp10, graspabs10, synflow (100
                       # rounds), each as original, --randomize_layerwise, --reinitialize
                       {"arch": arch, "dataset": dataset, "recipe": recipe, "methods": SINGH_LIU_METHODS,
-                       "variants": ["original", "shuffle", "reinit"], "sparsities": [0.75], "seeds": 3,
+                       "variants": SINGH_LIU_VARIANTS, "sparsities": [0.75], "seeds": 3,
                        "dense": True},
                       # their grasp10 ran without --prune_highest: FDRC-code's inverted GraSP
                       {"arch": arch, "dataset": dataset, "recipe": recipe, "methods": ["grasp"],
@@ -109,11 +125,33 @@ DEFAULT = "mini"
 
 
 def names() -> list[str]:
+    """Every preset name, in the order of :data:`PRESETS`.
+
+    Returns
+    -------
+    list of str
+    """
     return list(PRESETS)
 
 
 def get(name: str) -> dict:
-    """A copy of preset ``name``'s configuration mapping."""
+    """A copy of preset ``name``'s configuration mapping.
+
+    Parameters
+    ----------
+    name : str
+        A preset name (:func:`names`).
+
+    Returns
+    -------
+    dict
+        The mapping in the config-file schema (:mod:`zoo_builder.config`).
+
+    Raises
+    ------
+    ConfigError
+        An unknown name (the message names the close matches).
+    """
     if name not in PRESETS:
         from zoo_builder.config import ConfigError
 
@@ -122,7 +160,17 @@ def get(name: str) -> dict:
 
 
 def load(name: str):
-    """Preset ``name`` validated into a :class:`zoo_builder.config.BuildConfig`."""
+    """Preset ``name`` validated into a :class:`zoo_builder.config.BuildConfig`.
+
+    Parameters
+    ----------
+    name : str
+        A preset name (:func:`names`).
+
+    Returns
+    -------
+    zoo_builder.config.BuildConfig
+    """
     from zoo_builder.config import parse
 
     return parse(get(name), source=f"preset:{name}")

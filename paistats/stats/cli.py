@@ -1,74 +1,78 @@
-"""``python -m paistats stats PATH [--out FILE] [--table NAME]``: precompute an entry's statistics.
+"""The ``stats`` command's work: precompute an entry's statistics and write one result as a table.
 
-Writes ``<entry>/derived/stats.zarr.zip`` when it is absent or stale (then re-finalizes the entry so
-its manifest lists the new files), and optionally one result as a table: ``.parquet``, ``.csv``
+``python -m paistats stats ENTRY [--zoo ZOO] [--out FILE] [--table NAME]`` (parsed and checked in
+:mod:`paistats.cli`, which imports this module only to run it) writes
+``<entry>/derived/stats.zarr.zip`` when it is absent or stale (then re-finalizes the entry so its
+manifest lists the new files), and optionally one result as a table: ``.parquet``, ``.csv``
 (``Dataset.to_dataframe()``, one row per run × layer × stage [× quantile / seed pair]) or ``.nc``
-(NetCDF 3 via scipy, the Dataset itself).
+(NetCDF 3 via scipy, the Dataset itself), written only to the file named (its folder must exist).
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-TABLES = ("layer_stats", "distances", "distances_pruned", "noise_floor", "noise_floor_pruned")
-FORMATS = (".parquet", ".csv", ".nc")
 
+def precompute(path: Path, *, force: bool = False) -> bool:
+    """Write the entry's derived statistics when absent, stale or ``force``; keep its manifest current.
 
-def add_parser(sub) -> argparse.ArgumentParser:
-    """Register the ``stats`` sub-command on ``sub`` (an argparse sub-parsers object)."""
-    p = sub.add_parser("stats", help="precompute an entry's layer statistics, distances and noise floors "
-                                     "(stored in the entry) and optionally write one as a table")
-    p.add_argument("entry", help="entry directory, or entry name with --zoo")
-    p.add_argument("--zoo", default=None, help="zoo directory (when ENTRY is a name)")
-    p.add_argument("--out", default=None, help="write a table: FILE.parquet, FILE.csv or FILE.nc")
-    p.add_argument("--table", default="layer_stats", choices=TABLES, help="which result --out writes "
-                   "(default: layer_stats; *_pruned: include_pruned=True)")
-    p.add_argument("--force", action="store_true", help="recompute even when the stored statistics are fresh")
-    return p
+    Parameters
+    ----------
+    path : pathlib.Path
+        An entry folder.
+    force : bool
+        Recompute even when the stored statistics are fresh.
 
-
-def _entry_dir(entry: str, zoo: str | None) -> Path:
-    from paistats.errors import ZooNotFoundError
-
-    path = Path(entry).expanduser()
-    if path.is_dir():
-        if not (path / "zarr.json").is_file():
-            raise ZooNotFoundError(f"{path} is not a zoo entry (no zarr.json); pass an entry directory")
-        return path
-    if zoo is None:
-        raise ZooNotFoundError(f"entry directory {path} does not exist; pass an entry directory or a name with --zoo")
-    from paistats import names
-    from paistats.store.index import read_index
-    from paistats.zoo import resolve_zoo
-
-    zoo_dir = resolve_zoo(zoo)
-    entries, _ = names.resolve(entry, read_index(zoo_dir))
-    if len(entries) != 1:
-        raise ZooNotFoundError(f"{entry!r} names {len(entries)} entries; pass one entry")
-    return zoo_dir / entries[0]
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the ``stats`` sub-command; errors are :class:`paistats.ZooError` (exit code 2)."""
-    from paistats.errors import ZooError
+    Returns
+    -------
+    bool
+        True when the statistics were (re)written.
+    """
     from paistats.stats import derived
 
-    out = Path(args.out) if args.out else None
-    if out is not None and out.suffix not in FORMATS:
-        raise ZooError(f"--out {out}: unknown format {out.suffix or '(none)'}; use one of {', '.join(FORMATS)}")
-    path = _entry_dir(args.entry, args.zoo)
     wrote = False
-    if args.force or derived.read_derived(path, "layer_stats") is None:
+    if force or derived.read_derived(path, "layer_stats") is None:
         derived.write_derived(path, force=True)
         wrote = True
     _refinalize(path)
-    print(f"{path.name}: statistics {'written to' if wrote else 'up to date in'} {derived.derived_path(path)}")
-    if out is not None:
-        group = "layer_stats" if args.table == "layer_stats" else \
-            f"{args.table.removesuffix('_pruned')}/{'original_pruned' if args.table.endswith('_pruned') else 'original'}"
-        write_table(derived.read_derived(path, group), out)
-        print(f"{args.table} → {out}")
-    return 0
+    return wrote
+
+
+def write_result(path: Path, table: str, out: Path) -> None:
+    """Write the stored result ``table`` of the entry at ``path`` to the file ``out`` (see :func:`write_table`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        An entry folder with derived statistics (:func:`precompute`).
+    table : str
+        ``layer_stats``, ``distances``, ``distances_pruned``, ``noise_floor`` or ``noise_floor_pruned``.
+    out : pathlib.Path
+        ``.parquet``, ``.csv`` or ``.nc``, in an existing folder.
+    """
+    from paistats.stats import derived
+
+    write_table(derived.read_derived(path, derived_group(table)), out)
+
+
+def derived_group(table: str) -> str:
+    """The derived store's group holding ``--table`` ``table``.
+
+    Parameters
+    ----------
+    table : str
+        One of :data:`paistats.cli.STATS_TABLES`.
+
+    Returns
+    -------
+    str
+        ``layer_stats``, or ``<result>/<reference variant>[_pruned]`` (e.g. ``distances/original_pruned``).
+    """
+    from paistats.vocabulary import REFERENCE_VARIANT
+
+    if table == "layer_stats":
+        return table
+    pruned = table.endswith("_pruned")
+    return f"{table.removesuffix('_pruned')}/{REFERENCE_VARIANT}{'_pruned' if pruned else ''}"
 
 
 def _refinalize(path: Path) -> None:
@@ -91,8 +95,16 @@ def _refinalize(path: Path) -> None:
 
 
 def write_table(ds, out: Path) -> None:
-    """Write a result Dataset as Parquet / CSV (tidy rows) or NetCDF 3."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Write a result Dataset as Parquet / CSV (tidy rows) or NetCDF 3 to ``out`` (its folder must exist).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of :mod:`paistats.stats` (dims such as pruner, variant, sparsity, seed, layer, stage).
+    out : pathlib.Path
+        ``.parquet`` / ``.csv``: one row per coordinate combination (quantiles as columns);
+        ``.nc``: the Dataset itself.
+    """
     if out.suffix == ".nc":
         ds = ds.copy()
         ds.attrs = {k: (int(v) if isinstance(v, bool) else v) for k, v in ds.attrs.items()}
