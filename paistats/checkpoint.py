@@ -63,12 +63,40 @@ def state_dict(tree: xr.DataTree, *, variant: str, sparsity: float, seed: int, s
                pruner: str | None = None) -> dict[str, np.ndarray]:
     """NumPy state dict (every parameter and buffer) of one run, mask applied to prunable weights.
 
-    ``stage="init"`` gives the weights the run started from (reinit variants: the redrawn ones;
-    ``shuffle_kept`` / ``permute_kept``: their stored per-run ``start``).
-    ``pruner`` picks the method of an architecture-level tree.
+    Reads the arrays only (no torch): :func:`to_model` turns the same arrays into a model.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        An entry from :func:`paistats.load`, or an architecture-level tree (entries stacked along
+        ``pruner``; then ``pruner=`` is required).
+    variant : str
+        The run's variant (:data:`paistats.vocabulary.VARIANT_ORDER`), e.g. ``"original"``.
+    sparsity : float
+        The run's sparsity (fraction of prunable weights removed, in [0, 1)), matched to the
+        stored labels after rounding to 10 decimals (its canonical label).
+    seed : int
+        The run's seed.
+    stage : {"trained", "init"}
+        ``"trained"``: the final weights. ``"init"``: the weights the run started training from
+        (reinit variants: the redrawn ones; ``shuffle_kept`` / ``permute_kept``: their stored
+        per-run ``start`` for the prunable weights, ``init`` for the others; every other variant:
+        ``init``).
+    pruner : str, optional
+        The pruning method, for an architecture-level tree.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Parameter / buffer name (as in the model's ``state_dict``) → array of the tensor's shape
+        and stored dtype. Prunable weights have their pruned entries set to exact zeros (mask
+        False); non-prunable parameters and buffers are as stored.
 
     Raises
     ------
+    UnknownLabelError
+        If ``stage`` is not ``init`` / ``trained``, a label is not in the tree (the message lists
+        the available ones), or ``pruner`` is missing for an architecture-level tree.
     IncompleteRunError
         If the run is not completely written.
     """

@@ -83,7 +83,25 @@ def start_source(variant: str, stage: str = INIT) -> str:
 
 
 def ordered(values, order=VARIANT_ORDER) -> list:
-    """``values`` (deduplicated) in ``order``; values not in ``order`` follow, sorted."""
+    """``values`` (deduplicated) in ``order``; values not in ``order`` follow, sorted.
+
+    Parameters
+    ----------
+    values : iterable
+        Labels (e.g. a ``variant`` coordinate or column); each is compared as ``str(value)``.
+    order : sequence of str
+        The preferred order; default :data:`VARIANT_ORDER`.
+
+    Returns
+    -------
+    list of str
+        Each distinct label once: those in ``order`` in that order, then the others sorted.
+
+    Examples
+    --------
+    >>> ordered(["reinit", "zeta", "original", "reinit", "alpha"])
+    ['original', 'reinit', 'alpha', 'zeta']
+    """
     seen = list(dict.fromkeys(str(v) for v in values))
     return [v for v in order if v in seen] + sorted(v for v in seen if v not in order)
 

@@ -219,6 +219,79 @@ def test_accuracy_delta_without_dense_runs_has_no_dense_line():
     assert set(pd.DataFrame(_data(spec))["series"]) == {"variant"}
 
 
+def _t_interval_pct(x, level: float) -> tuple[float, float]:
+    """scipy's Student-t interval of the mean of ``x`` at ``level``, in % (the reference of the charts)."""
+    from scipy import stats
+
+    x = np.asarray(x, dtype=float)
+    lo, hi = stats.t.interval(level, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    return 100 * lo, 100 * hi
+
+
+def _seed_charts():
+    """name -> (table the chart draws at a confidence level, the one cell checked, its seed values)."""
+    runs = _runs_with_dense()
+    cell = (runs.pruner == "snip") & (runs.variant == "shuffle") & (runs.sparsity == 0.9)
+    by_seed = runs[(runs.pruner == "synflow") & (runs.sparsity == 0.5)].pivot_table(
+        index="seed", columns="variant", values="accuracy")
+
+    def drawn(chart_fn):
+        return lambda **kw: pd.DataFrame(_data(plot.spec(chart_fn(runs, **kw))))
+
+    snip_shuffle = dict(pruner="snip", variant="shuffle", sparsity=0.9)
+    return {
+        "accuracy_vs_sparsity": (drawn(plot.accuracy_vs_sparsity), snip_shuffle, runs[cell].accuracy),
+        "accuracy_vs_density": (drawn(plot.accuracy_vs_density), dict(snip_shuffle, series="variant"),
+                                runs[cell].accuracy),
+        "accuracy_delta": (drawn(plot.accuracy_delta), dict(pruner="synflow", variant="shuffle", sparsity=0.5,
+                                                            series="variant"),
+                           by_seed["shuffle"] - by_seed["original"]),
+        "interaction_frame": (lambda **kw: plot.interaction_frame(runs, **kw), snip_shuffle, runs[cell].accuracy),
+    }
+
+
+def _row(table: pd.DataFrame, where: dict) -> pd.Series:
+    hit = table[np.logical_and.reduce([table[k] == v for k, v in where.items()])]
+    assert len(hit) == 1, where
+    return hit.iloc[0]
+
+
+@pytest.mark.parametrize("name", ["accuracy_vs_sparsity", "accuracy_vs_density", "accuracy_delta",
+                                  "interaction_frame"])
+def test_confidence_level_sets_the_student_t_seed_interval(name):
+    table_at, where, seeds = _seed_charts()[name]
+    row = _row(table_at(confidence_level=0.8), where)
+    assert (row["lower"], row["upper"]) == pytest.approx(_t_interval_pct(seeds, 0.8), rel=1e-12)
+    default = _row(table_at(), where)
+    assert (default["lower"], default["upper"]) == pytest.approx(_t_interval_pct(seeds, 0.95), rel=1e-12)
+
+
+def test_accuracy_vs_density_draws_the_dense_band_at_the_confidence_level():
+    runs = _runs_with_dense()
+    rows = pd.DataFrame(_data(plot.spec(plot.accuracy_vs_density(runs, confidence_level=0.8))))
+    band = _row(rows, dict(series="dense", pruner="snip"))
+    dense = runs[(runs.pruner == "snip") & (runs.sparsity == 0)].accuracy
+    assert (band["lower"], band["upper"]) == pytest.approx(_t_interval_pct(dense, 0.8), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["accuracy_vs_sparsity", "accuracy_vs_density", "accuracy_delta",
+                                  "interaction_frame"])
+def test_confidence_keyword_still_works_with_a_future_warning(name):
+    table_at, _, _ = _seed_charts()[name]
+    with pytest.warns(FutureWarning, match=rf"{name}\(confidence=\) is renamed {name}\(confidence_level=\)"):
+        old = table_at(confidence=0.8)
+    pd.testing.assert_frame_equal(old, table_at(confidence_level=0.8))
+    with pytest.raises(TypeError, match="pass confidence_level= only"):
+        table_at(confidence=0.8, confidence_level=0.8)
+
+
+@pytest.mark.parametrize("level", [95, 0, 1.0, "high", None])
+def test_confidence_level_outside_0_1_is_refused_in_one_line(level):
+    with pytest.raises(ValueError, match=r"confidence_level must be a fraction strictly between 0 and 1 \(0.95") as e:
+        plot.accuracy_vs_sparsity(F.runs(), confidence_level=level)
+    assert "\n" not in str(e.value)
+
+
 def test_verdict_forest_panels_have_their_own_x_scale_and_show_the_margin():
     spec = plot.spec(plot.verdict_forest(F.verdicts(), margin=0.01))
     assert spec["resolve"]["scale"]["x"] == "independent"

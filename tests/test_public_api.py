@@ -28,18 +28,6 @@ NAMESPACES = ("paistats", "paistats.inference", "paistats.regress", "paistats.st
 #: listed so that the test fails both when a new gap appears and when one of these is fixed
 #: (then remove it here).
 KNOWN_GAPS: set[str] = {
-    # paistats/summary.py, paistats/plot/*, paistats/regress/table.py (plots work)
- "paistats.shift_table", "paistats.plot.accuracy_delta",
-    "paistats.plot.accuracy_vs_density", "paistats.plot.accuracy_vs_sparsity", "paistats.plot.convergence_gain",
- "paistats.plot.layer_density",
-    "paistats.plot.spec", "paistats.plot.stat_change_heatmap", "paistats.plot.verdict_forest",
-    "paistats.plot.weight_ecdf",
-    # paistats/hub/refs.py, paistats/checkpoint.py (storesep work)
-    "paistats.hub.cache_dir", "paistats.hub.endpoint", "paistats.hub.hf_url", "paistats.hub.is_hub_ref",
-    "paistats.hub.offline", "paistats.hub.parse_ref", "paistats.hub.validate_entry", "paistats.hub.validate_repo_id",
-    "paistats.hub.validate_revision", "paistats.state_dict",
-    # paistats/stats (registry / statspeed work), paistats/vocabulary.py (lead)
-    "paistats.stats.read_derived", "paistats.vocabulary.ordered",
     # zoo_builder/run.py, zoo_builder/training/* (buildspeed work)
     "zoo_builder.run", "zoo_builder.training.evaluate", "zoo_builder.training.get_recipe",
     "zoo_builder.training.train",
@@ -274,12 +262,7 @@ def test_no_public_signature_uses_an_old_name():
             params = set(inspect.signature(obj).parameters)
             if params & old_names:
                 offenders.append(f"{qualname}({', '.join(sorted(params & old_names))}=)")
-    assert offenders == [] or set(offenders) <= CONFIDENCE_IN_PLOT, offenders
-
-
-#: plot's ``confidence=`` (owned by the plots work; to be renamed ``confidence_level=`` there).
-CONFIDENCE_IN_PLOT = {"paistats.plot.accuracy_delta(confidence=)", "paistats.plot.accuracy_vs_density(confidence=)",
-                      "paistats.plot.accuracy_vs_sparsity(confidence=)"}
+    assert offenders == [], offenders
 
 
 def test_deprecation_shims_warn_once_per_call_and_point_to_the_new_name():

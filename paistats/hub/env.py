@@ -17,14 +17,26 @@ _TRUE = {"1", "on", "yes", "true"}
 
 
 def endpoint() -> str:
-    """Hub endpoint: ``HF_ENDPOINT`` now, else what ``huggingface_hub`` read at import."""
+    """Hub endpoint: ``HF_ENDPOINT`` now, else what ``huggingface_hub`` read at import.
+
+    Returns
+    -------
+    str
+        Base URL of the Hub (e.g. ``"https://huggingface.co"``), without a trailing ``/``.
+    """
     from huggingface_hub import constants
 
     return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
 
 def cache_dir() -> Path:
-    """Hub cache folder: ``HF_HUB_CACHE``, else ``HF_HOME/hub``, else the library default."""
+    """Hub cache folder: ``HF_HUB_CACHE``, else ``HF_HOME/hub``, else the library default.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (``~`` expanded); it may not exist yet.
+    """
     from huggingface_hub import constants
 
     if os.environ.get("HF_HUB_CACHE"):
@@ -35,14 +47,33 @@ def cache_dir() -> Path:
 
 
 def offline() -> bool:
-    """True when ``HF_HUB_OFFLINE`` is set (now or when ``huggingface_hub`` was imported)."""
+    """True when ``HF_HUB_OFFLINE`` is set (now or when ``huggingface_hub`` was imported).
+
+    Returns
+    -------
+    bool
+        True when ``HF_HUB_OFFLINE`` is ``1``, ``on``, ``yes`` or ``true`` (any case) in the
+        environment now, or when ``huggingface_hub`` found it set at import.
+    """
     from huggingface_hub import constants
 
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE or constants.HF_HUB_OFFLINE
 
 
 def api(token: str | bool | None = None):
-    """An ``HfApi`` on :func:`endpoint` (``token=None``: whatever ``huggingface_hub`` finds)."""
+    """An ``HfApi`` on :func:`endpoint` (``token=None``: whatever ``huggingface_hub`` finds).
+
+    Parameters
+    ----------
+    token : str, bool or None
+        Passed to :class:`huggingface_hub.HfApi`: a token, ``False`` for anonymous access, or
+        ``None`` for the token ``huggingface_hub`` finds (``HF_TOKEN``, the stored login).
+
+    Returns
+    -------
+    huggingface_hub.HfApi
+        A client on :func:`endpoint`, with ``library_name="paistats"``.
+    """
     from huggingface_hub import HfApi
 
     return HfApi(endpoint=endpoint(), token=token, library_name="paistats")

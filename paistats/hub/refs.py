@@ -24,7 +24,21 @@ _COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 def validate_repo_id(repo_id: str) -> str:
     """Check ``org/name`` (no path traversal, no extra segments); return it.
 
-    Raises :class:`InvalidRepoIdError` (a ``ValueError`` and a ``paistats.ZooError``).
+    Parameters
+    ----------
+    repo_id : str
+        A Hub dataset repo id: two parts separated by one ``/``, each starting with a letter or
+        digit and made of letters, digits, ``-``, ``_`` and ``.`` (no ``..``).
+
+    Returns
+    -------
+    str
+        ``repo_id`` unchanged.
+
+    Raises
+    ------
+    InvalidRepoIdError
+        If ``repo_id`` is not a string of that form (a ``ValueError`` and a ``paistats.ZooError``).
     """
     parts = repo_id.split("/") if isinstance(repo_id, str) else []
     if len(parts) != 2 or not all(_REPO_PART_RE.match(p) and ".." not in p for p in parts):
@@ -36,13 +50,45 @@ def validate_repo_id(repo_id: str) -> str:
 def validate_entry(name: str) -> str:
     """Check an entry name (one folder name: no separators, no ``..``); return it.
 
-    Raises :class:`paistats.errors.InvalidNameError` (a ``ValueError``).
+    Parameters
+    ----------
+    name : str
+        An entry name such as ``"lenet300-mnist-snip"``: letters, digits, ``_``, ``.``, ``-``,
+        not starting with ``.`` or ``-``, at most 200 characters
+        (:func:`paistats.names.check_name`).
+
+    Returns
+    -------
+    str
+        ``name`` unchanged.
+
+    Raises
+    ------
+    paistats.errors.InvalidNameError
+        If ``name`` is not a string or not one safe folder name (a ``ValueError``).
     """
     return check_name(name, "entry name")
 
 
 def validate_revision(revision: str | None) -> str | None:
-    """Check a branch, tag or commit sha (``None`` passes); return it."""
+    """Check a branch, tag or commit sha (``None`` passes); return it.
+
+    Parameters
+    ----------
+    revision : str or None
+        A branch, tag or commit sha; ``None`` (the repo's default branch) passes unchecked.
+
+    Returns
+    -------
+    str or None
+        ``revision`` unchanged.
+
+    Raises
+    ------
+    InvalidRevisionError
+        If ``revision`` is not a string, is empty, contains ``..`` or ``\\``, starts with ``/`` or
+        has leading or trailing whitespace.
+    """
     if revision is not None and (not isinstance(revision, str) or not revision or ".." in revision
                                  or revision.startswith("/") or "\\" in revision or revision != revision.strip()):
         raise InvalidRevisionError(f"invalid revision {revision!r}: give a branch, tag or commit sha")
@@ -50,7 +96,18 @@ def validate_revision(revision: str | None) -> str | None:
 
 
 def is_commit_sha(revision: str) -> bool:
-    """True for a full 40-hex commit sha (which cannot be committed to)."""
+    """True for a full 40-hex commit sha (which cannot be committed to).
+
+    Parameters
+    ----------
+    revision : str
+        A revision (branch, tag or commit sha).
+
+    Returns
+    -------
+    bool
+        True when ``revision`` is exactly 40 lowercase hexadecimal digits.
+    """
     return bool(_COMMIT_SHA_RE.fullmatch(revision))
 
 
@@ -75,6 +132,28 @@ class HubRef:
 def parse_ref(zoo: str) -> HubRef:
     """Parse ``hf://datasets/org/repo[@rev][/entry]``, ``datasets/org/repo`` or ``org/repo[@rev]``.
 
+    Parameters
+    ----------
+    zoo : str or path-like
+        The reference (converted with ``str``). The ``hf://`` and ``datasets/`` prefixes are
+        optional; ``@rev`` follows the repo name; what follows the repo is one entry name.
+
+    Returns
+    -------
+    HubRef
+        ``repo_id``, ``revision`` (None when not given) and ``entry`` (None when not given), each
+        validated.
+
+    Raises
+    ------
+    InvalidRepoIdError
+        If the reference has fewer than two parts, names a model / space / bucket repo
+        (``hf://models/...``), or its repo id is invalid (:func:`validate_repo_id`).
+    InvalidRevisionError
+        If the revision is invalid (:func:`validate_revision`).
+    paistats.errors.InvalidNameError
+        If the entry is not one folder name (:func:`validate_entry`).
+
     Examples
     --------
     >>> parse_ref("hf://datasets/org/zoo@v1/lenet300-mnist-snip")
@@ -96,7 +175,21 @@ def parse_ref(zoo: str) -> HubRef:
 
 
 def is_hub_ref(zoo) -> bool:
-    """True for ``hf://...`` and for ``org/name`` ids that are not existing local paths."""
+    """True for ``hf://...`` and for ``org/name`` ids that are not existing local paths.
+
+    Parameters
+    ----------
+    zoo : object
+        What a user passed as a zoo (a path, a repo id, an ``hf://`` URL, anything else).
+
+    Returns
+    -------
+    bool
+        True for any string starting with ``hf://``, and for ``org/name[@rev]`` or
+        ``datasets/org/name[...]`` that :func:`parse_ref` accepts and that is not an existing local
+        path (nor starts with ``.``, ``/`` or ``~``, nor contains ``\\``); False otherwise
+        (including every non-string).
+    """
     if not isinstance(zoo, str):
         return False
     if zoo.startswith("hf://"):
@@ -111,6 +204,26 @@ def is_hub_ref(zoo) -> bool:
 
 
 def hf_url(repo_id: str, entry: str | None = None, revision: str | None = None) -> str:
-    """``hf://datasets/<repo>[@<rev>][/<entry>]`` for lazy access with fsspec."""
+    """``hf://datasets/<repo>[@<rev>][/<entry>]`` for lazy access with fsspec.
+
+    Parameters
+    ----------
+    repo_id : str
+        The dataset repo, ``org/name`` (:func:`validate_repo_id`).
+    entry : str, optional
+        An entry inside the repo (:func:`validate_entry`); default: the repo's root.
+    revision : str, optional
+        Branch, tag or commit sha (:func:`validate_revision`); default: the default branch.
+
+    Returns
+    -------
+    str
+        The ``hf://`` URL (:attr:`HubRef.url`).
+
+    Raises
+    ------
+    InvalidRepoIdError, InvalidRevisionError, paistats.errors.InvalidNameError
+        If a part is invalid.
+    """
     return HubRef(validate_repo_id(repo_id), validate_revision(revision),
                   validate_entry(entry) if entry else None).url

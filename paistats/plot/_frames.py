@@ -6,6 +6,8 @@ import pandas as pd
 from scipy import stats
 
 from paistats import vocabulary as V
+from paistats._deprecate import renamed_keywords
+from paistats.errors import shown
 from paistats.vocabulary import PRUNER, SEED, SPARSITY, VARIANT
 
 #: Variant order of every legend and facet (the zoo's canonical order).
@@ -54,18 +56,68 @@ def require(df, columns, what: str) -> pd.DataFrame:
     return df
 
 
-def seed_interval(df: pd.DataFrame, value: str, by: list[str], *, confidence: float = 0.95) -> pd.DataFrame:
+def check_confidence_level(confidence_level) -> float:
+    """``confidence_level`` as a float strictly between 0 and 1; a one-line error otherwise.
+
+    Parameters
+    ----------
+    confidence_level : float
+        Coverage of an interval, as a fraction (0.95 for a 95 % interval).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If it is not a number in (0, 1) (e.g. a percentage such as 95).
+    """
+    try:
+        level = float(confidence_level)
+    except (TypeError, ValueError):
+        level = np.nan
+    if not 0 < level < 1:
+        raise ValueError(f"confidence_level must be a fraction strictly between 0 and 1 (0.95 for a 95% interval), "
+                         f"got {shown(confidence_level)}")
+    return level
+
+
+@renamed_keywords(confidence="confidence_level")
+def seed_interval(df: pd.DataFrame, value: str, by: list[str], *, confidence_level: float = 0.95) -> pd.DataFrame:
     """Mean of ``value`` over the rows of each ``by`` group (the seeds) with a Student-t interval.
 
-    Returns one row per group: ``mean``, ``lower``, ``upper`` (NaN with fewer than 2 finite
-    values), ``n``, ``std`` (ddof 1).
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per seed (run) with the columns ``by`` and ``value``; non-finite values are left out.
+    value : str
+        The column averaged (its unit is the unit of ``mean``, ``lower``, ``upper``, ``std``).
+    by : list of str
+        The columns that define a group (e.g. ``pruner``, ``variant``, ``sparsity``).
+    confidence_level : float
+        Coverage of the interval ``mean ± t(1 − (1 − confidence_level) / 2, n − 1) · std / √n``.
+        ``confidence=`` is its deprecated spelling (a :class:`FutureWarning`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group, in first-seen order: the ``by`` columns, ``mean``, ``lower``, ``upper``
+        (NaN with fewer than 2 finite values), ``n`` (finite values) and ``std`` (ddof 1).
+
+    Raises
+    ------
+    ValueError
+        If ``confidence_level`` is not in (0, 1).
     """
+    confidence_level = check_confidence_level(confidence_level)
+
     def one(x: pd.Series) -> pd.Series:
         x = x[np.isfinite(x)]
         n = len(x)
         mean = x.mean() if n else np.nan
         sd = x.std(ddof=1) if n > 1 else np.nan
-        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+        half = stats.t.ppf(0.5 + confidence_level / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
         return pd.Series({"mean": mean, "lower": mean - half, "upper": mean + half, "n": n, "std": sd})
 
     out = df.groupby(by, sort=False, observed=True)[value].apply(one).unstack().reset_index()
@@ -108,19 +160,35 @@ def paired_delta(runs: pd.DataFrame, value: str, *, reference: str = V.REFERENCE
     return out[[PRUNER, VARIANT, SPARSITY, SEED, "delta"]].dropna(subset=["delta"]).reset_index(drop=True)
 
 
-def dense_mean(runs: pd.DataFrame, value: str) -> pd.DataFrame:
+def dense_mean(runs: pd.DataFrame, value: str, *, confidence_level: float = 0.95) -> pd.DataFrame:
     """Mean ``value`` of the dense baselines (sparsity 0) over seeds per pruner, with its seed interval.
 
     The dense network does not depend on the pruning method (the builder trains it once), so a
-    pruner without dense rows gets the mean over every dense row. Returns columns ``pruner``,
-    ``mean``, ``lower``, ``upper``, ``n`` for each pruner of ``runs`` (empty without dense rows).
+    pruner without dense rows gets the mean over every dense row.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        Columns ``pruner``, ``sparsity``, ``seed`` and ``value``; the rows at sparsity 0 are used.
+    value : str
+        The column averaged (e.g. ``accuracy`` as a fraction).
+    confidence_level : float
+        Coverage of the Student-t seed interval (:func:`seed_interval`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``pruner``, ``mean``, ``lower``, ``upper`` (unit of ``value``), ``n`` (seeds): one
+        row per pruner of ``runs`` (empty without dense rows).
     """
     dense = runs[runs["sparsity"] == 0]
     cols = ["pruner", "mean", "lower", "upper", "n"]
     if dense.empty:
         return pd.DataFrame(columns=cols)
-    per = seed_interval(dense.drop_duplicates(["pruner", "seed"]), value, ["pruner"])
-    pooled = seed_interval(dense.drop_duplicates(["seed"]).assign(_all=0), value, ["_all"]).iloc[0]
+    per = seed_interval(dense.drop_duplicates(["pruner", "seed"]), value, ["pruner"],
+                        confidence_level=confidence_level)
+    pooled = seed_interval(dense.drop_duplicates(["seed"]).assign(_all=0), value, ["_all"],
+                           confidence_level=confidence_level).iloc[0]
     rows = []
     for p in ordered(runs["pruner"]):
         hit = per[per["pruner"] == p]

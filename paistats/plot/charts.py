@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from paistats import vocabulary as V
+from paistats._deprecate import renamed_keywords
 from paistats.plot import theme
 from paistats.plot._frames import (
     COMPARISON_ORDER, PRUNER_ORDER, STAGE_ORDER, VARIANT_ORDER, dense_mean, distance_rows, ordered, paired_delta,
@@ -39,7 +40,8 @@ def _panel_width(columns: int, total: int = theme.DOUBLE_COLUMN) -> int:
     return max(60, int((total - 60) / max(columns, 1)) - 12)
 
 
-def accuracy_vs_sparsity(runs: pd.DataFrame, *, value: str = "accuracy", confidence: float = 0.95,
+@renamed_keywords(confidence="confidence_level")
+def accuracy_vs_sparsity(runs: pd.DataFrame, *, value: str = "accuracy", confidence_level: float = 0.95,
                          columns: int = 3) -> alt.FacetChart:
     """Test accuracy against sparsity per pruning method (panels) and variant (colour).
 
@@ -48,8 +50,12 @@ def accuracy_vs_sparsity(runs: pd.DataFrame, *, value: str = "accuracy", confide
     runs : pandas.DataFrame
         One row per completed run: ``pruner``, ``variant``, ``sparsity`` (fraction removed),
         ``seed`` and ``value`` (accuracy as a fraction).
-    confidence : float
-        Level of the Student-t interval of the mean over seeds drawn as error bars (none for one seed).
+    value : str
+        The accuracy column (a fraction; drawn in %).
+    confidence_level : float
+        Coverage of the Student-t interval of the mean over seeds drawn as error bars (none for one
+        seed), as a fraction in (0, 1). ``confidence=`` is its deprecated spelling (a
+        :class:`FutureWarning`).
     columns : int
         Panels per row.
 
@@ -59,7 +65,7 @@ def accuracy_vs_sparsity(runs: pd.DataFrame, *, value: str = "accuracy", confide
         Mean over seeds (points and lines, in %) with the seed interval; tooltips give n and std.
     """
     runs = require(runs, [*V.RUN_DIMS, value], "accuracy_vs_sparsity")
-    summary = seed_interval(runs, value, [V.PRUNER, V.VARIANT, V.SPARSITY], confidence=confidence)
+    summary = seed_interval(runs, value, [V.PRUNER, V.VARIANT, V.SPARSITY], confidence_level=confidence_level)
     for c in ("mean", "lower", "upper", "std"):
         summary[c] = 100 * summary[c]
     variants = ordered(summary["variant"], VARIANT_ORDER)
@@ -78,7 +84,8 @@ def accuracy_vs_sparsity(runs: pd.DataFrame, *, value: str = "accuracy", confide
         facet=alt.Facet("pruner:N", sort=pruners, title=None), columns=n)
 
 
-def accuracy_vs_density(runs: pd.DataFrame, *, value: str = "accuracy", confidence: float = 0.95,
+@renamed_keywords(confidence="confidence_level")
+def accuracy_vs_density(runs: pd.DataFrame, *, value: str = "accuracy", confidence_level: float = 0.95,
                         columns: int = 3) -> alt.FacetChart:
     """Test accuracy against density on a log axis (Frankle et al. 2021, Fig. 1), with the dense baseline.
 
@@ -87,8 +94,12 @@ def accuracy_vs_density(runs: pd.DataFrame, *, value: str = "accuracy", confiden
     runs : pandas.DataFrame
         One row per completed run: ``pruner``, ``variant``, ``sparsity`` (fraction removed; 0 =
         dense baseline), ``seed`` and ``value`` (accuracy as a fraction).
-    confidence : float
-        Level of the Student-t interval over seeds drawn as error bars and as the dense band.
+    value : str
+        The accuracy column (a fraction; drawn in %).
+    confidence_level : float
+        Coverage of the Student-t interval over seeds drawn as error bars and as the dense band,
+        as a fraction in (0, 1). ``confidence=`` is its deprecated spelling (a
+        :class:`FutureWarning`).
     columns : int
         Panels (pruning methods) per row.
 
@@ -101,10 +112,10 @@ def accuracy_vs_density(runs: pd.DataFrame, *, value: str = "accuracy", confiden
     """
     runs = require(runs, [*V.RUN_DIMS, value], "accuracy_vs_density")
     pruned = runs[runs["sparsity"] > 0]
-    summary = seed_interval(pruned, value, [V.PRUNER, V.VARIANT, V.SPARSITY], confidence=confidence)
+    summary = seed_interval(pruned, value, [V.PRUNER, V.VARIANT, V.SPARSITY], confidence_level=confidence_level)
     summary["density"] = 1.0 - summary["sparsity"]
     summary["series"] = "variant"
-    dense = dense_mean(runs, value).assign(series="dense", variant="dense")
+    dense = dense_mean(runs, value, confidence_level=confidence_level).assign(series="dense", variant="dense")
     data = pd.concat([summary, dense], ignore_index=True)
     for c in ("mean", "lower", "upper", "std"):
         if c in data:
@@ -129,8 +140,9 @@ def accuracy_vs_density(runs: pd.DataFrame, *, value: str = "accuracy", confiden
         facet=alt.Facet("pruner:N", sort=pruners, title=None), columns=n)
 
 
+@renamed_keywords(confidence="confidence_level")
 def accuracy_delta(runs: pd.DataFrame, *, value: str = "accuracy", reference: str = V.REFERENCE_VARIANT,
-                   own_panel=("invert",), confidence: float = 0.95) -> alt.FacetChart:
+                   own_panel=("invert",), confidence_level: float = 0.95) -> alt.FacetChart:
     """Accuracy of each variant minus the reference's (paired by seed, percentage points) against log density.
 
     Parameters
@@ -138,13 +150,17 @@ def accuracy_delta(runs: pd.DataFrame, *, value: str = "accuracy", reference: st
     runs : pandas.DataFrame
         One row per completed run: ``pruner``, ``variant``, ``sparsity`` (0 = dense baseline),
         ``seed`` and ``value`` (accuracy as a fraction).
+    value : str
+        The accuracy column (a fraction; differences drawn in percentage points).
     reference : str
         Variant subtracted within (pruner, sparsity, seed); drawn as the zero line.
     own_panel : sequence of str
         Variants drawn in a row of their own (``invert`` loses tens of points, which would hide
         shuffle's and reinit's fractions of a point); the other variants share one row.
-    confidence : float
-        Level of the Student-t interval of the mean paired difference over seeds (error bars).
+    confidence_level : float
+        Coverage of the Student-t interval of the mean paired difference over seeds (error bars),
+        as a fraction in (0, 1). ``confidence=`` is its deprecated spelling (a
+        :class:`FutureWarning`).
 
     Returns
     -------
@@ -159,7 +175,7 @@ def accuracy_delta(runs: pd.DataFrame, *, value: str = "accuracy", reference: st
         raise ValueError(f"accuracy_delta: reference variant {reference!r} is not in the runs (variants: "
                          f"{', '.join(map(str, ordered(runs['variant'])))}); pass reference=")
     delta = paired_delta(runs, value, reference=reference)
-    summary = seed_interval(delta, "delta", [V.PRUNER, V.VARIANT, V.SPARSITY], confidence=confidence)
+    summary = seed_interval(delta, "delta", [V.PRUNER, V.VARIANT, V.SPARSITY], confidence_level=confidence_level)
     variants = ordered(summary["variant"], VARIANT_ORDER)
     shared = [v for v in variants if v not in own_panel]
     label = {v: (f"{v} − {reference}" if v in own_panel else ", ".join(shared) + f" − {reference}") for v in variants}
@@ -209,8 +225,13 @@ def convergence_gain(table: pd.DataFrame, *, gain: str = "gain_pp", threshold: f
     table : pandas.DataFrame
         Columns ``pruner``, ``variant``, ``sparsity`` and ``gain`` (percentage points; e.g.
         :func:`analysis.frankle.convergence_table`), optional ``converged`` (bool).
+    gain : str
+        The gain column: test accuracy at the last epoch minus the epoch before, in percentage
+        points (``gain_pp`` in :func:`analysis.frankle.convergence_table`).
     threshold : float, optional
-        Gain (pp) at and above which a cell counts as not converged: a dashed rule.
+        Gain (pp) at and above which a cell counts as not converged: a dashed rule. Used to flag
+        cells only when the table has no ``converged`` column; None: no rule (and, without a
+        ``converged`` column, every cell counts as converged).
 
     Returns
     -------
@@ -330,10 +351,17 @@ def weight_ecdf(df: pd.DataFrame, *, layer_order: list[str] | None = None, value
     df : pandas.DataFrame
         Columns ``layer``, ``stage``, ``variant``, ``probability`` (in [0, 1]) and ``value`` (the
         weight at that quantile): a quantile grid per (layer, stage, variant), pooled over seeds.
+    layer_order : list of str, optional
+        Order of the layer columns (model order); default: first-seen order in ``df``.
+    value : str
+        The weight column (x axis; the weights' own unit).
+    probability : str
+        The cumulative probability column (y axis, in [0, 1]).
 
     Returns
     -------
     altair.FacetChart
+        Rows = stage, columns = layer (each with its own x scale); one step line per variant.
     """
     df = require(df, ["layer", "stage", "variant", probability, value], "weight_ecdf")
     layers = layer_order or ordered(df["layer"])
@@ -358,6 +386,13 @@ def stat_change_heatmap(df: pd.DataFrame, *, value: str = "change", layer_order:
     df : pandas.DataFrame
         Columns ``pruner``, ``layer``, ``statistic`` (e.g. ``"std"``), ``panel`` (e.g.
         ``"shuffle · init"``) and ``change`` (signed, e.g. variant − original, averaged over seeds).
+    value : str
+        The column coloured (default ``change``); the colour scale is symmetric, ± its largest
+        finite absolute value.
+    layer_order : list of str, optional
+        Order of the layers along x (model order); default: first-seen order in ``df``.
+    title : str
+        Title of the colour legend (the change's name and unit).
 
     Returns
     -------
@@ -388,6 +423,8 @@ def layer_density(df: pd.DataFrame, *, layer_order: list[str] | None = None) -> 
         Columns ``pruner``, ``layer``, ``sparsity`` and ``density`` (fraction kept; rows per seed or
         already averaged — the mean over rows is drawn). Collapsed layers (density 0 in any row)
         get a cross.
+    layer_order : list of str, optional
+        Order of the layers along x (model order); default: first-seen order in ``df``.
 
     Returns
     -------
@@ -511,6 +548,8 @@ def verdict_forest(table, *, margin: float | None = None, comparison: str | None
         ``"shuffle − original"``), else ``variant`` (the variant compared with the reference).
     estimate : str
         The estimate column.
+    title : str
+        Title of the x axis (what the difference is and its unit after ``scale``).
     scale : float
         Factor applied to ``estimate``, the interval and the margin for display (100: fractions → pp).
 

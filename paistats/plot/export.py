@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 from pathlib import Path
 
@@ -20,7 +19,20 @@ def _vl_version() -> str:
 
 
 def spec(chart: alt.TopLevelMixin) -> dict:
-    """The chart's Vega-Lite specification (a dict) with the paper theme applied."""
+    """The chart's Vega-Lite specification (a dict) with the paper theme applied.
+
+    Parameters
+    ----------
+    chart : altair chart
+        Any Altair chart (``Chart``, layered, faceted or concatenated), e.g. from
+        :mod:`paistats.plot.charts`.
+
+    Returns
+    -------
+    dict
+        The Vega-Lite JSON specification (``chart.to_dict()``, validated by altair against the
+        Vega-Lite schema) with the paper theme's ``config``; inline data is gathered under ``datasets``.
+    """
     with theme.enable():
         return chart.to_dict()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from paistats._deprecate import renamed_keywords
 from paistats.plot import theme
 from paistats.plot._frames import PRUNER_ORDER, ordered, require, seed_interval
 from paistats.vocabulary import CELL_DIMS, REFERENCE_VARIANT, RUN_DIMS
@@ -24,7 +25,8 @@ VALUE_ORDER = ["kept values", "fresh values", "kept values, scored positions"]
 VALUE_COLORS = ["#0072B2", "#D55E00", "#7f7f7f"]
 
 
-def interaction_frame(runs: pd.DataFrame, *, value: str = "accuracy", confidence: float = 0.95) -> pd.DataFrame:
+@renamed_keywords(confidence="confidence_level")
+def interaction_frame(runs: pd.DataFrame, *, value: str = "accuracy", confidence_level: float = 0.95) -> pd.DataFrame:
     """Cell means of the design with their seed intervals (in %).
 
     Parameters
@@ -32,8 +34,11 @@ def interaction_frame(runs: pd.DataFrame, *, value: str = "accuracy", confidence
     runs : pandas.DataFrame
         One row per complete run: ``pruner``, ``variant``, ``sparsity`` (fraction removed), ``seed``
         and ``value`` (a fraction). Variants outside :data:`CELLS` are ignored.
-    confidence : float
-        Level of the Student-t interval over seeds.
+    value : str
+        The accuracy column (a fraction; returned in %).
+    confidence_level : float
+        Coverage of the Student-t interval over seeds, as a fraction in (0, 1). ``confidence=`` is
+        its deprecated spelling (a :class:`FutureWarning`).
 
     Returns
     -------
@@ -43,7 +48,7 @@ def interaction_frame(runs: pd.DataFrame, *, value: str = "accuracy", confidence
     """
     runs = require(runs, [*RUN_DIMS, value], "interaction_frame")
     runs = runs[runs["variant"].isin(list(CELLS))]
-    out = seed_interval(runs, value, list(CELL_DIMS), confidence=confidence)
+    out = seed_interval(runs, value, list(CELL_DIMS), confidence_level=confidence_level)
     for c in ("mean", "lower", "upper", "std"):
         out[c] = 100 * out[c]
     out["mask"] = [CELLS[v][0] for v in out["variant"]]

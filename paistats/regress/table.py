@@ -145,6 +145,12 @@ def shift_table(entries, distances=None, *, metrics=DEFAULT_METRICS, stages=DEFA
     stages : sequence of str
         Stages kept, each giving a column ``{metric}_{stage}``
         (:func:`paistats.vocabulary.shift_column`; default init and trained).
+    reference : str
+        The variant subtracted: ``delta_accuracy`` = a run's accuracy − this variant's at the same
+        pruner, sparsity and seed (default :data:`paistats.vocabulary.REFERENCE_VARIANT`,
+        ``original``). It must be in every entry. It does not re-reference ``distances``: the
+        shift columns are what ``distances`` holds (computed, when omitted, against the default
+        reference); pass ``paistats.distances(entry, reference=...)`` with the same variant.
     layer_weights : DataArray (layer,), optional
         Weights of the layer aggregate; default each layer's parameter count from the entry's
         ``tensors`` attribute (a parameter-weighted mean over layers).

@@ -224,13 +224,23 @@ def read_derived(entry_dir: str | os.PathLike, group: str | None = None, *,
     Parameters
     ----------
     entry_dir : path-like
+        The entry's folder in a local zoo (its stored statistics are in :func:`derived_path`).
     group : str, optional
         One result (``"layer_stats"``, ``"distances/original"``, ``"noise_floor/original_pruned"``,
         …) as a Dataset (None when absent); default: the whole tree.
     fresh_only : bool, default True
-        Return None when the entry changed since they were written (its ``source_key`` differs).
+        Return None when the entry changed since they were written (its ``source_key`` differs)
+        or they were written by another version of the derived format.
     key : str, optional
         The entry's current :func:`source_key`, when the caller has it.
+
+    Returns
+    -------
+    xarray.DataTree, xarray.Dataset or None
+        The whole stored tree (``group=None``), or the one group as a Dataset, read into memory
+        (string coordinates as plain ``str``; a group comes from a per-process cache, copied so
+        the caller may modify it). None when nothing is stored, the group is absent, the stored
+        statistics are stale (with ``fresh_only``) or the store cannot be read.
     """
     path = derived_path(entry_dir)
     attrs = _stored_attrs(Path(entry_dir))
