@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import _report_zoo
+from _images import check_pdf, check_png, check_svg
 from analysis import browser
 from analysis.cli import main
 
@@ -76,14 +77,12 @@ def test_report_is_self_contained_and_navigable(report):
 
 
 def test_every_figure_has_png_svg_pdf_and_they_are_valid(report):
-    from test_plot import _check_pdf, _check_png, _check_svg
-
     svgs = sorted((report / "figures").glob("*.svg"))
     assert len(svgs) >= 8
     for svg in svgs:
-        _check_svg(svg)
-        _check_png(svg.with_suffix(".png"))
-        _check_pdf(svg.with_suffix(".pdf"))
+        check_svg(svg)
+        check_png(svg.with_suffix(".png"))
+        check_pdf(svg.with_suffix(".pdf"))
 
 
 def test_report_answers_from_the_data(report, zoo):
@@ -124,9 +123,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert not result.console_errors
     assert not result.requests
     assert result.ok
-    from test_plot import _check_png
-
-    _check_png(shot)
+    check_png(shot)
     keep = os.environ.get("PAISTATS_SCREENSHOT_DIR")
     if keep:
         shutil.copy(shot, os.path.join(keep, "report.png"))
