@@ -104,8 +104,9 @@ def test_missing_columns_name_what_is_missing():
 
 
 def test_index_levels_count_as_columns():
-    runs = F.runs().set_index(["pruner", "variant", "sparsity", "seed"])
-    plot.spec(plot.accuracy_vs_sparsity(runs))
+    runs = F.runs()
+    indexed = runs.set_index(["pruner", "variant", "sparsity", "seed"])
+    assert plot.spec(plot.accuracy_vs_sparsity(indexed)) == plot.spec(plot.accuracy_vs_sparsity(runs))
 
 
 def test_exported_png_svg_pdf_are_valid_and_not_empty(tmp_path):
