@@ -7,8 +7,8 @@ cut to what runs in well under a minute on 2 cores:
 - ``lenet300-mnist-{snip,random}``: real MNIST, variants original / shuffle / reinit, sparsity 0.9, seeds
   0-2, recipe ``smoke`` with **0 epochs** (no training: the trained weights are the initial ones and the
   accuracy is the untrained network's, ≈ chance; every statistic and test still has its full shape);
-- ``mnist1d_mlp-mnist1d-{magnitude,random}``: variants original / shuffle / reinit, sparsities 0.5 and 0.9,
-  seeds 0-2, recipe ``smoke`` with 1 epoch.
+- ``mnist1d_mlp-mnist1d-{magnitude,random}``: variants original / shuffle / reinit / invert, sparsities 0.5
+  and 0.9, seeds 0-2, recipe ``smoke`` with 1 epoch.
 
 Every entry is finalized with its stored statistics (``derived=True``; the random entries first, so the
 others' stored ratios to random pruning exist), as the mini zoo is.
@@ -19,11 +19,10 @@ from pathlib import Path
 
 from paistats.vocabulary import FRANKLE_VARIANTS, RANDOM_PRUNER
 
-VARIANTS = FRANKLE_VARIANTS[:3]  # original, shuffle, reinit
 SEEDS = (0, 1, 2)
-#: (arch, dataset, methods, sparsities, epochs) of each group of entries
-GRIDS = (("lenet300", "mnist", ("snip", RANDOM_PRUNER), (0.9,), 0),
-         ("mnist1d_mlp", "mnist1d", ("magnitude", RANDOM_PRUNER), (0.5, 0.9), 1))
+#: (arch, dataset, methods, variants, sparsities, epochs) of each group of entries
+GRIDS = (("lenet300", "mnist", ("snip", RANDOM_PRUNER), FRANKLE_VARIANTS[:3], (0.9,), 0),
+         ("mnist1d_mlp", "mnist1d", ("magnitude", RANDOM_PRUNER), FRANKLE_VARIANTS, (0.5, 0.9), 1))
 
 
 def specs():
@@ -32,10 +31,10 @@ def specs():
     from zoo_builder.training.recipes import RECIPES
 
     out = []
-    for arch, dataset, methods, sparsities, epochs in GRIDS:
+    for arch, dataset, methods, variants, sparsities, epochs in GRIDS:
         recipe = RECIPES.get("smoke").with_(epochs=epochs)
         out += [RunSpec(arch, dataset, m, v, s, k, recipe)
-                for m in methods for v in VARIANTS for s in sparsities for k in SEEDS]
+                for m in methods for v in variants for s in sparsities for k in SEEDS]
     return out
 
 

@@ -201,7 +201,6 @@ def test_a_zoo_without_the_reference_variant_gives_reasons_not_a_crash(tmp_path)
 
     zoo = _report_zoo.build(tmp_path / "zoo", seeds=(0, 1), variants=("shuffle", "reinit"), epochs=0)
     index, ctx = reproduce.build_report(zoo, tmp_path / "r", formats=("svg",))
-    print(ctx.skipped)
     reasons = " ".join(s["reason"] for s in ctx.skipped)
     assert "original" in reasons
     # each section said what it could not answer; none was cut off whole by an exception
