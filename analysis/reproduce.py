@@ -155,13 +155,17 @@ def _git_revision() -> str:
 
 
 def _guarded(ctx: Context, report: Report, title: str, arch, fn):
-    """Run one script; input it cannot use (no reference variant, an unreadable entry, …) skips it with the
-    reason in the report instead of ending the report."""
-    from paistats.inference import InferenceError
+    """Run one section; what the zoo cannot answer skips it with the reason, a bug ends the report.
 
+    Only :class:`paistats.ZooError` — raised on purpose, one line, for input a section cannot use: an
+    unreadable or unknown entry, a test without its reference variant or with too few seeds
+    (:class:`paistats.inference.InferenceError` is one) — becomes a "skipped" line in the report and in
+    ``ctx.skipped``. Any other exception (``KeyError``, ``ValueError``, ``TypeError``, …) is a bug in the
+    section and propagates.
+    """
     try:
         return fn()
-    except (paistats.ZooError, InferenceError, ValueError, KeyError) as e:
+    except paistats.ZooError as e:
         reason = f"{type(e).__name__}: " + " ".join(str(e).split())[:300]
         ctx.skip(f"{title} ({arch.label})", "the whole section", reason)
         report.section(f"{title}: {arch.label} (skipped)", level=2).note(f"Skipped: {reason}")

@@ -465,6 +465,9 @@ def run(ctx: Context, report, arch: Arch) -> dict:
     elif set(map(str, tree[PRUNER].values)) != set(methods):
         tree = tree.sel({PRUNER: methods})
     sec.text(protocol_text(tree, arch))
+    if "original" not in set(map(str, tree["variant"].values)):  # every distance is to the reference variant
+        ctx.skip(sec.title, "every statistic and figure", "the zoo has no `original` variant (the reference)")
+        return {}
     stats, m1 = _quiet(layer_stats, tree)
     dist, m2 = _quiet(distances, tree)
     noise, m3 = _quiet(noise_floor, tree)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-SMALL_ARCH, SMALL_DATASET, SMALL_METHOD = "mnist1d_mlp", "mnist1d", "magnitude"
+from _runs import make_spec
 
 
 @pytest.fixture(scope="session")
@@ -13,13 +13,6 @@ def tiny_recipe():
     from zoo_builder.training.recipes import RECIPES
 
     return RECIPES.get("smoke").with_(epochs=1)
-
-
-def make_spec(variant="original", sparsity=0.5, seed=0, recipe=None, arch=SMALL_ARCH, method=SMALL_METHOD,
-              dataset=SMALL_DATASET):
-    from zoo_builder import RunSpec
-
-    return RunSpec(arch, dataset, method, variant, sparsity, seed, recipe if recipe is not None else "smoke")
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +30,15 @@ def small_results(tiny_recipe):
     cells = [("original", 0.0, 0), ("original", 0.5, 0), ("reinit", 0.0, 0), ("reinit", 0.5, 0),
              ("original", 0.5, 1), ("original", 0.3, 0)]
     return [run(make_spec(v, s, k, tiny_recipe)) for v, s, k in cells]
+
+
+@pytest.fixture(scope="session")
+def random_results(tiny_recipe):
+    """Real runs of a second method (mnist1d_mlp / random) on the grid of ``small_zoo``."""
+    from zoo_builder import run
+
+    cells = [(v, s) for v in ("original", "reinit") for s in (0.0, 0.5)]
+    return [run(make_spec(v, s, 0, tiny_recipe, method="random")) for v, s in cells]
 
 
 @pytest.fixture

@@ -14,47 +14,14 @@ from zoo_builder import cli, config, executor, plan, presets, store, testing
 from zoo_builder.executor import ClusterOptions, TaskOptions
 from zoo_builder.progress import Progress
 
+from _runs import assert_same_entries, paistats_ok
+
 ROOT = Path(__file__).resolve().parents[1]
 IN_PROCESS = ClusterOptions(workers=2, in_process=True)
 
 
 def smoke_plan(*only):
     return plan.from_config(presets.load("smoke")).select(plan.parse_filters(list(only)))
-
-
-# Provenance that may differ between two builds of the same runs: whether a dense run reused
-# another method's dense training depends on which runs one process ran together (a resumed
-# build trains it itself); the weights are identical either way (test_dense_baselines_share...).
-PROVENANCE_ONLY = ("dense_training_shared_with",)
-
-
-def entry_arrays(entry_dir: Path) -> dict[str, np.ndarray]:
-    """Every array of an entry (except wall times), for bit-wise comparison of two builds."""
-    import json
-
-    import zarr
-
-    g = zarr.open_group(str(entry_dir), mode="r")
-    out = {name: a[...] for name, a in g.members(max_depth=None)
-           if isinstance(a, zarr.Array) and name != "seconds"}
-    if "extra" in out:
-        def strip(text):
-            if not text:
-                return text
-            d = json.loads(text)
-            return json.dumps({k: v for k, v in d.items() if k not in PROVENANCE_ONLY}, sort_keys=True)
-
-        out["extra"] = np.vectorize(strip, otypes=[object])(out["extra"].astype(object))
-    return out
-
-
-def assert_same_entries(a: Path, b: Path, entries) -> None:
-    for e in entries:
-        xa, xb = entry_arrays(a / e), entry_arrays(b / e)
-        assert xa.keys() == xb.keys()
-        for k in xa:
-            assert xa[k].dtype == xb[k].dtype
-            assert np.array_equal(xa[k], xb[k], equal_nan=xa[k].dtype.kind == "f"), f"{e}/{k} differs"
 
 
 def all_complete(zoo: Path, p) -> bool:
@@ -74,12 +41,6 @@ def test_build_then_rerun_skips_everything(tmp_path):
     assert s2.ok and s2.done == 0 and s2.skipped == len(p)
     for e in p.entries():
         assert paistats_ok(zoo / e)
-
-
-def paistats_ok(entry_dir: Path) -> bool:
-    import paistats
-
-    return bool(paistats.verify(entry_dir))
 
 
 def test_injected_failure_is_recorded_and_the_rest_complete(tmp_path, capsys, monkeypatch):

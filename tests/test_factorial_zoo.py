@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # ten real runs and two finalizations with statis
 @pytest.fixture(scope="module")
 def factorial_results(tiny_recipe):
     from zoo_builder import run
-    from conftest import make_spec
+    from _runs import make_spec
 
     return {(v, k): run(make_spec(v, SPARSITY, k, tiny_recipe)) for v in FIRST + ADDED for k in SEEDS}
 

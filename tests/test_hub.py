@@ -18,7 +18,7 @@ import pytest
 import xarray as xr
 import yaml
 import zarr
-from conftest import make_spec
+from _runs import make_spec, write_entry
 from hub_server import HubServer, configure_client_env, is_binary
 
 import paistats
@@ -30,27 +30,6 @@ REPO = "pai-lab/zoo"
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def random_results(tiny_recipe):
-    """Real runs of a second method (mnist1d_mlp / random) on the grid of ``small_zoo``."""
-    from zoo_builder import run
-
-    cells = [(v, s) for v in ("original", "reinit") for s in (0.0, 0.5)]
-    return [run(make_spec(v, s, 0, tiny_recipe, method="random")) for v, s in cells]
-
-
-def write_entry(zoo: Path, results) -> str:
-    """Plan, write and finalize the runs with the builder's store; the entry name."""
-    from zoo_builder import store
-
-    entries = store.plan_entries(zoo, [r.spec for r in results])
-    for r in results:
-        store.write_run(zoo, r)
-    for entry in entries:
-        store.finalize(zoo, entry)
-    return entries[0]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ alias or architecture through a repo id or an ``hf://`` URL."""
 from __future__ import annotations
 
 import xarray as xr
-from test_hub import random_results, write_entry  # noqa: F401 - a fixture and a helper shared with test_hub
+from _runs import write_entry
 
 import paistats
 from paistats import hub

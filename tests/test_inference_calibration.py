@@ -12,7 +12,7 @@ import pytest
 import scipy.stats as st
 
 from paistats import inference as inf
-from test_inference_synth import distances_with_noise, paired_runs
+from _synth import distances_with_noise, paired_runs
 
 ALPHA = 0.05
 R = 1000

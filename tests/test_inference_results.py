@@ -9,7 +9,7 @@ from statsmodels.stats.multitest import multipletests
 
 from paistats import inference as inf
 from paistats.inference import InferenceError
-from test_inference_synth import accuracy_grid, distance_grid
+from _synth import accuracy_grid, distance_grid
 
 
 @pytest.fixture

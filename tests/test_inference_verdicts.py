@@ -11,7 +11,7 @@ import xarray as xr
 
 from paistats import inference as inf
 from paistats.inference import InferenceError, interval_verdict
-from test_inference_synth import accuracy_grid
+from _synth import accuracy_grid
 
 ALPHA = 0.05
 Z = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import json
-import struct
-import xml.etree.ElementTree as ET
-import zlib
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import _plot_frames as F
+from _images import check_pdf, check_png, check_svg
 from paistats import plot
 from paistats.plot import theme
 from paistats.plot._frames import seed_interval
@@ -106,50 +104,17 @@ def test_missing_columns_name_what_is_missing():
 
 
 def test_index_levels_count_as_columns():
-    runs = F.runs().set_index(["pruner", "variant", "sparsity", "seed"])
-    plot.spec(plot.accuracy_vs_sparsity(runs))
-
-
-def _check_png(path):
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks, idat = 8, [], b""
-    while pos < len(data):
-        (length,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
-        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
-        chunks.append(kind)
-        if kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    assert chunks[0] == b"IHDR" and chunks[-1] == b"IEND"
-    width, height = struct.unpack(">II", data[16:24])
-    assert width > 100 and height > 50
-    raw = zlib.decompress(idat)
-    assert len(set(raw)) > 2, "a blank image"
-
-
-def _check_svg(path):
-    root = ET.parse(path).getroot()
-    assert root.tag.endswith("svg")
-    marks = [e for e in root.iter() if e.tag.endswith(("path", "line", "rect", "text"))]
-    assert len(marks) > 10
-
-
-def _check_pdf(path):
-    data = path.read_bytes()
-    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
-    assert b"/Type /Page" in data or b"/Type/Page" in data
-    assert len(data) > 2000
+    runs = F.runs()
+    indexed = runs.set_index(["pruner", "variant", "sparsity", "seed"])
+    assert plot.spec(plot.accuracy_vs_sparsity(indexed)) == plot.spec(plot.accuracy_vs_sparsity(runs))
 
 
 def test_exported_png_svg_pdf_are_valid_and_not_empty(tmp_path):
     out = plot.save(ALL_CHARTS["accuracy"](), tmp_path / "figs" / "accuracy", formats=("png", "svg", "pdf", "json"))
     assert set(out) == {"png", "svg", "pdf", "json"}
-    _check_png(out["png"])
-    _check_svg(out["svg"])
-    _check_pdf(out["pdf"])
+    check_png(out["png"])
+    check_svg(out["svg"])
+    check_pdf(out["pdf"])
     assert json.loads(out["json"].read_text())["config"]["font"] == theme.FONT
     with pytest.raises(ValueError, match="unknown export format"):
         plot.save(ALL_CHARTS["accuracy"](), tmp_path / "x", formats=("gif",))
@@ -316,7 +281,7 @@ def test_new_figures_export_to_png(name, tmp_path):
              "convergence": lambda: plot.convergence_gain(pd.DataFrame(
                  {"pruner": "snip", "variant": ["original", "shuffle"], "sparsity": [0.5, 0.9], "gain_pp": [0.1, 0.4]}))}
     out = plot.save(chart[name](), tmp_path / name, formats=("png",))
-    _check_png(out["png"])
+    check_png(out["png"])
 
 
 # ---- render ahead: figures rendered in a worker process while the caller computes --------------------------------
@@ -340,7 +305,7 @@ def test_render_ahead_writes_the_same_figures_as_rendering_at_write(tmp_path):
         for fmt in ("svg", "png"):   # vl-convert's PDF orders its resource dictionary differently per run
             assert (tmp_path / "ahead" / "figures" / f"{name}.{fmt}").read_bytes() == \
                 (tmp_path / "now" / "figures" / f"{name}.{fmt}").read_bytes(), (name, fmt)
-        _check_pdf(tmp_path / "ahead" / "figures" / f"{name}.pdf")
+        check_pdf(tmp_path / "ahead" / "figures" / f"{name}.pdf")
     assert (tmp_path / "ahead" / "index.html").read_text() == (tmp_path / "now" / "index.html").read_text()
 
 
@@ -350,7 +315,7 @@ def test_render_ahead_survives_a_lost_worker_and_a_figure_it_cannot_render(tmp_p
     rep = _report(True)
     rep._worker._proc.kill()              # the worker dies: every pending figure is rendered at write
     rep.write(tmp_path / "lost")
-    _check_svg(tmp_path / "lost" / "figures" / "accuracy.svg")
+    check_svg(tmp_path / "lost" / "figures" / "accuracy.svg")
     worker = _render.Worker()
     try:
         bad = worker.submit({"mark": "no-such-mark"}, ("svg",), plot.export._vl_version())

@@ -14,7 +14,7 @@ import xarray as xr
 import paistats
 from paistats.inference import InferenceError
 from paistats import regress
-from test_inference_synth import accuracy_grid, shift_frame
+from _synth import accuracy_grid, shift_frame
 
 
 def _entry(rng, pruners=("snip", "random")):

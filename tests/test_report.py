@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import _report_zoo
+from _images import check_pdf, check_png, check_svg
 from analysis import browser
 from analysis.cli import main
 
@@ -76,14 +77,12 @@ def test_report_is_self_contained_and_navigable(report):
 
 
 def test_every_figure_has_png_svg_pdf_and_they_are_valid(report):
-    from test_plot import _check_pdf, _check_png, _check_svg
-
     svgs = sorted((report / "figures").glob("*.svg"))
     assert len(svgs) >= 8
     for svg in svgs:
-        _check_svg(svg)
-        _check_png(svg.with_suffix(".png"))
-        _check_pdf(svg.with_suffix(".pdf"))
+        check_svg(svg)
+        check_png(svg.with_suffix(".png"))
+        check_pdf(svg.with_suffix(".pdf"))
 
 
 def test_report_answers_from_the_data(report, zoo):
@@ -106,8 +105,27 @@ def test_report_answers_from_the_data(report, zoo):
     assert set(tests["pruner"]) <= set(_report_zoo.METHODS)
     tested = tests[tests["verdict"] != "no-op by construction"]
     assert tested["family"].str.startswith("bonferroni over pruner × sparsity").all()
-    assert set(tests["verdict"]) <= {"non-inferior", "equivalent", "worse", "better", "inconclusive",
-                                     "no-op by construction"}
+    # every verdict is the one its printed interval gives (docs/api.md, "Verdicts"), at level 1 − α/m
+    assert len(tested) > 0
+    for _, row in tested.iterrows():
+        low, high = row["CI low (pp)"], row["CI high (pp)"]
+        margin = 1.0 if row["comparison"].startswith(("shuffle", "reinit")) else None  # pp; --margin 0.01
+        assert row["verdict"] == _verdict_of_interval(low, high, margin), row.to_dict()
+        m = int(re.search(r"\(m=(\d+)", row["family"]).group(1))
+        assert float(row["CI level"]) == pytest.approx(1 - 0.05 / m), row.to_dict()
+
+
+def _verdict_of_interval(low: float, high: float, margin: float | None) -> str:
+    """The verdict rule written out independently of paistats.inference.verdicts (higher is better)."""
+    if low > 0:
+        return "better"
+    if high < 0:
+        return "worse"
+    if margin is not None and -margin < low and high < margin:
+        return "equivalent"
+    if margin is not None and low > -margin:
+        return "non-inferior"
+    return "inconclusive"
 
 
 def test_report_renders_in_headless_chromium(report, tmp_path):
@@ -124,9 +142,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert not result.console_errors
     assert not result.requests
     assert result.ok
-    from test_plot import _check_png
-
-    _check_png(shot)
+    check_png(shot)
     keep = os.environ.get("PAISTATS_SCREENSHOT_DIR")
     if keep:
         shutil.copy(shot, os.path.join(keep, "report.png"))
@@ -186,8 +202,49 @@ def test_a_zoo_without_the_reference_variant_gives_reasons_not_a_crash(tmp_path)
     zoo = _report_zoo.build(tmp_path / "zoo", seeds=(0, 1), variants=("shuffle", "reinit"), epochs=0)
     index, ctx = reproduce.build_report(zoo, tmp_path / "r", formats=("svg",))
     reasons = " ".join(s["reason"] for s in ctx.skipped)
-    assert "original" in reasons and "Traceback" not in reasons
+    assert "original" in reasons
+    # each section said what it could not answer; none was cut off whole by an exception
+    assert not [s for s in ctx.skipped if s["what"] == "the whole section"], ctx.skipped
     sections = [s["section"] for s in ctx.skipped]
     assert any(t.startswith("Frankle et al.") for t in sections)
     assert any(t.startswith("Singh & Liu") for t in sections)
     assert index.is_file()
+
+
+# --- sections: what the zoo cannot answer is skipped, a bug crashes ---------------------------------
+
+def _raise(e: BaseException):
+    def fn():
+        raise e
+    return fn
+
+
+def test_guarded_skips_what_the_zoo_cannot_answer_and_lets_bugs_crash():
+    from types import SimpleNamespace
+
+    from analysis import reproduce
+    from analysis.common import Context
+    from paistats.inference import InferenceError
+    from paistats.plot.report import Report
+
+    ctx, report, arch = Context(zoo="zoo", listing=pd.DataFrame()), Report("t"), SimpleNamespace(label="lenet300")
+    cannot = InferenceError("paired tests need at least 2 seeds; build more seeds")
+    assert reproduce._guarded(ctx, report, "Frankle et al.", arch, _raise(cannot)) is None
+    assert ctx.skipped == [{"section": "Frankle et al. (lenet300)", "what": "the whole section",
+                            "reason": "InferenceError: paired tests need at least 2 seeds; build more seeds"}]
+    for bug in (KeyError("variant"), ValueError("shapes differ"), TypeError("unhashable"), IndexError(0)):
+        with pytest.raises(type(bug)):
+            reproduce._guarded(ctx, report, "Frankle et al.", arch, _raise(bug))
+    assert len(ctx.skipped) == 1
+    assert reproduce._guarded(ctx, report, "Frankle et al.", arch, lambda: 42) == 42
+
+
+def test_a_section_raising_keyerror_crashes_the_report(zoo, tmp_path, monkeypatch):
+    from analysis import frankle, reproduce
+
+    def buggy(ctx, report, arch):
+        return {}["a bug"]
+
+    monkeypatch.setattr(frankle, "run", buggy)
+    with pytest.raises(KeyError, match="a bug"):
+        reproduce.build_report(zoo, tmp_path / "r", sections=("frankle",), formats=("svg",))

@@ -19,10 +19,7 @@ import pytest
 from zoo_builder import executor, plan, presets, store
 from zoo_builder.executor import ClusterOptions
 
-try:
-    from test_executor import assert_same_entries, paistats_ok
-except ImportError:  # tests/ imported as a package
-    from tests.test_executor import assert_same_entries, paistats_ok
+from _runs import assert_same_entries, paistats_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 ONLY = ["method=snip,synflow,random", "sparsity=0,0.9"]  # 3 dense + 3 × 4 variants = 15 runs

@@ -241,9 +241,18 @@ def test_ratio_to_random_pruning_on_an_architecture_stack(built_zoo):
 
 
 def test_results_are_tidy_tables(tree):
+    """One row per run × layer × stage, each exactly once, holding that cell's numbers."""
     df = distances(tree, precomputed=False).to_dataframe()
     assert list(df.index.names) == ["variant", "sparsity", "seed", "layer", "stage"]
-    assert len(df) == 3 * 2 * 2 * 4 * 3
+    layers = [*paistats.layers(tree), "all"]
+    assert df.index.is_unique
+    assert set(df.index) == set(itertools.product(VARIANTS, SPARSITIES, SEEDS, layers, ("init", "trained", "score")))
+    for layer, v, s, k in cells(tree, 4, seed=1):
+        for stage in ("init", "trained"):
+            row = df.loc[(v, s, k, layer, stage)]
+            want = expected_distances(sample(tree, layer, v, s, k, stage), sample(tree, layer, "original", s, k, stage))
+            for name in ("ks", "wasserstein", "energy", "log_std_ratio"):
+                np.testing.assert_allclose(row[name], want[name], rtol=RTOL, atol=1e-12, err_msg=f"{name} {layer} {v} {s} {k}")
 
 
 # --- precomputed statistics ---------------------------------------------------------------------------
