@@ -201,6 +201,16 @@ def _task_lock(zoo_dir: str, task_id: str, enabled: bool):
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
+def _worker_name() -> str:
+    """This worker's Dask name, else ``pid<N>`` (sequential use): runs are timed per worker."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().name)
+    except Exception:  # noqa: BLE001 - not inside a Dask worker
+        return f"pid{os.getpid()}"
+
+
 def _meta(spec: RunSpec, status: str, **kw) -> dict:
     return {"hash": spec.hash, "entry": spec.entry, "variant": spec.variant, "sparsity": spec.sparsity,
             "seed": spec.seed, "method": spec.method, "status": status, **kw}
@@ -238,6 +248,7 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
         torch.set_num_threads(opts.torch_threads)
     device = _resolve_device(opts.device)
     task_id = task_id or "-".join(sorted(s.hash for s in specs))[:64]
+    worker = _worker_name()
     out: list[dict] = []
     with _task_lock(opts.zoo_dir, task_id, opts.lock):
         complete: dict[str, set] = {}
@@ -265,11 +276,11 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
                         shared = result
                 store.write_run(opts.zoo_dir, result)
                 meta = _meta(spec, "done", accuracy=float(result.accuracy), density=float(result.density),
-                             seconds=time.perf_counter() - start)
+                             seconds=time.perf_counter() - start, worker=worker)
             except Exception as e:  # noqa: BLE001 - any run failure is recorded, the others go on
                 error = f"{type(e).__name__}: {e}"
                 store.record_failure(opts.zoo_dir, spec, error)
-                meta = _meta(spec, "failed", error=error, seconds=time.perf_counter() - start)
+                meta = _meta(spec, "failed", error=error, seconds=time.perf_counter() - start, worker=worker)
             out.append(meta)
             _emit(meta)
     return out
@@ -350,7 +361,8 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
     derived : bool
         Store each entry's layer statistics and distances when finalizing it (``paistats stats``).
     progress : zoo_builder.progress.Progress, optional
-        Receives ``start(total, done)``, ``update(meta)`` and ``close()``.
+        Receives ``start(total, done, workers)``, ``update(meta)`` (``meta["worker"]`` names the
+        worker, for the calibrated estimate) and ``close()``.
 
     Returns
     -------
@@ -379,7 +391,7 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
             todo_tasks.append((task, todo))
     n_todo = sum(len(t) for _, t in todo_tasks)
     if progress is not None:
-        progress.start(total=len(plan.specs), done=len(plan.specs) - n_todo)
+        progress.start(total=len(plan.specs), done=len(plan.specs) - n_todo, workers=cluster.n_workers())
     seen: set[str] = set()
     lock_ = threading.Lock()
 
