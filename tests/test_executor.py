@@ -307,6 +307,10 @@ def test_progress_prints_the_calibrated_estimate_once_from_its_clock():
     clock.t = 21.0
     pr.update(_done("a", 99))
     assert pr.remaining() == pytest.approx((20 - 10) * (3 + 3 + 3 + 5 + 5 + 3) / 6 / 2)
+    clock.t = 60.0
+    pr.close()
+    assert buf.getvalue().splitlines()[-1] == ("took 60 s; the estimate calibrated on the first 4 runs said 39 s "
+                                               "(-35%)")
 
 
 def test_skipped_runs_do_not_calibrate():

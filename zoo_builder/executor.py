@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from paistats.vocabulary import REFERENCE_VARIANT
 from zoo_builder.spec import RunSpec
 
 TOPIC = "zoo_builder.run"
@@ -236,7 +237,8 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
     """Run the not-yet-complete ``specs`` of one task in this process; write each through the store.
 
     Returns one small metadata dict per spec (``status``: ``done`` / ``failed`` / ``skipped``;
-    ``accuracy``, ``seconds`` or ``error``). Never returns tensors.
+    ``accuracy``, ``seconds`` (wall) and ``cpu`` (CPU seconds of this process) of the run and its
+    store write, or ``error``; ``worker``: the worker's name). Never returns tensors.
     """
     import torch
 
@@ -261,7 +263,7 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
                 out.append(meta)
                 _emit(meta)
                 continue
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             try:
                 if opts.inject_failure and testing.matches(spec, opts.inject_failure):
                     raise TrainingDiverged(testing.INJECTED)
@@ -272,11 +274,11 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
                     result = run(spec, device=device, data_root=opts.data_root,
                                  channels_last=opts.channels_last)
                     result.extra.setdefault("build", _build_info(opts, device))
-                    if spec.sparsity == 0.0 and spec.variant == "original":
+                    if spec.sparsity == 0.0 and spec.variant == REFERENCE_VARIANT:
                         shared = result
                 store.write_run(opts.zoo_dir, result)
                 meta = _meta(spec, "done", accuracy=float(result.accuracy), density=float(result.density),
-                             seconds=time.perf_counter() - start, worker=worker)
+                             seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, worker=worker)
             except Exception as e:  # noqa: BLE001 - any run failure is recorded, the others go on
                 error = f"{type(e).__name__}: {e}"
                 store.record_failure(opts.zoo_dir, spec, error)

@@ -251,9 +251,17 @@ class Progress:
                 f"whole build ≈ {_fmt_duration(e.total)} (entry statistics at the end not included)")
 
     def close(self) -> None:
+        """The build ended: close the bar and print the calibrated estimate against the time taken."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        e = self.calibrated
+        if e is not None and not self.quiet:
+            from zoo_builder.plan import _fmt_duration
+
+            took = self._elapsed()
+            self._write(f"took {_fmt_duration(took)}; the estimate calibrated on the first {e.runs_measured} runs "
+                        f"said {_fmt_duration(e.total)} ({(e.total - took) / took:+.0%})")
 
 
 __all__ = ["CALIBRATION_RUNS", "Calibration", "Estimate", "Progress", "remaining_seconds"]
