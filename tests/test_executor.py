@@ -313,6 +313,28 @@ def test_progress_prints_the_calibrated_estimate_once_from_its_clock():
                                                "(-35%)")
 
 
+def test_calibration_weighs_runs_by_their_cost():
+    """Cheap runs (dense baselines reusing a training) early on do not make the estimate optimistic."""
+    clock = FakeClock(0.0)
+    pr = Progress(quiet=True, clock=clock, calibration_runs=3)
+    costs = {f"d{i}": 0.1 for i in range(5)} | {f"p{i}": 1.0 for i in range(20)}
+    pr.start(total=25, done=0, workers=2, costs=costs)
+    # every run takes 5 s per unit of cost. Worker a trains p0 (done at 5 s), then the five cheap
+    # d's (0.5 s each: 5.5 ... 7.5 s); worker b trains p1 (5 s), p2 (10 s), ...
+    events = [(5.0, "a", "p0"), (5.0, "b", "p1")] + [(5.5 + 0.5 * i, "a", f"d{i}") for i in range(5)] + \
+        [(10.0, "b", "p2"), (12.5, "a", "p5")]
+    for t, worker, h in events:
+        clock.t = t
+        pr.update({**_done(worker), "hash": h})
+        if pr.calibrated is not None:
+            break
+    e = pr.calibrated
+    # ready at b's p2 (the 6th interval): a 5 × 0.5 s for cost 0.5, b 5 s for cost 1
+    assert (e.runs_measured, e.elapsed, e.remaining_runs) == (6, 10.0, 25 - 8)
+    assert e.remaining == pytest.approx(17 * 1.0 * 5.0 / 2)  # p3 ... p19 left, 5 s per unit, 2 workers
+    assert e.seconds_per_run == pytest.approx(7.5 / 6)  # the plain mean per run: 4.6x too optimistic
+
+
 def test_skipped_runs_do_not_calibrate():
     clock = FakeClock(0.0)
     pr = Progress(quiet=True, clock=clock, calibration_runs=1)

@@ -174,6 +174,13 @@ def _resolve_device(device: str) -> str:
     return device
 
 
+def _resolve_device_name(device: str, cluster: ClusterOptions) -> str:
+    """The device the workers will train on, as far as the client can tell (for the cost table)."""
+    if device != "auto":
+        return device
+    return "cuda" if cluster.gpus else "cpu"
+
+
 def _emit(meta: dict) -> None:
     """Send a per-run event to the client (live progress); silent outside a Dask worker."""
     try:
@@ -363,8 +370,9 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
     derived : bool
         Store each entry's layer statistics and distances when finalizing it (``paistats stats``).
     progress : zoo_builder.progress.Progress, optional
-        Receives ``start(total, done, workers)``, ``update(meta)`` (``meta["worker"]`` names the
-        worker, for the calibrated estimate) and ``close()``.
+        Receives ``start(total, done, workers, costs)`` (``costs``: each remaining run's estimated
+        seconds, :meth:`zoo_builder.plan.Plan.run_costs`), ``update(meta)`` (``meta["worker"]``
+        names the worker, for the calibrated estimate) and ``close()``.
 
     Returns
     -------
@@ -393,7 +401,9 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
             todo_tasks.append((task, todo))
     n_todo = sum(len(t) for _, t in todo_tasks)
     if progress is not None:
-        progress.start(total=len(plan.specs), done=len(plan.specs) - n_todo, workers=cluster.n_workers())
+        todo_specs = [s for _, todo in todo_tasks for s in todo]
+        progress.start(total=len(plan.specs), done=len(plan.specs) - n_todo, workers=cluster.n_workers(),
+                       costs=plan.run_costs(todo_specs, gpu=_resolve_device_name(device, cluster) == "cuda"))
     seen: set[str] = set()
     lock_ = threading.Lock()
 

@@ -97,29 +97,42 @@ class Plan:
                               f"of plan {self.name!r}")
         return make_plan(self.name, keep, description=self.description, filters=filters)
 
+    def run_costs(self, specs=None, *, gpu: bool = False) -> "dict[str, float]":
+        """Estimated compute seconds of each run of ``specs`` (default all), keyed by spec hash.
+
+        A run costs :data:`RUN_OVERHEAD_S` plus its training (``epochs × (training set + a third
+        of the test set) / throughput``, from :data:`CPU_IMAGES_PER_CORE_S` or
+        :data:`GPU_IMAGES_PER_S`); a dense baseline that reuses another method's training (the
+        same arch, dataset, seed and recipe earlier in ``specs``) costs :data:`RUN_OVERHEAD_S` only.
+
+        Returns
+        -------
+        dict of str to float
+            Seconds per run: CPU core-seconds, or GPU-seconds with ``gpu``.
+        """
+        table = GPU_IMAGES_PER_S if gpu else CPU_IMAGES_PER_CORE_S
+        costs: dict[str, float] = {}
+        trained = set()
+        for s in (self.specs if specs is None else specs):
+            key = _training_key(s) if s.sparsity == 0.0 else s.hash
+            if key in trained:  # dense baselines of other methods reuse the trained network
+                costs[s.hash] = RUN_OVERHEAD_S
+                continue
+            trained.add(key)
+            n_train, n_test = DATASET_SIZES.get(s.dataset, (50_000, 10_000))
+            rate = table.get(s.arch, 1_000 if not gpu else 20_000)
+            costs[s.hash] = RUN_OVERHEAD_S + s.recipe.epochs * (n_train + n_test / 3) / rate
+        return costs
+
     def estimate_seconds(self, specs=None, *, gpu: bool = False) -> float:
-        """Compute time of ``specs`` (default all) from the throughput tables: CPU core-seconds, or
-        GPU-seconds. A dense baseline that reuses another method's training costs
-        :data:`RUN_OVERHEAD_S` only.
+        """Compute time of ``specs`` (default all): the sum of :meth:`run_costs`.
 
         Returns
         -------
         float
             Seconds (core-seconds on the CPU; divide by the parallel workers for wall time).
         """
-        table = GPU_IMAGES_PER_S if gpu else CPU_IMAGES_PER_CORE_S
-        total = 0.0
-        trained = set()
-        for s in (self.specs if specs is None else specs):
-            key = _training_key(s) if s.sparsity == 0.0 else s.hash
-            if key in trained:  # dense baselines of other methods reuse the trained network
-                total += RUN_OVERHEAD_S
-                continue
-            trained.add(key)
-            n_train, n_test = DATASET_SIZES.get(s.dataset, (50_000, 10_000))
-            rate = table.get(s.arch, 1_000 if not gpu else 20_000)
-            total += RUN_OVERHEAD_S + s.recipe.epochs * (n_train + n_test / 3) / rate
-        return total
+        return sum(self.run_costs(specs, gpu=gpu).values())
 
 
 def _matches(spec: RunSpec, filters: dict[str, list[str]]) -> bool:

@@ -10,6 +10,12 @@ scoring, store write, task lock and Dask dispatch are all inside it; the first c
 worker, which also holds the worker's start-up, is only a reference point), and projects
 
     remaining wall seconds = remaining runs × measured seconds per run / workers.
+
+Runs are not all alike: a dense baseline that reuses another method's training takes a fraction of
+a second. So each run counts by its cost in the dry run's table (:meth:`zoo_builder.plan.Plan.run_costs`;
+all 1 when none is given): measured seconds per unit of cost × the remaining cost / workers, which
+is the formula above when every run costs the same. The table's absolute speed does not matter,
+only the runs' relative costs.
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ class Estimate:
     runs_measured : int
         Completion intervals the projection rests on (runs, pooled over workers).
     seconds_per_run : float
-        Mean wall seconds one worker spends per run (s/run).
+        Mean wall seconds one worker spent per measured run (s/run).
     workers : int
         Workers the remaining runs are spread over.
     remaining_runs : int
@@ -40,7 +46,9 @@ class Estimate:
     elapsed : float
         Seconds since the build started (the progress display's start), when it was made.
     remaining : float
-        Projected wall seconds still to go: ``remaining_runs × seconds_per_run / workers``.
+        Projected wall seconds still to go: ``remaining_runs × seconds_per_run / workers`` when
+        the runs cost the same, else the remaining cost × measured seconds per unit of cost /
+        workers.
     """
 
     runs_measured: int
@@ -103,13 +111,15 @@ class Calibration:
         self._last: dict[str, float] = {}
         self.intervals = 0
         self.busy = 0.0
+        self.cost = 0.0
 
-    def observe(self, worker: str, now: float) -> None:
-        """Worker ``worker`` finished a run at clock time ``now`` (seconds)."""
+    def observe(self, worker: str, now: float, cost: float = 1.0) -> None:
+        """Worker ``worker`` finished a run of relative cost ``cost`` at clock time ``now`` (seconds)."""
         last = self._last.get(worker)
         if last is not None:
             self.intervals += 1
             self.busy += now - last
+            self.cost += cost
         self._last[worker] = now
 
     @property
@@ -122,11 +132,17 @@ class Calibration:
         """Mean interval between two completions of one worker (seconds; NaN before any)."""
         return self.busy / self.intervals if self.intervals else float("nan")
 
-    def estimate(self, remaining_runs: int, elapsed: float) -> Estimate:
-        """The projection for ``remaining_runs`` runs, ``elapsed`` seconds into the build."""
-        spr = self.seconds_per_run
-        return Estimate(self.intervals, spr, self.workers, remaining_runs, elapsed,
-                        remaining_seconds(remaining_runs, spr, self.workers))
+    @property
+    def seconds_per_cost(self) -> float:
+        """Measured seconds per unit of run cost (NaN before any interval)."""
+        return self.busy / self.cost if self.cost > 0 else float("nan")
+
+    def estimate(self, remaining_runs: int, elapsed: float, remaining_cost: float | None = None) -> Estimate:
+        """The projection for ``remaining_runs`` runs (of total cost ``remaining_cost``, default one
+        per run), ``elapsed`` seconds into the build."""
+        cost = remaining_runs if remaining_cost is None else remaining_cost
+        return Estimate(self.intervals, self.seconds_per_run, self.workers, remaining_runs, elapsed,
+                        remaining_seconds(cost, self.seconds_per_cost, self.workers))
 
 
 def _fmt_seconds(seconds: float) -> str:
@@ -168,11 +184,16 @@ class Progress:
         self.total = self.done = self.initial = 0
         self.calibration = Calibration(1, calibration_runs)
         self.calibrated: Estimate | None = None
+        self._costs: dict[str, float] | None = None
+        self._cost_left = 0.0
         self._t0 = clock()
 
-    def start(self, total: int, done: int, workers: int = 1) -> None:
-        """The build begins: ``total`` runs, ``done`` of them already complete, ``workers`` workers."""
+    def start(self, total: int, done: int, workers: int = 1, costs: "dict[str, float] | None" = None) -> None:
+        """The build begins: ``total`` runs, ``done`` of them already complete, ``workers`` workers;
+        ``costs``: relative cost of each run still to do, by spec hash (default 1 each)."""
         self.total, self.done, self.initial = total, done, done
+        self._costs = dict(costs) if costs else None
+        self._cost_left = sum(self._costs.values()) if self._costs else float(total - done)
         self.calibration = Calibration(max(1, int(workers)), self._calibration_runs)
         self.calibrated = None
         self._t0 = self._clock()
@@ -197,9 +218,12 @@ class Progress:
         """Projected seconds to go: calibrated once ready, else from the mean rate so far (NaN if none)."""
         left = self.total - self.done
         if self.calibration.ready:
-            return self.calibration.estimate(left, self._elapsed()).remaining
+            return self._estimate().remaining
         rate = self._rate()
         return left / rate * 3600 if rate > 0 else float("nan")
+
+    def _estimate(self) -> Estimate:
+        return self.calibration.estimate(self.total - self.done, self._elapsed(), max(self._cost_left, 0.0))
 
     def _eta(self) -> str:
         left = self.remaining()
@@ -217,11 +241,13 @@ class Progress:
         with self._lock:
             self.done += 1
             status = meta["status"]
+            cost = self._costs.get(meta["hash"], 0.0) if self._costs else 1.0
+            self._cost_left -= cost
             if status != "skipped":
-                self.calibration.observe(str(meta.get("worker", "")), self._clock())
+                self.calibration.observe(str(meta.get("worker", "")), self._clock(), cost)
             newly = self.calibrated is None and self.calibration.ready
             if newly:
-                self.calibrated = self.calibration.estimate(self.total - self.done, self._elapsed())
+                self.calibrated = self._estimate()
             if self.quiet:
                 return
             where = (f"{meta['entry']} {meta['variant']:<8} s={meta['sparsity']:<6g} seed={meta['seed']}")
