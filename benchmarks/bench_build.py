@@ -150,7 +150,6 @@ def phases(spec, data_root, threads: int) -> None:
     from zoo_builder.run import prepare, run
 
     torch.set_num_threads(threads)
-    tr = datasets.load(spec.dataset, train=True, root=data_root)
     te = datasets.load(spec.dataset, train=False, root=data_root)
     floor = min(floor_worker([spec], threads, data_root)[0] for _ in range(2))
     model, pruned = prepare(spec, data_root=data_root)
@@ -175,7 +174,6 @@ def phases(spec, data_root, threads: int) -> None:
           f"(of which masked training with evaluation {best['train']:.2f} s, {spec.recipe.epochs} evaluations "
           f"{best['eval']:.2f} s); store.write_run {best['write']:.2f} s; run+write / floor = "
           f"{(best['run'] + best['write']) / floor:.2f}x")
-    del tr
 
 
 def main() -> None:
