@@ -152,14 +152,35 @@ def cluster_spec(opts: ClusterOptions) -> tuple[dict, dict]:
     return scheduler, workers
 
 
+#: Set by Dask's Nanny (``distributed.nanny.pre-spawn-environ``) to 65536 before it spawns a worker.
+#: Setting it fixes glibc's mmap threshold at 128 KiB, so every training step's batch, activation
+#: and gradient buffers are mmap-ed and unmapped afresh: measured here, LeNet-300-100 runs took
+#: 4.6 s instead of 3.25 s in two plain processes with the variable set (42 % slower). Memory
+#: allocation does not change any arithmetic (torch aligns its buffers itself): results are the same.
+MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
+
+
+def pre_spawn_environ(environ: dict) -> dict:
+    """Dask's pre-spawn environment for the builder's workers: ``environ`` without :data:`MALLOC_TRIM`."""
+    return {k: v for k, v in environ.items() if k != MALLOC_TRIM}
+
+
 def make_cluster(opts: ClusterOptions):
-    """Start the local cluster of :func:`cluster_spec` (None when ``opts.scheduler`` is given)."""
+    """Start the local cluster of :func:`cluster_spec` (None when ``opts.scheduler`` is given).
+
+    Its worker processes start without Dask's ``MALLOC_TRIM_THRESHOLD_`` (see :data:`MALLOC_TRIM`).
+    """
     if opts.scheduler:
         return None
+    import dask
     from distributed import SpecCluster
 
+    environ = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    if os.environ.get(MALLOC_TRIM) == str(environ.get(MALLOC_TRIM)):
+        os.environ.pop(MALLOC_TRIM)  # left in this process by an earlier Nanny (they set it here, then spawn)
     scheduler, workers = cluster_spec(opts)
-    return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR, name="zoo_builder")
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": pre_spawn_environ(environ)}):
+        return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR, name="zoo_builder")
 
 
 # ----------------------------------------------------------------------------- worker side

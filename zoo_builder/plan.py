@@ -23,11 +23,14 @@ FILTER_KEYS = ("arch", "dataset", "method", VARIANT, SPARSITY, SEED, "entry")
 
 # Training throughput (images per second, training + one third of the test set per epoch) behind
 # the --dry-run estimate. CPU: per worker core, everything a run costs included (scoring, masking,
-# the per-epoch evaluation, store writes, the entries' stored statistics): lenet300 is calibrated on
-# the mini build (510 runs, 2 workers, idle cores: 21.4 min measured, 21.5 min from this table); the
-# others come from design.md §3 or are guesses. The builder prints a revised estimate once it has
-# timed its own first runs (zoo_builder.progress.Calibration).
-CPU_IMAGES_PER_CORE_S = {"lenet300": 38_000, "mnist1d_mlp": 200_000, "mnist1d_cnn": 25_000,
+# the per-epoch evaluation, store writes, the entries' stored statistics). lenet300: the mini build
+# took 21.4 min on 2 idle cores (38,000 here reproduced it) before the workers stopped inheriting
+# Dask's MALLOC_TRIM_THRESHOLD_ (zoo_builder.executor.MALLOC_TRIM), which cut the steady-state time
+# per run by 29 % (benchmarks/bench_build.py: 4.83 -> 3.42 s per run per worker); 52,000 projects
+# that onto the whole build (≈ 16 min) and still needs a full idle build to confirm. The others come
+# from design.md §3 or are guesses. The builder prints a revised estimate once it has timed its own
+# first runs (zoo_builder.progress.Calibration).
+CPU_IMAGES_PER_CORE_S = {"lenet300": 52_000, "mnist1d_mlp": 200_000, "mnist1d_cnn": 25_000,
                          "digits_cnn": 25_000, "resnet20": 250, "resnet32": 160, "resnet56": 90,
                          "vgg11": 150, "vgg13": 110, "vgg16": 90, "vgg19": 75}
 # One H100-class GPU, fp32 (guesses; small nets are launch-overhead bound).
