@@ -1,28 +1,179 @@
-"""Build throughput: Dask workers vs a plain sequential loop over the same specs.
+"""The builder against its compute floor, and its calibrated estimate against the measured time.
 
-    python benchmarks/bench_build.py                     # representative subset of `mini` (24 runs)
-    python benchmarks/bench_build.py --only seed=0       # a bigger subset
-    python benchmarks/bench_build.py --full              # also time the whole `mini` build (≈ 10-25 min)
+    python benchmarks/bench_build.py                       # one cell group of `mini`: 8 runs, best of 2
+    python benchmarks/bench_build.py --only method=snip --only sparsity=0.98 --repeats 3
+    python benchmarks/bench_build.py --phases              # also time the parts of one run in-process
 
-Both sides train the same pruned specs and write them through the same store. The sequential side
-is one process with torch using every core (what a simple ``for spec in specs: write_run(run(spec))``
-gets); the Dask side is ``--workers N`` worker processes with cores/N torch threads each, timed
-end to end (cluster start-up included). Dense baselines are left out of the default subset so that
-the ratio measures parallel execution only (the builder also trains each dense network once for
-all methods, which a plain loop does not). Prints runs per hour and the ratio.
+What it measures, in one process tree under whatever load the machine has (best of ``--repeats``,
+the floor and the build alternating so that both see the same load):
+
+compute floor
+    ``--workers`` processes with ``cores // workers`` torch threads each (as the builder's
+    workers), each training its share of the subset's trainings with nothing but the recipe's
+    model forward, cross-entropy, backward and ``torch.optim.SGD`` step (the recipe's lr,
+    momentum, weight decay) on preloaded tensors, batch size and epochs of the recipe: as many
+    images as the builder trains (``trainings × epochs × training-set size``), no masking,
+    scheduler, evaluation, logging, scoring or I/O. Timed around the training loops only
+    (the slowest worker). A dense baseline shared by several methods is one training.
+builder
+    ``zoo_builder.executor.build`` of the same runs with ``--workers`` CPU workers, end to end
+    (cluster start, scoring, masked training, per-epoch evaluation, store writes, the entry's
+    finalize with its stored statistics), plus its steady-state seconds per run per worker (the
+    calibrated estimate's measure: intervals between a worker's completions).
+
+Prints seconds per training per worker for both, the ratios (end to end and steady state), the
+floor extrapolated to the whole preset, and the calibrated estimate's error against the measured
+wall time.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_ONLY = ["seed=0", "sparsity=0.9"]  # 6 methods × 4 variants = 24 runs, 6 tasks
+DEFAULT_ONLY = ["method=magnitude", "sparsity=0.9", "seed=0,1"]  # 4 variants × 2 seeds = 8 runs, 2 tasks
+
+
+def trainings(specs) -> list:
+    """One spec per distinct training (a dense baseline shared by several methods counts once)."""
+    from zoo_builder.plan import _training_key
+
+    out, seen = [], set()
+    for s in specs:
+        key = _training_key(s) if s.sparsity == 0.0 else s.hash
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
+def floor_worker(specs, threads: int, data_root) -> tuple[float, float]:
+    """(wall, CPU) seconds to train ``specs`` with the bare SGD loop (the compute floor), in this process."""
+    import torch
+    import torch.nn.functional as F
+
+    from zoo_builder import datasets, models
+
+    torch.set_num_threads(threads)
+    loaded = {s.dataset: datasets.load(s.dataset, train=True, root=data_root) for s in specs}
+    nets = [models.build(s.arch, s.dataset, seed=s.seed) for s in specs]
+    t0, c0 = time.perf_counter(), time.process_time()
+    for s, model in zip(specs, nets):
+        r, split = s.recipe, loaded[s.dataset]
+        opt = torch.optim.SGD(model.parameters(), lr=r.lr, momentum=r.momentum, nesterov=r.nesterov,
+                              weight_decay=r.weight_decay)
+        g = torch.Generator().manual_seed(s.seed)
+        model.train()
+        for _ in range(r.epochs):
+            order = torch.randperm(len(split), generator=g)
+            for i in range(0, len(split), r.batch_size):
+                idx = order[i:i + r.batch_size]
+                loss = F.cross_entropy(model(split.x[idx]), split.y[idx])
+                opt.zero_grad(set_to_none=False)
+                loss.backward()
+                opt.step()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def measure_floor(specs, workers: int, threads: int, data_root) -> tuple[float, float]:
+    """(wall, CPU) seconds of the floor for ``specs`` on ``workers`` processes: the slowest worker's
+    loops, and the CPU time of every worker's loops."""
+    shares = [specs[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        times = list(pool.map(floor_worker, shares, [threads] * workers, [data_root] * workers))
+    return max(t[0] for t in times), sum(t[1] for t in times)
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its children that have exited."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def measure_build(sub, root: Path, workers: int, data_root, calibration_runs: int):
+    from zoo_builder import executor
+    from zoo_builder.executor import ClusterOptions
+    from zoo_builder.progress import Progress
+
+    from zoo_builder import store
+
+    class Collect(Progress):
+        metas: list = []
+
+        def update(self, meta):
+            self.metas.append(meta)
+            super().update(meta)
+
+    progress = Collect(quiet=True, calibration_runs=calibration_runs)
+    finalize, spent = store.finalize, []
+
+    def timed_finalize(*a, **kw):  # the entries' manifests and stored statistics, in this process
+        c = time.process_time()
+        try:
+            return finalize(*a, **kw)
+        finally:
+            spent.append(time.process_time() - c)
+
+    store.finalize = timed_finalize
+    t0, c0, s0 = time.perf_counter(), cpu_seconds(), time.process_time()
+    try:
+        summary = executor.build(sub, root, ClusterOptions(workers=workers), data_root=data_root,
+                                 progress=progress)
+    finally:
+        store.finalize = finalize
+    wall, cpu, own = time.perf_counter() - t0, cpu_seconds() - c0, time.process_time() - s0
+    assert summary.ok and summary.done == len(sub), summary.text()
+    shutil.rmtree(root, ignore_errors=True)
+    in_runs = sum(m.get("cpu", 0.0) for m in progress.metas)
+    print(f"    build CPU: {in_runs:.1f} s inside the runs (run + store write), {cpu - own - in_runs:.1f} s in the "
+          f"workers outside them (process start, imports, dataset load, task set-up), {own - sum(spent):.1f} s in "
+          f"the client and scheduler, {sum(spent):.1f} s finalizing the entries (manifest, stored statistics)")
+    progress.run_cpu = in_runs
+    return wall, cpu, progress
+
+
+def phases(spec, data_root, threads: int) -> None:
+    """Seconds of the parts of one run of ``spec`` in this process (best of 2)."""
+    import torch
+
+    from zoo_builder import datasets, store, training
+    from zoo_builder.run import prepare, run
+
+    torch.set_num_threads(threads)
+    te = datasets.load(spec.dataset, train=False, root=data_root)
+    floor = min(floor_worker([spec], threads, data_root)[0] for _ in range(2))
+    model, pruned = prepare(spec, data_root=data_root)
+    best = {}
+    for _ in range(2):
+        tmp = Path(tempfile.mkdtemp(prefix="bench_phase_"))
+        store.plan_entries(str(tmp), [spec])
+        t = time.perf_counter()
+        result = run(spec, data_root=data_root)
+        t_run = time.perf_counter() - t
+        t = time.perf_counter()
+        store.write_run(str(tmp), result)
+        t_write = time.perf_counter() - t
+        t = time.perf_counter()
+        for _ in range(spec.recipe.epochs):
+            training.evaluate(model, te)
+        t_eval = time.perf_counter() - t
+        shutil.rmtree(tmp, ignore_errors=True)
+        for k, v in {"run": t_run, "train": sum(result.history["seconds"]), "eval": t_eval, "write": t_write}.items():
+            best[k] = min(best.get(k, math.inf), v)
+    print(f"one run in-process ({threads} thread(s)), best of 2: floor {floor:.2f} s; run() {best['run']:.2f} s "
+          f"(of which masked training with evaluation {best['train']:.2f} s, {spec.recipe.epochs} evaluations "
+          f"{best['eval']:.2f} s); store.write_run {best['write']:.2f} s; run+write / floor = "
+          f"{(best['run'] + best['write']) / floor:.2f}x")
 
 
 def main() -> None:
@@ -30,62 +181,81 @@ def main() -> None:
     ap.add_argument("--preset", default="mini")
     ap.add_argument("--only", action="append", help=f"grid filter (default: {' '.join(DEFAULT_ONLY)})")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=2, help="best of N for the floor and the build")
+    ap.add_argument("--calibration-runs", type=int, default=1,
+                    help="completion intervals per worker before the estimate is calibrated")
     ap.add_argument("--data-root", default=None)
-    ap.add_argument("--full", action="store_true", help="also time the complete preset with --workers")
-    ap.add_argument("--keep", action="store_true", help="keep the zoo folders")
-    ap.add_argument("--single-thread-baseline", action="store_true",
-                    help="also time the loop with 1 torch thread (parallel efficiency of the workers)")
+    ap.add_argument("--phases", action="store_true", help="also time the parts of one run in this process")
     args = ap.parse_args()
 
     import torch
 
-    from zoo_builder import executor, plan, presets
-    from zoo_builder.executor import ClusterOptions
-    from zoo_builder.progress import Progress
+    from zoo_builder import datasets, executor, plan, presets
 
     full = plan.from_config(presets.load(args.preset))
     sub = full.select(plan.parse_filters(args.only or DEFAULT_ONLY))
     cores = executor.available_cores()
-    tmp = Path(tempfile.mkdtemp(prefix="bench_build_"))
-    print(f"preset {args.preset!r} subset: {len(sub)} runs in {len(sub.tasks)} tasks; {cores} cores; "
-          f"torch {torch.__version__}")
-
-    torch.set_num_threads(cores)
-    from zoo_builder import datasets
-
-    for name in {s.dataset for s in sub.specs}:  # both sides start with data on disk, not in memory
+    threads = max(1, cores // args.workers)
+    work = trainings(sub.specs)
+    print(f"preset {args.preset!r} subset {' '.join(args.only or DEFAULT_ONLY)}: {len(sub)} runs, {len(work)} "
+          f"trainings, {len(sub.tasks)} tasks; {cores} cores, {args.workers} workers × {threads} thread(s); "
+          f"torch {torch.__version__}; load average before: {' '.join(f'{x:.2f}' for x in _loadavg())}")
+    for name in {s.dataset for s in sub.specs}:  # on disk for every side (the MNIST download, once)
         datasets.load(name, train=True, root=args.data_root)
-    seq = executor.run_sequential(sub.specs, tmp / "sequential", data_root=args.data_root, torch_threads=cores)
-    seq_rate = len(sub) / seq * 3600
-    print(f"sequential loop ({cores} torch threads, torch's default): {seq:7.1f} s  {seq_rate:7.0f} runs/h")
-    seq1_rate = None
-    if args.single_thread_baseline:
-        seq1 = executor.run_sequential(sub.specs, tmp / "sequential1", data_root=args.data_root, torch_threads=1)
-        seq1_rate = len(sub) / seq1 * 3600
-        print(f"sequential loop (1 torch thread):    {seq1:7.1f} s  {seq1_rate:7.0f} runs/h")
+        datasets.load(name, train=False, root=args.data_root)
+    if args.phases:
+        phases(work[0], args.data_root, threads)
 
-    summary = executor.build(sub, tmp / "dask", ClusterOptions(workers=args.workers), data_root=args.data_root,
-                             progress=Progress(quiet=True))
-    assert summary.ok and summary.done == len(sub), summary.text()
-    par_rate = len(sub) / summary.seconds * 3600
-    print(f"dask --workers {args.workers} ({max(1, cores // args.workers)} thread(s) each): "
-          f"{summary.seconds:7.1f} s  {par_rate:7.0f} runs/h")
-    print(f"ratio (dask / sequential runs per hour): {par_rate / seq_rate:.2f}x")
-    if seq1_rate:
-        print(f"ratio (dask / 1-thread sequential):      {par_rate / seq1_rate:.2f}x  (parallel efficiency "
-              f"{par_rate / seq1_rate / args.workers:.0%})")
+    tmp = Path(tempfile.mkdtemp(prefix="bench_build_"))
+    floors, builds = [], []
+    for rep in range(args.repeats):
+        floors.append(measure_floor(work, args.workers, threads, args.data_root))
+        builds.append(measure_build(sub, tmp / f"zoo{rep}", args.workers, args.data_root, args.calibration_runs))
+        print(f"  repeat {rep + 1}: floor {floors[-1][0]:.1f} s wall / {floors[-1][1]:.1f} s CPU, build "
+              f"{builds[-1][0]:.1f} s wall / {builds[-1][1]:.1f} s CPU (load average {_loadavg()[0]:.2f})", flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    report(args, full, sub, work, floors, builds)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in _loadavg())} (the cores are shared: ratios, "
+          "not absolute times, are the result; under load the CPU-time ratio is the steadier one)")
 
-    if args.full:
-        t0 = time.perf_counter()
-        s = executor.build(full, tmp / "full", ClusterOptions(workers=args.workers), data_root=args.data_root,
-                           progress=Progress(quiet=True))
-        wall = time.perf_counter() - t0
-        print(f"full {args.preset!r} build, --workers {args.workers}: {len(full)} runs in {wall / 60:.1f} min "
-              f"({len(full) / wall * 3600:.0f} runs/h), {len(s.failed)} failed")
-    if not args.keep:
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        print(f"zoos kept in {tmp}")
+
+def report(args, full, sub, work, floors, builds) -> None:
+    """Print the floor, the builder, their ratios and the estimate's error (best of the repeats)."""
+    floor_wall, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
+    wall, cpu, progress = min(builds, key=lambda b: b[0])
+    cpu = min(b[1] for b in builds)
+    per_worker = math.ceil(len(work) / args.workers)
+    floor_per = floor_wall / per_worker
+    build_per = wall * args.workers / len(sub)
+    steady = progress.calibration.seconds_per_run
+    epochs = work[0].recipe.epochs
+    print(f"compute floor: {floor_per:.2f} s wall per training per worker ({per_worker} trainings of {epochs} "
+          f"epochs per worker in {floor_wall:.1f} s); {floor_cpu / len(work):.2f} CPU s per training")
+    print(f"builder end to end: {wall:.1f} s wall for {len(sub)} runs = {build_per:.2f} s per run per worker, "
+          f"ratio to the floor {build_per / floor_per:.2f}x; CPU {cpu:.1f} s = {cpu / len(sub):.2f} CPU s per run, "
+          f"ratio to the floor's CPU time {cpu / floor_cpu * len(work) / len(sub):.2f}x")
+    print(f"builder steady state: {steady:.2f} s per run per worker (intervals between a worker's completions), "
+          f"ratio to the floor {steady / floor_per:.2f}x")
+    run_cpu = min(b[2].run_cpu for b in builds) / len(sub)
+    print(f"builder CPU inside its runs (scoring, masked training, evaluation, store write): {run_cpu:.2f} CPU s per "
+          f"run, ratio to the floor's CPU time {run_cpu / (floor_cpu / len(work)):.2f}x")
+    n_full = len(trainings(full.specs))
+    print(f"floor of the whole {args.preset!r} ({len(full)} runs, {n_full} trainings) on {args.workers} workers: "
+          f"{n_full * floor_per / args.workers / 60:.1f} min at this load; the builder at its steady-state "
+          f"rate: {len(full) * steady / args.workers / 60:.1f} min")
+    e = progress.calibrated
+    if e is not None:
+        print(f"calibrated estimate after {e.runs_measured} intervals ({e.elapsed:.1f} s in): whole build "
+              f"{e.total:.1f} s vs measured {wall:.1f} s ({(e.total - wall) / wall:+.0%})")
+
+
+def _loadavg() -> tuple[float, float, float]:
+    try:
+        import os
+
+        return os.getloadavg()
+    except OSError:  # pragma: no cover - not Unix
+        return (math.nan,) * 3
 
 
 if __name__ == "__main__":

@@ -198,3 +198,134 @@ def test_worker_processes_build_matches_in_process_build(tmp_path):
     p = smoke_plan("method=magnitude,grasp", "sparsity=0,0.9")
     assert executor.build(p, b, ClusterOptions(workers=2, in_process=True)).ok
     assert_same_entries(a, b, p.entries())
+
+
+# ----------------------------------------------------------------------------- calibrated estimate
+
+class FakeClock:
+    """A clock the test moves by hand (seconds)."""
+
+    def __init__(self, t: float = 100.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _done(worker: str, i: int = 0) -> dict:
+    return {"hash": f"h{worker}{i}", "entry": "e", "variant": "original", "sparsity": 0.5, "seed": 0,
+            "status": "done", "accuracy": 0.9, "seconds": 1.0, "worker": worker}
+
+
+def test_remaining_seconds_is_runs_times_seconds_per_run_over_workers():
+    from zoo_builder.progress import remaining_seconds
+
+    assert remaining_seconds(100, 4.5, 2) == 225.0
+    assert remaining_seconds(0, 4.5, 3) == 0.0
+    with pytest.raises(ValueError, match="workers ≥ 1"):
+        remaining_seconds(10, 1.0, 0)
+
+
+def test_calibration_times_intervals_between_a_workers_completions():
+    from zoo_builder.progress import Calibration
+
+    cal = Calibration(workers=2, runs=2)
+    # worker a finishes at 10, 14, 18; worker b at 30 (its start-up), 36, 42: intervals 4, 4, 6, 6
+    for worker, t in [("a", 10), ("a", 14), ("b", 30), ("a", 18), ("b", 36)]:
+        cal.observe(worker, t)
+        assert not cal.ready
+    cal.observe("b", 42)
+    assert cal.ready and cal.intervals == 4
+    assert cal.seconds_per_run == 5.0  # (4 + 4 + 6 + 6) / 4; the first completions are not intervals
+    e = cal.estimate(remaining_runs=60, elapsed=42.0)
+    assert e.remaining == 60 * 5.0 / 2 and e.total == 42.0 + 150.0
+
+
+def test_progress_prints_the_calibrated_estimate_once_from_its_clock():
+    import io
+
+    clock = FakeClock(0.0)
+    buf = io.StringIO()
+    pr = Progress(stream=buf, bar=False, clock=clock, calibration_runs=2)
+    pr.start(total=20, done=2, workers=2)
+    assert pr.calibrated is None
+    # the first completion per worker comes after 9 s of start-up; then each run takes 3 s (a) or 5 s (b)
+    times = {"a": [9, 12, 15, 18], "b": [9, 14, 19]}
+    events = sorted((t, w) for w, ts in times.items() for t in ts)
+    for i, (t, w) in enumerate(events):
+        clock.t = float(t)
+        pr.update(_done(w, i))
+    e = pr.calibrated
+    # completions a 9, b 9, a 12, b 14, a 15, a 18, b 19: the 4th interval (a 15→18) makes it ready,
+    # on intervals a 3, 3, 3 and b 5, with 6 events in (8 of 20 runs done)
+    assert e.runs_measured == 4 and e.seconds_per_run == 3.5
+    assert e.elapsed == 18.0
+    assert e.remaining_runs == 12 and e.remaining == 12 * 3.5 / 2
+    text = buf.getvalue()
+    assert text.count("calibrated on 4 runs: 3.50 s/run per worker") == 1
+    assert "whole build ≈ 39 s" in text  # 18 s elapsed + 21 s to go
+    # later ETAs come from the calibration (runs left × s/run / workers), not from the start-up-laden rate
+    clock.t = 21.0
+    pr.update(_done("a", 99))
+    assert pr.remaining() == pytest.approx((20 - 10) * (3 + 3 + 3 + 5 + 5 + 3) / 6 / 2)
+    clock.t = 60.0
+    pr.close()
+    assert buf.getvalue().splitlines()[-1] == ("took 60 s; the estimate calibrated on the first 4 runs said 39 s "
+                                               "(-35%)")
+
+
+def test_calibration_weighs_runs_by_their_cost():
+    """Cheap runs (dense baselines reusing a training) early on do not make the estimate optimistic."""
+    clock = FakeClock(0.0)
+    pr = Progress(quiet=True, clock=clock, calibration_runs=3)
+    costs = {f"d{i}": 0.1 for i in range(5)} | {f"p{i}": 1.0 for i in range(20)}
+    pr.start(total=25, done=0, workers=2, costs=costs)
+    # every run takes 5 s per unit of cost. Worker a trains p0 (done at 5 s), then the five cheap
+    # d's (0.5 s each: 5.5 ... 7.5 s); worker b trains p1 (5 s), p2 (10 s), ...
+    events = [(5.0, "a", "p0"), (5.0, "b", "p1")] + [(5.5 + 0.5 * i, "a", f"d{i}") for i in range(5)] + \
+        [(10.0, "b", "p2"), (12.5, "a", "p5")]
+    for t, worker, h in events:
+        clock.t = t
+        pr.update({**_done(worker), "hash": h})
+        if pr.calibrated is not None:
+            break
+    e = pr.calibrated
+    # ready at b's p2 (the 6th interval): a 5 × 0.5 s for cost 0.5, b 5 s for cost 1
+    assert (e.runs_measured, e.elapsed, e.remaining_runs) == (6, 10.0, 25 - 8)
+    assert e.remaining == pytest.approx(17 * 1.0 * 5.0 / 2)  # p3 ... p19 left, 5 s per unit, 2 workers
+    assert e.seconds_per_run == pytest.approx(7.5 / 6)  # the plain mean per run: 4.6x too optimistic
+
+
+def test_skipped_runs_do_not_calibrate():
+    clock = FakeClock(0.0)
+    pr = Progress(quiet=True, clock=clock, calibration_runs=1)
+    pr.start(total=10, done=0, workers=1)
+    for t in range(5):
+        clock.t = float(t)
+        pr.update({**_done("a", t), "status": "skipped"})
+    assert pr.calibration.intervals == 0 and pr.calibrated is None
+
+
+def test_run_task_names_its_worker(tmp_path):
+    p = smoke_plan("method=magnitude", "sparsity=0.9", "variant=original", "seed=0")
+    from zoo_builder import store
+
+    store.plan_entries(str(tmp_path), p.specs)
+    metas = executor.run_task(list(p.specs), executor.TaskOptions(zoo_dir=str(tmp_path)))
+    assert [m["worker"] for m in metas] == [f"pid{os.getpid()}"]
+
+
+def test_worker_processes_start_without_dask_malloc_trim_threshold():
+    """Dask's MALLOC_TRIM_THRESHOLD_ makes every training step mmap its buffers (42 % slower runs)."""
+    import dask
+    from distributed import Client
+
+    default = dask.config.get("distributed.nanny.pre-spawn-environ")
+    assert executor.pre_spawn_environ(default) == {k: v for k, v in default.items() if k != executor.MALLOC_TRIM}
+    cluster = executor.make_cluster(ClusterOptions(workers=1))
+    try:
+        with Client(cluster, set_as_default=False) as client:
+            seen = client.run(os.environ.get, executor.MALLOC_TRIM)
+        assert list(seen.values()) == [None]
+    finally:
+        cluster.close()

@@ -104,4 +104,4 @@ def test_factorial_preset_is_the_issue_grid_and_fits_the_time_budget():
     # every pruning task holds the five variants (scored once), shuffle and shuffle_kept together
     assert all([s.variant for s in t.specs] == list(variants.FACTORIAL) for t in p.tasks)
     runs, minutes = estimate_minutes(presets.get("factorial"), 2)
-    assert runs == 250 and minutes * 1.8 <= 15  # 1.8: mini's measured / estimated wall time on this machine
+    assert runs == 250 and minutes <= 15  # plan.py calibrated on mini (see CPU_IMAGES_PER_CORE_S)

@@ -198,3 +198,18 @@ def test_dry_run_description_counts():
     text = plan.describe(p, workers=2, cores=2)
     assert "total: 54 runs (48 pruned + 6 dense) in 6 entries" in text
     assert "estimated cost" in text
+
+
+def test_run_costs_charge_a_shared_dense_training_once():
+    p = plan.from_config(presets.load("mini")).select(plan.parse_filters(["seed=0", "sparsity=0,0.9"]))
+    costs = p.run_costs()
+    assert set(costs) == {s.hash for s in p.specs}
+    n_train, n_test = plan.DATASET_SIZES["mnist"]
+    training = plan.RUN_OVERHEAD_S + 3 * (n_train + n_test / 3) / plan.CPU_IMAGES_PER_CORE_S["lenet300"]
+    dense = [costs[s.hash] for s in p.specs if s.sparsity == 0.0]
+    pruned = [costs[s.hash] for s in p.specs if s.sparsity > 0.0]
+    # six methods' dense baselines of one seed: one training, five reuses
+    assert sorted(dense) == pytest.approx([plan.RUN_OVERHEAD_S] * 5 + [training])
+    assert pruned == pytest.approx([training] * 24)
+    assert p.estimate_seconds() == pytest.approx(sum(costs.values()))
+

@@ -14,15 +14,23 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from paistats.vocabulary import REFERENCE_VARIANT, SEED, SPARSITY, VARIANT
 from zoo_builder.config import BuildConfig, ConfigError
 from zoo_builder.registry import unknown_choice_message
 from zoo_builder.spec import RunSpec
 
-FILTER_KEYS = ("arch", "dataset", "method", "variant", "sparsity", "seed", "entry")
+FILTER_KEYS = ("arch", "dataset", "method", VARIANT, SPARSITY, SEED, "entry")
 
-# Rough training throughput (images per second) used only for --dry-run estimates.
-# CPU: one core (measured here for lenet300 / mnist1d_mlp; others from design.md §3 or guessed).
-CPU_IMAGES_PER_CORE_S = {"lenet300": 65_000, "mnist1d_mlp": 200_000, "mnist1d_cnn": 25_000,
+# Training throughput (images per second, training + one third of the test set per epoch) behind
+# the --dry-run estimate. CPU: per worker core, everything a run costs included (scoring, masking,
+# the per-epoch evaluation, store writes, the entries' stored statistics). lenet300: the mini build
+# took 21.4 min on 2 idle cores (38,000 here reproduced it) before the workers stopped inheriting
+# Dask's MALLOC_TRIM_THRESHOLD_ (zoo_builder.executor.MALLOC_TRIM), which cut the steady-state time
+# per run by 29 % (benchmarks/bench_build.py: 4.83 -> 3.42 s per run per worker); 52,000 projects
+# that onto the whole build (≈ 16 min) and still needs a full idle build to confirm. The others come
+# from design.md §3 or are guesses. The builder prints a revised estimate once it has timed its own
+# first runs (zoo_builder.progress.Calibration).
+CPU_IMAGES_PER_CORE_S = {"lenet300": 52_000, "mnist1d_mlp": 200_000, "mnist1d_cnn": 25_000,
                          "digits_cnn": 25_000, "resnet20": 250, "resnet32": 160, "resnet56": 90,
                          "vgg11": 150, "vgg13": 110, "vgg16": 90, "vgg19": 75}
 # One H100-class GPU, fp32 (guesses; small nets are launch-overhead bound).
@@ -92,21 +100,42 @@ class Plan:
                               f"of plan {self.name!r}")
         return make_plan(self.name, keep, description=self.description, filters=filters)
 
-    def estimate_seconds(self, specs=None, *, gpu: bool = False) -> float:
-        """Rough compute time of ``specs`` (default all): CPU core-seconds, or GPU-seconds."""
+    def run_costs(self, specs=None, *, gpu: bool = False) -> "dict[str, float]":
+        """Estimated compute seconds of each run of ``specs`` (default all), keyed by spec hash.
+
+        A run costs :data:`RUN_OVERHEAD_S` plus its training (``epochs × (training set + a third
+        of the test set) / throughput``, from :data:`CPU_IMAGES_PER_CORE_S` or
+        :data:`GPU_IMAGES_PER_S`); a dense baseline that reuses another method's training (the
+        same arch, dataset, seed and recipe earlier in ``specs``) costs :data:`RUN_OVERHEAD_S` only.
+
+        Returns
+        -------
+        dict of str to float
+            Seconds per run: CPU core-seconds, or GPU-seconds with ``gpu``.
+        """
         table = GPU_IMAGES_PER_S if gpu else CPU_IMAGES_PER_CORE_S
-        total = 0.0
+        costs: dict[str, float] = {}
         trained = set()
         for s in (self.specs if specs is None else specs):
             key = _training_key(s) if s.sparsity == 0.0 else s.hash
             if key in trained:  # dense baselines of other methods reuse the trained network
-                total += RUN_OVERHEAD_S
+                costs[s.hash] = RUN_OVERHEAD_S
                 continue
             trained.add(key)
             n_train, n_test = DATASET_SIZES.get(s.dataset, (50_000, 10_000))
             rate = table.get(s.arch, 1_000 if not gpu else 20_000)
-            total += RUN_OVERHEAD_S + s.recipe.epochs * (n_train + n_test / 3) / rate
-        return total
+            costs[s.hash] = RUN_OVERHEAD_S + s.recipe.epochs * (n_train + n_test / 3) / rate
+        return costs
+
+    def estimate_seconds(self, specs=None, *, gpu: bool = False) -> float:
+        """Compute time of ``specs`` (default all): the sum of :meth:`run_costs`.
+
+        Returns
+        -------
+        float
+            Seconds (core-seconds on the CPU; divide by the parallel workers for wall time).
+        """
+        return sum(self.run_costs(specs, gpu=gpu).values())
 
 
 def _matches(spec: RunSpec, filters: dict[str, list[str]]) -> bool:
@@ -170,7 +199,7 @@ def specs_from_config(config: BuildConfig) -> list[RunSpec]:
                     from zoo_builder.models import ARCHITECTURES
 
                     dataset = ARCHITECTURES.get(arch).default_dataset
-                points = ([(0.0, ("original",))] if g.dense else []) + [(s, g.variants) for s in g.sparsities]
+                points = ([(0.0, (REFERENCE_VARIANT,))] if g.dense else []) + [(s, g.variants) for s in g.sparsities]
                 for sparsity, variants in points:
                     for method in g.methods:
                         for variant in variants:
@@ -190,7 +219,7 @@ def group_tasks(specs: list[RunSpec]) -> list[Task]:
     """Group specs into tasks (per pruning; dense baselines per training), in first-seen order."""
     groups: OrderedDict[str, list[RunSpec]] = OrderedDict()
     for s in specs:
-        if s.sparsity == 0.0 and s.variant == "original":
+        if s.sparsity == 0.0 and s.variant == REFERENCE_VARIANT:
             key = "dense:" + _training_key(s)
         else:
             key = "prune:" + json.dumps([*s.pruning_key, s.recipe.to_dict()], sort_keys=True, default=str)
@@ -288,7 +317,7 @@ def describe(plan: Plan, *, done: dict[str, set] | None = None, failed: dict[str
         lines.append(f"  {entry:<{width}}  {len(specs):>6}  {n_dense:>5}  {nd:>6}  {nf:>6}  {len(todo):>6}")
     archs = sorted({s.arch for s in plan.specs})
     methods = list(dict.fromkeys(s.method for s in plan.specs))
-    variants = list(dict.fromkeys(s.variant for s in plan.specs if s.sparsity > 0) or ["original"])
+    variants = list(dict.fromkeys(s.variant for s in plan.specs if s.sparsity > 0) or [REFERENCE_VARIANT])
     sparsities = sorted({s.sparsity for s in plan.specs})
     seeds = sorted({s.seed for s in plan.specs})
     n_dense = sum(s.sparsity == 0.0 for s in plan.specs)
