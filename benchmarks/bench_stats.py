@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import tempfile
 import time
@@ -164,6 +165,77 @@ def memory_growth(arch: str, dataset: str, recipe: str, seeds: int, grow: int, a
     print(f"  growth of the peak from 1× to {grow}×: {rows[1][2] / rows[0][2]:.2f}× (runs: {grow}×)")
 
 
+def seed_entry(root, n_seeds: int, arch: str = "lenet300", dataset: str = "mnist",
+               recipe: str = "lenet_mnist_cpu", sparsity: float = 0.5) -> tuple[Path, str]:
+    """A synthetic entry with ``n_seeds`` seeds of one cell (one sparsity; variants original,
+    shuffle, reinit) under ``root/seeds{n_seeds}`` (reused when already complete); (zoo, entry)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_store import synthetic_payload
+
+    import paistats
+    from paistats.store import writer
+    from zoo_builder import RunSpec, store
+
+    zoo = Path(root) / f"seeds{n_seeds}"
+    specs = [RunSpec(arch, dataset, "magnitude", v, sparsity, k, recipe)
+             for v in ("original", "shuffle", "reinit") for k in range(n_seeds)]
+    (entry,) = store.plan_entries(zoo, specs)
+    done = paistats.load(entry, zoo=zoo, tensors=False)["complete"]
+    if int(done.sum()) < len(specs):
+        rng = np.random.default_rng(0)
+        tensors = store.entry_plan(specs).tensors
+        for s in specs:
+            writer.write_run(zoo, entry, synthetic_payload(s, tensors, rng))
+    return zoo, entry
+
+
+def _child_rss(zoo: str, entry: str) -> None:
+    """(Run in a fresh process.) Print the RSS after loading and the peak RSS of one full computation."""
+    import resource
+
+    import paistats
+
+    tree = paistats.load(entry, zoo=zoo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from paistats.stats._compute import Request, compute  # noqa: F401  (imports before the baseline)
+    base = _rss_now()
+    ours(tree)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"{base} {peak}")
+
+
+def _rss_now() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def seed_memory(root, seeds: int, grow: int, repeat: int = 1) -> list[tuple[int, int, int, int]]:
+    """Peak RSS of the full computation (a fresh process each) on one cell with ``seeds`` and
+    ``grow`` × ``seeds`` seeds. Prints and returns rows (seeds, layer bytes, RSS after load, peak RSS)."""
+    import subprocess
+
+    rows = []
+    for n in (seeds, seeds * grow):
+        zoo, entry = seed_entry(root, n)
+        peaks = []
+        for _ in range(repeat):
+            out = subprocess.run([sys.executable, __file__, str(zoo), "--child-rss", str(zoo), entry], check=True,
+                                 capture_output=True, text=True).stdout.split()
+            peaks.append((int(out[0]), int(out[1])))
+        base, peak = min(peaks, key=lambda p: p[1])
+        rows.append((n, base, peak))
+    print(f"\npeak RSS of the full computation, one cell (3 variants × 1 sparsity), fresh process each "
+          f"(best of {repeat}):")
+    for n, base, peak in rows:
+        print(f"  {n:>4} seeds: RSS after load {base / 2**20:7.1f} MiB, peak {peak / 2**20:7.1f} MiB "
+              f"(+{(peak - base) / 2**20:7.1f} MiB for the computation)")
+    (n0, b0, p0), (n1, b1, p1) = rows
+    print(f"  growth from {n0} to {n1} seeds: peak {p1 / p0:.2f}×, computation's share {(p1 - b1) / (p0 - b0):.2f}× "
+          f"(goal: peak ≤ 1.3×)")
+    return rows
+
+
 def _best(f, repeat: int):
     """(best wall time of ``repeat`` calls, the last result)."""
     times, out = [], None
@@ -226,7 +298,16 @@ def main(argv=None):
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--stored-only", action="store_true", help="time only questions the store answers")
     ap.add_argument("--repeat", type=int, default=5, help="calls per timing of --stored-only (best taken)")
+    ap.add_argument("--seed-memory", metavar="DIR", default=None, help="only the memory mode in seeds: peak RSS "
+                    "of one cell with --mem-seeds and --grow × as many seeds (entries cached under DIR)")
+    ap.add_argument("--child-rss", nargs=2, metavar=("ZOO", "ENTRY"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child_rss:
+        _child_rss(*args.child_rss)
+        return
+    if args.seed_memory:
+        seed_memory(args.seed_memory, args.mem_seeds, args.grow)
+        return
 
     import paistats
     from paistats.stats import derived

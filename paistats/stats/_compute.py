@@ -8,8 +8,12 @@ import warnings
 from dataclasses import dataclass
 
 import dask
+import dask.array
 import numpy as np
 import xarray as xr
+from dask._task_spec import convert_legacy_graph, cull
+from dask.base import tokenize
+from dask.core import flatten
 
 from paistats.store.layout import GRID_DIMS, REINIT_VARIANTS
 
@@ -124,8 +128,10 @@ def _reference_run(layer: Layer, req: Request):
 
 #: Seeds per group of the noise floor's tiles: an entry with more seeds per cell computes its seed
 #: pairs tile by tile (two groups at a time), so that one task holds two groups of one cell and
-#: layer, not every seed. (The groups' chunks are shared by the tiles: dask frees a group after its
-#: last tile.)
+#: layer, not every seed. Each tile reads its two groups itself (:func:`_own_reads`): a group shared
+#: by the tiles would stay in memory from its first tile to its last, i.e. every seed at once.
+#: Memory is then flat in seeds and the reference's reads grow with the number of tiles, about
+#: (seeds / NOISE_TILE)² / 2 reads of a group instead of one (nothing changes up to NOISE_TILE seeds).
 NOISE_TILE = 8
 
 
@@ -165,8 +171,8 @@ def _lazy_noise(layer: Layer, req: Request, tile: int | None = None):
     tiles, order = _tile_order(groups)
     parts = []
     for i, j, same in tiles:
-        a = [_group(x, groups[i], core) for x in (mask, start, trained, score, comp)]
-        b = [_group(x, groups[j], core) for x in (mask, start, trained, score, comp)]
+        a = _own_reads([_group(x, groups[i], core) for x in (mask, start, trained, score, comp)], (layer.name, i, j))
+        b = _own_reads([_group(x, groups[j], core) for x in (mask, start, trained, score, comp)], (layer.name, j, i))
         seed_a = [f"{SEED}_a" if SEED in x.dims else None for x in a]
         b = [x.rename({SEED: f"{SEED}_b"}) if SEED in x.dims else x for x in b]
         a = [x.rename({SEED: f"{SEED}_a"}) if SEED in x.dims else x for x in a]
@@ -179,6 +185,27 @@ def _lazy_noise(layer: Layer, req: Request, tile: int | None = None):
             output_core_dims=[["seed_pair", "stage", "metric"]], dask="parallelized", output_dtypes=[np.float64],
             dask_gufunc_kwargs={"output_sizes": {"seed_pair": n_pairs, **sizes}}, kwargs={**kwargs, "same": same}))
     return xr.concat(parts, dim="seed_pair").isel(seed_pair=order)
+
+
+def _own_reads(arrays: list[xr.DataArray], tag) -> list[xr.DataArray]:
+    """``arrays`` computed from their own copy of the task graph (store reads included), so that no
+    other task shares, and keeps alive, their chunks. ``tag`` makes the copy's keys unique."""
+    return [x.copy(data=_own_copy(x.data, tag)) if x.chunks is not None else x for x in arrays]
+
+
+def _own_copy(x: dask.array.Array, tag) -> dask.array.Array:
+    """A dask array equal to ``x`` whose every task (reads included) has a key of its own.
+    (``dask.graph_manipulation.clone`` does this, but fails on rechunked arrays in dask 2026.8.)"""
+    graph = convert_legacy_graph(dict(x.__dask_graph__()))
+    graph = cull(graph, list(flatten(x.__dask_keys__())))
+    suffix = tokenize(tag, x.name)
+
+    def renamed(key):
+        return (f"{key[0]}-{suffix}", *key[1:]) if isinstance(key, tuple) else f"{key}-{suffix}"
+
+    subs = {key: renamed(key) for key in graph}
+    copy = {subs[key]: node.substitute(subs, key=subs[key]) for key, node in graph.items()}
+    return dask.array.Array(copy, renamed(x.name), x.chunks, meta=x._meta)
 
 
 def _group(da: xr.DataArray, seeds: range, core) -> xr.DataArray:
