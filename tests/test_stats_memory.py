@@ -1,4 +1,4 @@
-"""Memory of the statistics is flat in seeds: measured as the bytes of task results that dask's
+"""Memory and speed paths of the statistics. Memory is flat in seeds: measured as the bytes of task results that dask's
 synchronous scheduler holds at once (deterministic: no wall time, no allocator), on an entry chunked
 one seed per chunk, with as many seeds as a noise-floor tile and with ten times as many."""
 from __future__ import annotations
@@ -88,3 +88,32 @@ def test_noise_tiles_equal_one_block_with_many_seeds(monkeypatch):
         tiled = compute(tree, req)["noise_floor"]
     np.testing.assert_array_equal(tiled["ks"].values, whole["ks"].values)
     np.testing.assert_array_equal(tiled["seed_a"].values, whole["seed_a"].values)
+
+
+def test_float32_exact_scores_are_sorted_as_float32_with_identical_results(monkeypatch):
+    """Float64 scores that are float32 numbers (scores computed in float32) take the float32 path of
+    the kernels; every statistic and distance is identical to the float64 path's."""
+    from paistats.stats import _blocks
+
+    def f32_scores(a):
+        a["score"] = a["score"].astype(np.float32).astype(np.float64)
+
+    tree = fake_entry(shape=(30, 20), seeds=(0, 1, 2), edit=f32_scores)
+    req = Request(random=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsWarning)
+        fast = compute(tree, req)
+        monkeypatch.setattr(_blocks, "_narrow", lambda a: a)
+        slow = compute(tree, req)
+    for key in fast:
+        xr.testing.assert_identical(fast[key], slow[key])
+
+
+def test_narrow_keeps_float64_unless_every_value_is_a_float32():
+    from paistats.stats._blocks import _narrow
+
+    exact = np.array([0.5, np.nan, -3.25, float(np.float32(0.1))])
+    assert _narrow(exact).dtype == np.float32
+    np.testing.assert_array_equal(_narrow(exact).astype(np.float64), exact)
+    assert _narrow(np.array([0.5, 0.1])).dtype == np.float64  # 0.1 is not a float32 number
+    assert _narrow(np.array([1, 2], dtype=np.float32)).dtype == np.float32
