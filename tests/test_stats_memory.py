@@ -1,6 +1,6 @@
-"""Memory and speed paths of the statistics. Memory is flat in seeds: measured as the bytes of task results that dask's
-synchronous scheduler holds at once (deterministic: no wall time, no allocator), on an entry chunked
-one seed per chunk, with as many seeds as a noise-floor tile and with ten times as many."""
+"""Memory and speed paths of the statistics. Memory is flat in seeds: measured as the bytes of task
+results that dask's synchronous scheduler holds at once (deterministic: no wall time, no allocator),
+on an entry read one seed per chunk, with two noise-floor tiles of seeds and with ten times as many."""
 from __future__ import annotations
 
 import warnings

@@ -130,8 +130,8 @@ def _reference_run(layer: Layer, req: Request):
 #: pairs tile by tile (two groups at a time), so that one task holds two groups of one cell and
 #: layer, not every seed. Each tile reads its two groups itself (:func:`_own_reads`): a group shared
 #: by the tiles would stay in memory from its first tile to its last, i.e. every seed at once.
-#: Memory is then flat in seeds and the reference's reads grow with the number of tiles, about
-#: (seeds / NOISE_TILE)² / 2 reads of a group instead of one (nothing changes up to NOISE_TILE seeds).
+#: Memory is then flat in seeds; each group is read once per group, ⌈seeds / NOISE_TILE⌉ times instead
+#: of once (nothing changes up to NOISE_TILE seeds).
 NOISE_TILE = 8
 
 
