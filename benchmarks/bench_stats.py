@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 import tempfile
 import time
@@ -195,23 +194,25 @@ def seed_entry(root, n_seeds: int, arch: str = "lenet300", dataset: str = "mnist
 
 def _child_rss(zoo: str, entry: str) -> None:
     """(Run in a fresh process.) Print the RSS after loading and the peak RSS of one full computation."""
-    import resource
-
     import paistats
 
     tree = paistats.load(entry, zoo=zoo)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from paistats.stats._compute import Request, compute  # noqa: F401  (imports before the baseline)
-    base = _rss_now()
+    base = _status_bytes("VmRSS")
     ours(tree)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"{base} {peak}")
+    print(f"{base} {_status_bytes('VmHWM')}")
 
 
-def _rss_now() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_bytes(field: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process, in bytes. (Not ``ru_maxrss``: Linux keeps
+    it across exec, so a child would report its parent's peak at the fork.)"""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def seed_memory(root, seeds: int, grow: int, repeat: int = 1) -> list[tuple[int, int, int, int]]:
@@ -223,11 +224,12 @@ def seed_memory(root, seeds: int, grow: int, repeat: int = 1) -> list[tuple[int,
     for n in (seeds, seeds * grow):
         zoo, entry = seed_entry(root, n)
         peaks = []
-        for _ in range(repeat):
+        for _ in range(repeat):  # every peak is printed: the lowest is the figure, the spread its noise
             out = subprocess.run([sys.executable, __file__, str(zoo), "--child-rss", str(zoo), entry], check=True,
                                  capture_output=True, text=True).stdout.split()
             peaks.append((int(out[0]), int(out[1])))
         base, peak = min(peaks, key=lambda p: p[1])
+        print(f"  {n} seeds: peaks of {repeat} processes: {', '.join(f'{p / 2**20:.0f}' for _, p in peaks)} MiB")
         rows.append((n, base, peak))
     print(f"\npeak RSS of the full computation, one cell (3 variants × 1 sparsity), fresh process each "
           f"(best of {repeat}):")
@@ -306,13 +308,15 @@ def main(argv=None):
                     "(best taken; the two ratios use the best of each, measured in this one run)")
     ap.add_argument("--seed-memory", metavar="DIR", default=None, help="only the memory mode in seeds: peak RSS "
                     "of one cell with --mem-seeds and --grow × as many seeds (entries cached under DIR)")
+    ap.add_argument("--mem-repeat", type=int, default=3, help="fresh processes per --seed-memory size (lowest "
+                    "peak taken: the threaded scheduler's peak varies from run to run)")
     ap.add_argument("--child-rss", nargs=2, metavar=("ZOO", "ENTRY"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child_rss:
         _child_rss(*args.child_rss)
         return
     if args.seed_memory:
-        seed_memory(args.seed_memory, args.mem_seeds, args.grow)
+        seed_memory(args.seed_memory, args.mem_seeds, args.grow, args.mem_repeat)
         return
 
     import paistats
