@@ -23,6 +23,18 @@ def _flat(a: np.ndarray, nt: int) -> np.ndarray:
     return a.reshape(a.shape[: a.ndim - nt] + (-1,))
 
 
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """``a`` as float32 when that is exact for every value (e.g. float64 scores computed in float32):
+    the kernels then sort it as float32 and merge two samples with one plain sort, and every result
+    is the same as from the float64 array (the widened values are the same numbers)."""
+    if a.dtype != np.float64 or not a.size:
+        return a
+    b = a.astype(np.float32)
+    if np.array_equal(b, a, equal_nan=True):
+        return b
+    return a
+
+
 def _samples(m, w0, w1, s, mode: str):
     """Raw (unsorted) values of the three stages of one run: ``kept`` (unpruned only),
     ``pruned`` (pruned entries as zeros) or ``dense`` (the whole starting tensor and scores)."""
@@ -48,7 +60,7 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
     tensor (``ref_mode="dense"``).
     """
     mask, start, trained = (_flat(a, nt) for a in (mask, start, trained))
-    score = _flat(score, nt)[..., None, :]
+    score = _narrow(_flat(score, nt))[..., None, :]
     lead = _lead(mask, start, trained, score, complete[..., None], core=1)
     size = lead[-1] if lead else 1
     n_tensor = mask.shape[-1]
@@ -113,6 +125,7 @@ def dense_block(init, reinit, score, *, nt: int, quantiles: tuple):
     """Statistics of the dense starting tensors: rows ``init``, ``reinit`` (with Spearman's ρ of
     their |w| with the scores) and ``score``. Shapes (..., *T) → (..., 3, S)."""
     init, reinit, score = (_flat(a, nt) for a in (init, reinit, score))
+    score = _narrow(score)
     lead = _lead(init, reinit, score, core=1)
     n_tensor = init.shape[-1]
     q = np.asarray(quantiles, dtype=np.float64)
@@ -153,7 +166,7 @@ def tile_block(mask_a, start_a, trained_a, score_a, complete_a, mask_b, start_b,
     groups' samples only, so memory is bounded by the tile, not by the number of seeds."""
     groups = []
     for arrs in ((mask_a, start_a, trained_a, score_a), (mask_b, start_b, trained_b, score_b)):
-        groups.append([_flat(a, nt) for a in arrs])
+        groups.append([_narrow(_flat(a, nt)) for a in arrs])
     comps = (complete_a, complete_b)
     leads = [_lead(*g, c[..., None], core=1) for g, c in zip(groups, comps)]
     outer_shape = np.broadcast_shapes(leads[0][:-1], leads[1][:-1])
@@ -188,7 +201,7 @@ def cross_block(mask_a, start_a, trained_a, score_a, complete_a, mask_b, start_b
                 complete_b, *, nt: int, mode: str, ref_mode: str, bins: int):
     """Distances between run ``a`` (e.g. the random pruner's original) and reference run ``b``
     (e.g. this pruner's original) of each cell. Shapes (..., *T), complete (...) → (..., 3, D)."""
-    arrays = [_flat(x, nt) for x in (mask_a, start_a, trained_a, score_a, mask_b, start_b, trained_b, score_b)]
+    arrays = [_narrow(_flat(x, nt)) for x in (mask_a, start_a, trained_a, score_a, mask_b, start_b, trained_b, score_b)]
     lead = _lead(*arrays, complete_a[..., None], complete_b[..., None], core=1)
     arrays = [np.broadcast_to(x, lead + (x.shape[-1],)) for x in arrays]
     ok = np.broadcast_to(complete_a, lead) & np.broadcast_to(complete_b, lead)

@@ -8,8 +8,15 @@ import warnings
 from dataclasses import dataclass
 
 import dask
+import dask.array
 import numpy as np
 import xarray as xr
+try:  # private in dask (2024.12+): the graph nodes that :func:`_own_copy` renames
+    from dask._task_spec import convert_legacy_graph, cull
+except ImportError:  # pragma: no cover - an older dask: tiles share their reads (same results, more memory)
+    convert_legacy_graph = cull = None
+from dask.base import tokenize
+from dask.core import flatten
 
 from paistats.store.layout import GRID_DIMS, REINIT_VARIANTS
 
@@ -120,10 +127,12 @@ def _reference_run(layer: Layer, req: Request):
             layer.score, layer.complete.sel(sel, drop=True), req.dist_mode)
 
 
-#: Seeds per group of the noise floor's tiles: an entry with more seeds per cell computes its seed
-#: pairs tile by tile (two groups at a time), so that one task holds two groups of one cell and
-#: layer, not every seed. (The groups' chunks are shared by the tiles: dask frees a group after its
-#: last tile.)
+#: Most seeds one noise-floor task holds: an entry with more seeds per cell computes its seed pairs
+#: tile by tile, two groups of NOISE_TILE // 2 seeds at a time, so that one task holds at most
+#: NOISE_TILE seeds of one cell and layer (as many as one block of NOISE_TILE seeds), not every seed. Each tile reads its two groups itself (:func:`_own_reads`): a group shared
+#: by the tiles would stay in memory from its first tile to its last, i.e. every seed at once.
+#: Memory is then flat in seeds; each group is read once per group, ⌈seeds / (NOISE_TILE / 2)⌉ times
+#: instead of once (nothing changes up to NOISE_TILE seeds).
 NOISE_TILE = 8
 
 
@@ -159,12 +168,12 @@ def _lazy_noise(layer: Layer, req: Request, tile: int | None = None):
             comp, input_core_dims=[core, core, core, core, [SEED]], output_core_dims=[["seed_pair", "stage", "metric"]],
             dask="parallelized", output_dtypes=[np.float64],
             dask_gufunc_kwargs={"output_sizes": {"seed_pair": n_seeds * (n_seeds - 1) // 2, **sizes}}, kwargs=kwargs)
-    groups = _seed_groups(n_seeds, tile)
+    groups = _seed_groups(n_seeds, max(1, tile // 2))  # a tile holds two groups: at most `tile` seeds
     tiles, order = _tile_order(groups)
     parts = []
     for i, j, same in tiles:
-        a = [_group(x, groups[i], core) for x in (mask, start, trained, score, comp)]
-        b = [_group(x, groups[j], core) for x in (mask, start, trained, score, comp)]
+        a = _own_reads([_group(x, groups[i], core) for x in (mask, start, trained, score, comp)], (layer.name, i, j))
+        b = _own_reads([_group(x, groups[j], core) for x in (mask, start, trained, score, comp)], (layer.name, j, i))
         seed_a = [f"{SEED}_a" if SEED in x.dims else None for x in a]
         b = [x.rename({SEED: f"{SEED}_b"}) if SEED in x.dims else x for x in b]
         a = [x.rename({SEED: f"{SEED}_a"}) if SEED in x.dims else x for x in a]
@@ -177,6 +186,29 @@ def _lazy_noise(layer: Layer, req: Request, tile: int | None = None):
             output_core_dims=[["seed_pair", "stage", "metric"]], dask="parallelized", output_dtypes=[np.float64],
             dask_gufunc_kwargs={"output_sizes": {"seed_pair": n_pairs, **sizes}}, kwargs={**kwargs, "same": same}))
     return xr.concat(parts, dim="seed_pair").isel(seed_pair=order)
+
+
+def _own_reads(arrays: list[xr.DataArray], tag) -> list[xr.DataArray]:
+    """``arrays`` computed from their own copy of the task graph (store reads included), so that no
+    other task shares, and keeps alive, their chunks. ``tag`` makes the copy's keys unique."""
+    if cull is None:
+        return arrays
+    return [x.copy(data=_own_copy(x.data, tag)) if x.chunks is not None else x for x in arrays]
+
+
+def _own_copy(x: dask.array.Array, tag) -> dask.array.Array:
+    """A dask array equal to ``x`` whose every task (reads included) has a key of its own.
+    (``dask.graph_manipulation.clone`` does this, but fails on rechunked arrays in dask 2026.8.)"""
+    graph = convert_legacy_graph(dict(x.__dask_graph__()))
+    graph = cull(graph, list(flatten(x.__dask_keys__())))
+    suffix = tokenize(tag, x.name)
+
+    def renamed(key):
+        return (f"{key[0]}-{suffix}", *key[1:]) if isinstance(key, tuple) else f"{key}-{suffix}"
+
+    subs = {key: renamed(key) for key in graph}
+    copy = {subs[key]: node.substitute(subs, key=subs[key]) for key, node in graph.items()}
+    return dask.array.Array(copy, renamed(x.name), x.chunks, meta=x._meta)
 
 
 def _group(da: xr.DataArray, seeds: range, core) -> xr.DataArray:

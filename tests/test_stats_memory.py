@@ -1,0 +1,119 @@
+"""Memory and speed paths of the statistics. Memory is flat in seeds: measured as the bytes of task
+results that dask's synchronous scheduler holds at once (deterministic: no wall time, no allocator),
+on an entry read one seed per chunk, with one noise-floor block of seeds and with ten times as many."""
+from __future__ import annotations
+
+import warnings
+
+import dask
+import dask.array
+import numpy as np
+import pytest
+import xarray as xr
+from dask.callbacks import Callback
+
+import paistats.stats._compute as compute_mod
+from paistats.stats import StatsWarning
+from paistats.stats._compute import Request, compute
+from paistats.vocabulary import SEED
+from tests.test_stats_edge import fake_entry
+
+TILE = 4
+
+
+class HeldBytes(Callback):
+    """Peak total ``nbytes`` of the results the scheduler holds (its cache) after any task."""
+
+    def __init__(self):
+        super().__init__()
+        self.peak = 0
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        held = sum(getattr(v, "nbytes", 0) for v in state["cache"].values())
+        self.peak = max(self.peak, held)
+
+
+class Source:
+    """Stands for a stored array: dask reads chunks from it by task, on demand (an in-memory
+    numpy array would be embedded in the graph as literal chunks, all held from the start)."""
+
+    def __init__(self, a: np.ndarray):
+        self.a, self.shape, self.dtype, self.ndim = a, a.shape, a.dtype, a.ndim
+
+    def __getitem__(self, idx):
+        return self.a[idx].copy()
+
+
+def stored(tree: xr.DataTree) -> xr.DataTree:
+    """``tree`` with its layer arrays read lazily from :class:`Source`, one seed per chunk."""
+    out = {}
+    for path, node in tree.subtree_with_keys:
+        ds = node.to_dataset(inherit=False)
+        if "mask" in ds:
+            for name, v in ds.data_vars.items():
+                chunks = tuple(1 if d == SEED else n for d, n in zip(v.dims, v.shape))
+                data = dask.array.from_array(Source(v.values), chunks=chunks, name=f"store-{name}-{v.shape}")
+                ds[name] = (v.dims, data)
+        out["/" if path == "." else path] = ds
+    return xr.DataTree.from_dict(out, name=tree.name)
+
+
+def held_peak(n_seeds: int, req: Request) -> int:
+    tree = stored(fake_entry(shape=(200, 100), seeds=tuple(range(n_seeds))))
+    with HeldBytes() as cb, dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsWarning)
+        compute(tree, req)
+    return cb.peak
+
+
+@pytest.mark.parametrize("req", [Request(), Request(stats=False, dist=False, random=False)],
+                         ids=["everything", "noise_floor"])
+def test_held_bytes_flat_in_seeds(monkeypatch, req):
+    """Ten times the seeds of one cell (and a hundred times the seed pairs) hold about as many bytes
+    at once: each tile of seed pairs reads its own two groups of seeds and frees them after."""
+    monkeypatch.setattr(compute_mod, "NOISE_TILE", TILE)
+    one = held_peak(TILE, req)  # one block of seeds
+    ten = held_peak(10 * TILE, req)  # tiles of two groups of TILE // 2 seeds
+    assert ten <= 1.3 * one, (one, ten)
+
+
+def test_noise_tiles_equal_one_block_with_many_seeds(monkeypatch):
+    """The tiles of 12 seeds (six groups) give exactly the one-block pairs (order and values)."""
+    req = Request(stats=False, dist=False, random=False)
+    tree = fake_entry(shape=(8, 5), seeds=tuple(range(12))).chunk({SEED: 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsWarning)
+        whole = compute(tree, req)["noise_floor"]
+        monkeypatch.setattr(compute_mod, "NOISE_TILE", TILE)
+        tiled = compute(tree, req)["noise_floor"]
+    np.testing.assert_array_equal(tiled["ks"].values, whole["ks"].values)
+    np.testing.assert_array_equal(tiled["seed_a"].values, whole["seed_a"].values)
+
+
+def test_float32_exact_scores_are_sorted_as_float32_with_identical_results(monkeypatch):
+    """Float64 scores that are float32 numbers (scores computed in float32) take the float32 path of
+    the kernels; every statistic and distance is identical to the float64 path's."""
+    from paistats.stats import _blocks
+
+    def f32_scores(a):
+        a["score"] = a["score"].astype(np.float32).astype(np.float64)
+
+    tree = fake_entry(shape=(30, 20), seeds=(0, 1, 2), edit=f32_scores)
+    req = Request(random=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsWarning)
+        fast = compute(tree, req)
+        monkeypatch.setattr(_blocks, "_narrow", lambda a: a)
+        slow = compute(tree, req)
+    for key in fast:
+        xr.testing.assert_identical(fast[key], slow[key])
+
+
+def test_narrow_keeps_float64_unless_every_value_is_a_float32():
+    from paistats.stats._blocks import _narrow
+
+    exact = np.array([0.5, np.nan, -3.25, float(np.float32(0.1))])
+    assert _narrow(exact).dtype == np.float32
+    np.testing.assert_array_equal(_narrow(exact).astype(np.float64), exact)
+    assert _narrow(np.array([0.5, 0.1])).dtype == np.float64  # 0.1 is not a float32 number
+    assert _narrow(np.array([1, 2], dtype=np.float32)).dtype == np.float32
