@@ -193,8 +193,8 @@ def test_commands_are_split_joined_and_found():
 
 
 def test_a_bad_option_fails_the_parse_only_check(monkeypatch):
-    ok = Command("docs/x.md:1", "analysis", ("reproduce", "--preset", "smoke"))
-    bad = Command("docs/x.md:1", "analysis", ("reproduce", "--preset", "smokey"))
+    ok = Command("docs/x.md:1", "analysis", ("reproduce", "--preset", "tiny"))
+    bad = Command("docs/x.md:1", "analysis", ("reproduce", "--presett", "tiny"))
     assert run_command(ok, monkeypatch) is None
     assert "exit 2" in run_command(bad, monkeypatch)
 

@@ -41,7 +41,7 @@ def test_paistats_load_downloads_only_the_requested_entry(hub_env, small_zoo, ra
     other = write_entry(zoo, random_results)
     hub.publish(zoo, REPO)
     info = paistats.load(entry, zoo=zoo).attrs
-    tree = paistats.load(f"{info['arch']}-{info['method']}", zoo=REPO)  # the alias resolves through the index
+    tree = paistats.load(f"{info['arch']}-{info['pruner']}", zoo=REPO)  # the alias resolves through the index
     assert tree.attrs["entry"] == entry
     snapshot = hub.resolve(REPO, entries=[])
     assert (snapshot / entry).is_dir() and not (snapshot / other).exists()

@@ -14,6 +14,7 @@ from zoo_builder.variants import VARIANTS
 EXPECTED_RUNS = {
     # methods × variants × sparsities × seeds + methods × seeds dense baselines
     "smoke": 6 * 4 * 2 * 1 + 6 * 1,
+    "tiny": 6 * 4 * 2 * 3 + 6 * 3,
     "mini": 6 * 4 * 4 * 5 + 6 * 5,
     "cpu-extra": 3 * (6 * 4 * 4 * 3 + 6 * 3),
     "singh-liu": 2 * (6 * 3 * 1 * 3 + 3 * 1 * 3 + 6 * 3),  # SL grid + grasp invert_*
