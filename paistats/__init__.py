@@ -37,8 +37,9 @@ from paistats._lazy import lazy_attributes
 
 # errors are plain classes (stdlib only): imported now, so that `except paistats.ZooError` costs nothing
 from paistats.errors import (
-    CorruptChunkError, GridError, IncompleteRunError, InferenceError, InvalidNameError, ManifestError,
-    MissingChunkError, StoreError, TruncatedStoreError, UnknownEntryError, UnknownLabelError, UnsupportedFormatError,
+    CorruptChunkError, GridError, HubError, HubUnreachableError, IncompleteRunError, InferenceError, InvalidNameError,
+    InvalidRepoIdError, InvalidRevisionError, ManifestError, MissingChunkError, NotPrecomputedError, StatsWarning,
+    StoreError, TruncatedStoreError, UnknownEntryError, UnknownLabelError, UnknownMetricError, UnsupportedFormatError,
     ZooError, ZooNotFoundError,
 )
 
@@ -89,7 +90,8 @@ __all__ = [
     "resolve_zoo", "state_dict", "to_model", "unpruned", "verify",
     "CorruptChunkError", "GridError", "IncompleteRunError", "InvalidNameError", "ManifestError",
     "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError", "UnknownLabelError",
-    "UnsupportedFormatError", "ZooError", "ZooNotFoundError",
+    "UnsupportedFormatError", "ZooError", "ZooNotFoundError", "HubError", "HubUnreachableError",
+    "InvalidRepoIdError", "InvalidRevisionError", "NotPrecomputedError", "UnknownMetricError",
     "InferenceError", "inference", "regress", "shift_table",
     "StatsWarning", "distances", "layer_stats", "noise_floor", "stats",
 ]
@@ -104,12 +106,12 @@ _WHERE = {
     "layers": "views", "unpruned": "views",
     "list_zoo": "zoo", "load": "zoo", "resolve_zoo": "zoo",
     "shift_table": "regress.table",
-    "StatsWarning": "stats", "distances": "stats", "layer_stats": "stats", "noise_floor": "stats",
+    "distances": "stats", "layer_stats": "stats", "noise_floor": "stats",
 }
 if TYPE_CHECKING:  # for type checkers and the docs' static analysis (mkdocstrings); never run
     from paistats.checkpoint import state_dict, to_model
     from paistats.regress.table import shift_table
-    from paistats.stats import StatsWarning, distances, layer_stats, noise_floor
+    from paistats.stats import distances, layer_stats, noise_floor
     from paistats.store.layout import FORMAT_VERSION
     from paistats.store.manifest import VerifyReport
     from paistats.summary import accuracy_summary, format_accuracy_summary

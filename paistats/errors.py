@@ -4,8 +4,7 @@ or ``OSError`` (bad or missing bytes on disk).
 Every class derives from :class:`ZooError`, so ``except paistats.ZooError`` catches them all. This
 module is the one public home of the errors a user catches (``paistats.errors.InferenceError``);
 the packages that raise them re-export them (``paistats.InferenceError``,
-``paistats.inference.InferenceError``). Hub errors live in :mod:`paistats.hub` (``HubError`` and
-subclasses, also ``ZooError``).
+``paistats.inference.InferenceError``, ``paistats.hub.HubError``, ``paistats.stats.StatsWarning``).
 
 Messages show values as Python prints plain numbers (:func:`shown`): ``0.9``, never
 ``np.float64(0.9)``.
@@ -79,6 +78,34 @@ class ManifestError(StoreError):
     """The entry has no usable ``manifest.json`` (not finalized)."""
 
 
+class NotPrecomputedError(ZooError, LookupError):
+    """``precomputed="require"`` and the stored statistics cannot serve the request (one line: why)."""
+
+
+class UnknownMetricError(ZooError, ValueError):
+    """A metric name that no registry holds (the message lists close matches and every name)."""
+
+
+class HubError(ZooError, RuntimeError):
+    """A Hub operation failed; the message is one line and never contains a token."""
+
+
+class HubUnreachableError(HubError, ConnectionError):
+    """The Hub could not be reached (and no usable cached copy exists)."""
+
+
+class InvalidRepoIdError(HubError, ValueError):
+    """A repo id that is not ``org/name`` (or a reference to a model / space repo)."""
+
+
+class InvalidRevisionError(HubError, ValueError):
+    """A revision that cannot name a branch, tag or commit (empty, ``..``, leading ``/``)."""
+
+
+class StatsWarning(UserWarning):
+    """A layer fully pruned, non-finite stored values, or too few seeds for a noise floor."""
+
+
 def shown(value) -> str:
     """``value`` as a message shows it: NumPy scalars and arrays as plain Python numbers.
 
@@ -121,7 +148,8 @@ def shown(value) -> str:
 
 
 __all__ = [
-    "CorruptChunkError", "GridError", "IncompleteRunError", "InferenceError", "InvalidNameError",
-    "ManifestError", "MissingChunkError", "StoreError", "TruncatedStoreError", "UnknownEntryError",
-    "UnknownLabelError", "UnsupportedFormatError", "ZooError", "ZooNotFoundError", "shown",
+    "CorruptChunkError", "GridError", "HubError", "HubUnreachableError", "IncompleteRunError", "InferenceError",
+    "InvalidNameError", "InvalidRepoIdError", "InvalidRevisionError", "ManifestError", "MissingChunkError",
+    "NotPrecomputedError", "StatsWarning", "StoreError", "TruncatedStoreError", "UnknownEntryError",
+    "UnknownLabelError", "UnknownMetricError", "UnsupportedFormatError", "ZooError", "ZooNotFoundError", "shown",
 ]

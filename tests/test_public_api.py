@@ -164,7 +164,12 @@ def test_errors_are_public_in_paistats_errors_and_reexported():
     for name in errors.__all__:
         obj = getattr(errors, name)
         if inspect.isclass(obj):
-            assert issubclass(obj, errors.ZooError) and getattr(paistats, name) is obj, name
+            assert issubclass(obj, (errors.ZooError, UserWarning)) and getattr(paistats, name) is obj, name
+    import paistats.hub as hub
+    import paistats.stats as stats
+
+    assert hub.HubError is errors.HubError and stats.StatsWarning is errors.StatsWarning
+    assert stats.UnknownMetricError is errors.UnknownMetricError
     assert issubclass(errors.InferenceError, ValueError) and issubclass(errors.UnknownLabelError, ValueError)
 
 

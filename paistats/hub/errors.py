@@ -1,4 +1,5 @@
-"""Hub errors: one line each, never a token, all :class:`paistats.ZooError` subclasses.
+"""Hub errors: one line each, never a token, all :class:`paistats.ZooError` subclasses (defined in
+:mod:`paistats.errors`, re-exported here).
 
 :func:`hub_errors` turns ``huggingface_hub`` and transport exceptions into them.
 """
@@ -7,24 +8,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from paistats.errors import ZooError
+from paistats.errors import (HubError, HubUnreachableError, InvalidRepoIdError,  # noqa: F401 (re-exported)
+                             InvalidRevisionError, ZooError)
 from paistats.hub.env import DEFAULT_REVISION, endpoint
-
-
-class HubError(ZooError, RuntimeError):
-    """A Hub operation failed; the message is one line and never contains a token."""
-
-
-class HubUnreachableError(HubError, ConnectionError):
-    """The Hub could not be reached (and no usable cached copy exists)."""
-
-
-class InvalidRepoIdError(HubError, ValueError):
-    """A repo id that is not ``org/name`` (or a reference to a model / space repo)."""
-
-
-class InvalidRevisionError(HubError, ValueError):
-    """A revision that cannot name a branch, tag or commit (empty, ``..``, leading ``/``)."""
 
 
 def _causes(err: BaseException) -> Iterator[BaseException]:

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - an older dask: tiles share their reads
 from dask.base import tokenize
 from dask.core import flatten
 
+from paistats.errors import StatsWarning  # noqa: F401 (re-exported by paistats.stats)
 from paistats.store.layout import GRID_DIMS, REINIT_VARIANTS
 
 from paistats.stats import _blocks
@@ -33,10 +34,6 @@ STAT_STAGES = ("init", "trained", "dense_init", "score", "dense_score")
 DIST_STAGES = _blocks.RUN_STAGES
 _NS = len(STAT_NAMES)
 KNOWN_DIMS = (PRUNER_DIM, *GRID_DIMS, "seed_pair", "layer", "stage", "quantile")
-
-
-class StatsWarning(UserWarning):
-    """A layer fully pruned, non-finite stored values, or too few seeds for a noise floor."""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 from zarr.storage import ZipStore
 
-from paistats.errors import ZooError
+from paistats.errors import NotPrecomputedError, ZooError  # noqa: F401 (NotPrecomputedError re-exported)
 from paistats.stats._compute import Request, compute
 from paistats.stats._inputs import (
     PRUNER_DIM, RANDOM, SEED, VARIANT, _layer_names, complete_flags, entry_label,
@@ -319,10 +319,6 @@ def entry_dirs(obj: xr.DataTree) -> list[Path]:
     flags = root.to_dataset(inherit=False).get("complete")
     source = flags.encoding.get("source") if flags is not None else None
     return [Path(source)] if source else []
-
-
-class NotPrecomputedError(ZooError, LookupError):
-    """``precomputed="require"`` and the stored statistics cannot serve the request (one line: why)."""
 
 
 class _Miss(Exception):

@@ -27,14 +27,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from paistats.errors import ZooError
+from paistats.errors import UnknownMetricError  # noqa: F401 (re-exported)
 
 #: Kinds of metric, each with its registry.
 KINDS = ("statistic", "distance")
-
-
-class UnknownMetricError(ZooError, ValueError):
-    """A metric name that no registry holds (the message lists close matches and every name)."""
 
 
 @dataclass(frozen=True)
