@@ -465,8 +465,8 @@ def run(ctx: Context, report, arch: Arch) -> dict:
     elif set(map(str, tree[PRUNER].values)) != set(methods):
         tree = tree.sel({PRUNER: methods})
     sec.text(protocol_text(tree, arch))
-    if "original" not in set(map(str, tree["variant"].values)):  # every distance is to the reference variant
-        ctx.skip(sec.title, "every statistic and figure", "the zoo has no `original` variant (the reference)")
+    if REFERENCE_VARIANT not in set(map(str, tree[VARIANT].values)):  # every distance is to the reference variant
+        ctx.skip(sec.title, "every statistic and figure", f"the zoo has no `{REFERENCE_VARIANT}` variant (the reference)")
         return {}
     stats, m1 = _quiet(layer_stats, tree)
     dist, m2 = _quiet(distances, tree)

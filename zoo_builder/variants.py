@@ -56,6 +56,7 @@ from typing import Mapping
 import torch
 import torch.nn as nn
 
+from paistats.vocabulary import FRANKLE_VARIANTS, REFERENCE_VARIANT
 from zoo_builder import seeding
 from zoo_builder.models import initialize
 from zoo_builder.pruning import PruneResult
@@ -112,9 +113,9 @@ for _v in (Variant("original"), Variant("shuffle", shuffle=True), Variant("reini
     VARIANT_REGISTRY.add(_v.name, _v)
 
 #: FDRC21's four ablations: what ``variants: all`` builds.
-VARIANTS = ("original", "shuffle", "reinit", "invert")
+VARIANTS = FRANKLE_VARIANTS
 #: The 2 × 2 design separating the mask's layout from the kept values (with ``original``).
-FACTORIAL = ("original", "shuffle", "reinit", "shuffle_kept", "permute_kept")
+FACTORIAL = (REFERENCE_VARIANT, "shuffle", "reinit", "shuffle_kept", "permute_kept")
 
 
 def names() -> list[str]:

@@ -27,9 +27,10 @@ from paistats.stats._inputs import (
     whole,
 )
 from paistats.stats._kernels import BINS, DIST_NAMES, QUANTILES, RATIO_METRICS, STAT_NAMES
+from paistats.vocabulary import INIT, POOLED_LAYER, REFERENCE_VARIANT, TRAINED
 
 #: Stages of ``layer_stats`` (``dense_*``: the whole starting tensor / all scores, as reference).
-STAT_STAGES = ("init", "trained", "dense_init", "score", "dense_score")
+STAT_STAGES = (INIT, TRAINED, "dense_init", "score", "dense_score")
 #: Stages of ``distances``.
 DIST_STAGES = _blocks.RUN_STAGES
 _NS = len(STAT_NAMES)
@@ -44,7 +45,7 @@ class Request:
     dist: bool = True
     noise: bool = True
     random: bool = True
-    reference: str = "original"
+    reference: str = REFERENCE_VARIANT
     include_pruned: bool = False
     bins: int = BINS
     quantiles: tuple = QUANTILES
@@ -218,7 +219,7 @@ def _group(da: xr.DataArray, seeds: range, core) -> xr.DataArray:
 def _lazy_random(layer: Layer, rnd: Layer, req: Request):
     """d(random pruner's original run, this pruner's reference) per cell."""
     T = list(layer.tensor_dims)
-    sel = {VARIANT: "original"}
+    sel = {VARIANT: REFERENCE_VARIANT}
     a = (rnd.mask.sel(sel, drop=True), rnd.start.sel(sel, drop=True), rnd.trained.sel(sel, drop=True), rnd.score,
          rnd.complete.sel(sel, drop=True))
     mask, start, trained, score, comp, ref_mode = _reference_run(layer, req)
@@ -244,8 +245,8 @@ def _random_layer(obj_layer: Layer, random_tree, name: str, complete: xr.DataArr
         return None
     flags = complete_flags(random_tree)
     r = read_layer(name, random_tree[name].to_dataset(inherit=True), flags)
-    if "original" not in [str(v) for v in np.atleast_1d(r.mask[VARIANT].values)]:
-        raise ValueError("the random_entry= entry has no 'original' variant")
+    if REFERENCE_VARIANT not in [str(v) for v in np.atleast_1d(r.mask[VARIANT].values)]:
+        raise ValueError(f"the random_entry= entry has no {REFERENCE_VARIANT!r} variant")
     # the labels of the runs (a scalar selection is a scalar coord of the root's flags only)
     coords = {d: obj_layer.complete[d] for d in ("sparsity", SEED) if d in obj_layer.complete.coords and d in r.mask.dims}
     scalar = [d for d, c in coords.items() if c.ndim == 0]  # selected by a scalar: no dim to broadcast along
@@ -354,7 +355,7 @@ def _aggregate(per_layer: xr.Dataset, weight: xr.DataArray, size: xr.DataArray |
                 value = np.where(total > 0, (np.where(nan, 0.0, x) * ww).sum(axis) / total, np.nan)
         out[name] = (tuple(d for d in da.dims if d != "layer"), value)
     coords = {c: v.variable for c, v in per_layer.coords.items() if "layer" not in v.dims}
-    return xr.Dataset(out, coords=coords).expand_dims(layer=["all"])
+    return xr.Dataset(out, coords=coords).expand_dims(layer=[POOLED_LAYER])
 
 
 def compute(obj: xr.DataTree, req: Request, *, random=None) -> dict[str, xr.Dataset]:
@@ -391,7 +392,7 @@ def compute(obj: xr.DataTree, req: Request, *, random=None) -> dict[str, xr.Data
         if req.random and req.dist:
             rnd = _random_layer(lay, random, lay.name, flags)
             if rnd is not None:
-                item["random"] = _lazy_random(lay, rnd, req)
+                item[RANDOM] = _lazy_random(lay, rnd, req)
         lazy.append(item)
     (computed,) = dask.compute(lazy)
 
@@ -410,8 +411,8 @@ def compute(obj: xr.DataTree, req: Request, *, random=None) -> dict[str, xr.Data
         per = []
         for lay, c in zip(layers, computed):
             ds = _dist_dataset(c["runs"][1])
-            if "random" in c:
-                den = _dist_dataset(c["random"])
+            if RANDOM in c:
+                den = _dist_dataset(c[RANDOM])
                 for m in RATIO_METRICS:
                     d = den[m].where(den["stage"] != "score")
                     ds[f"{m}_random"] = d

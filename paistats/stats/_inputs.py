@@ -13,9 +13,9 @@ import xarray as xr
 
 from paistats.store import layout
 
-PRUNER_DIM = getattr(layout, "PRUNER_DIM", "pruner")
-VARIANT, SEED = "variant", "seed"
-RANDOM = "random"
+from paistats.vocabulary import PRUNER as PRUNER_DIM
+from paistats.vocabulary import RANDOM_PRUNER as RANDOM  # noqa: F401 (for _compute)
+from paistats.vocabulary import SEED, VARIANT  # noqa: F401 (for _compute)
 
 
 @dataclass
