@@ -294,6 +294,8 @@ def test_calibration_weighs_runs_by_their_cost():
     assert (e.runs_measured, e.elapsed, e.remaining_runs) == (6, 10.0, 25 - 8)
     assert e.remaining == pytest.approx(17 * 1.0 * 5.0 / 2)  # p3 ... p19 left, 5 s per unit, 2 workers
     assert e.seconds_per_run == pytest.approx(7.5 / 6)  # the plain mean per run: 4.6x too optimistic
+    # the printed s/run is the projection's (5 s per remaining run), not the cheap runs' plain mean
+    assert pr.calibrated_text().startswith("calibrated on 6 runs: 5.00 s/run per worker; 17 runs left")
 
 
 def test_skipped_runs_do_not_calibrate():

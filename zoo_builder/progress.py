@@ -272,7 +272,10 @@ class Progress:
             return ""
         from zoo_builder.plan import _fmt_duration
 
-        return (f"calibrated on {e.runs_measured} runs: {e.seconds_per_run:.2f} s/run per worker; "
+        # the projection's mean time per remaining run (cost-weighted), not the mean of the runs measured:
+        # the first runs of a build include near-free dense-reuse runs
+        per_run = e.remaining * e.workers / e.remaining_runs if e.remaining_runs else e.seconds_per_run
+        return (f"calibrated on {e.runs_measured} runs: {per_run:.2f} s/run per worker; "
                 f"{e.remaining_runs} runs left ≈ {_fmt_duration(e.remaining)} on {e.workers} worker(s); "
                 f"whole build ≈ {_fmt_duration(e.total)} (entry statistics at the end not included)")
 
