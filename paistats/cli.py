@@ -18,12 +18,13 @@ a zoo, an unknown or invalid name, an unreachable Hub, ...); 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import re
 import shlex
 import sys
 from pathlib import Path
+
+from paistats.errors import unknown_choice  # noqa: F401 (re-exported: the one "did you mean" message)
 
 PROG = "paistats"
 #: The zoo every command line reads or writes when ``--zoo`` is not given.
@@ -35,29 +36,6 @@ class UsageError(Exception):
 
 
 # ----------------------------------------------------------------------------- the shared grammar
-
-def unknown_choice(kind: str, value: object, choices) -> str:
-    """One line naming an unknown value, its close matches (difflib) and every valid choice.
-
-    Parameters
-    ----------
-    kind : str
-        What the value is, in words ("preset", "--only method value", "subcommand").
-    value : object
-        The value given.
-    choices : iterable
-        The valid values (shown in the order given).
-
-    Returns
-    -------
-    str
-        ``unknown <kind> '<value>'. Did you mean '<close>'? Valid choices: a, b, c.`` (the
-        "Did you mean" part only when a choice is close).
-    """
-    choices = [str(c) for c in choices]
-    close = difflib.get_close_matches(str(value), choices, n=3)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown {kind} {str(value)!r}.{hint} Valid choices: {', '.join(choices)}."
 
 
 class CliParser(argparse.ArgumentParser):
@@ -166,16 +144,10 @@ def _hints() -> list[tuple[type, str]]:
     """How to fix each kind of error whose message only names the problem (most specific first)."""
     from paistats import errors
 
-    hints: list[tuple[type, str]] = []
-    try:
-        from paistats.hub import HubUnreachableError
-    except ImportError:  # pragma: no cover - the Hub module is optional for reading local zoos
-        pass
-    else:
-        offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "on", "yes", "true")
-        hints.append((HubUnreachableError, "unset HF_HUB_OFFLINE and download it once while online" if offline
-                      else "check the network and HF_ENDPOINT (unset it for huggingface.co)"))
-    hints += [
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "on", "yes", "true")
+    hints: list[tuple[type, str]] = [
+        (errors.HubUnreachableError, "unset HF_HUB_OFFLINE and download it once while online" if offline
+         else "check the network and HF_ENDPOINT (unset it for huggingface.co)"),
         (errors.TruncatedStoreError, "check it with: python -m paistats verify ENTRY, then download or rebuild "
                                      "the entry (python -m zoo_builder resumes a build)"),
         (errors.CorruptChunkError, "check it with: python -m paistats verify ENTRY, then download or rebuild "

@@ -11,6 +11,7 @@ Messages show values as Python prints plain numbers (:func:`shown`): ``0.9``, ne
 """
 from __future__ import annotations
 
+import difflib
 import numbers
 
 
@@ -147,9 +148,37 @@ def shown(value) -> str:
     return repr(value)
 
 
+def unknown_choice(kind: str, value: object, choices) -> str:
+    """One line naming an unknown value, its close matches (difflib) and every valid choice.
+
+    The one "did you mean" message of the project: the command lines, the builder's registries and
+    config, and the statistics registry all use it.
+
+    Parameters
+    ----------
+    kind : str
+        What the value is, in words ("preset", "--only method value", "distance").
+    value : object
+        The value given.
+    choices : iterable
+        The valid values (shown in the order given).
+
+    Returns
+    -------
+    str
+        ``unknown <kind> '<value>'. Did you mean '<close>'? Valid choices: a, b, c.`` (the
+        "Did you mean" part only when a choice is close; the value as :func:`shown` prints it).
+    """
+    choices = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(value), choices, n=3)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown {kind} {shown(value)}.{hint} Valid choices: {', '.join(choices)}."
+
+
 __all__ = [
     "CorruptChunkError", "GridError", "HubError", "HubUnreachableError", "IncompleteRunError", "InferenceError",
     "InvalidNameError", "InvalidRepoIdError", "InvalidRevisionError", "ManifestError", "MissingChunkError",
     "NotPrecomputedError", "StatsWarning", "StoreError", "TruncatedStoreError", "UnknownEntryError",
     "UnknownLabelError", "UnknownMetricError", "UnsupportedFormatError", "ZooError", "ZooNotFoundError", "shown",
+    "unknown_choice",
 ]

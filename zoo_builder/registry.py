@@ -1,8 +1,9 @@
 """A tiny name → object registry with helpful errors (one per concern: models, datasets, methods)."""
 from __future__ import annotations
 
-import difflib
 from typing import Callable, Generic, Iterator, TypeVar
+
+from paistats.errors import unknown_choice
 
 T = TypeVar("T")
 
@@ -50,8 +51,5 @@ class Registry(Generic[T]):
         return len(self._items)
 
 
-def unknown_choice_message(kind: str, value: object, choices: list[str]) -> str:
-    """One-line message: the bad value, close matches, and every valid choice."""
-    close = difflib.get_close_matches(str(value), choices, n=3) if isinstance(value, str) else []
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown {kind} {value!r}.{hint} Valid choices: {', '.join(choices)}."
+#: One-line message of an unknown value with its close matches (:func:`paistats.errors.unknown_choice`).
+unknown_choice_message = unknown_choice

@@ -21,13 +21,12 @@ Changing what a metric means: bump its ``version``.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from paistats.errors import UnknownMetricError  # noqa: F401 (re-exported)
+from paistats.errors import UnknownMetricError, unknown_choice  # noqa: F401 (UnknownMetricError re-exported)
 
 #: Kinds of metric, each with its registry.
 KINDS = ("statistic", "distance")
@@ -107,9 +106,7 @@ class MetricRegistry:
     def get(self, name: str) -> Metric:
         """The metric called ``name``."""
         if not isinstance(name, str) or name not in self._items:
-            close = difflib.get_close_matches(str(name), self.names(), n=3)
-            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise UnknownMetricError(f"unknown {self.kind} {name!r}.{hint} Registered: {', '.join(self.names())}.")
+            raise UnknownMetricError(unknown_choice(self.kind, name, self.names()))
         return self._items[name]
 
     def names(self) -> tuple[str, ...]:
