@@ -4,8 +4,10 @@ never by wall time."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,8 +33,11 @@ print({MARK!r} + json.dumps({{"code": code, "heavy": heavy}}), flush=True)
 
 def start(module: str, *argv: str) -> tuple[int, list[str], str]:
     """Run ``python -m module argv`` in a fresh interpreter: exit code, heavy modules imported, stderr."""
-    proc = subprocess.run([sys.executable, "-c", _PROBE, module, *argv], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    # in an empty folder: a ./zoo left in the checkout (gitignored) must not change what is imported
+    with tempfile.TemporaryDirectory() as cwd:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        proc = subprocess.run([sys.executable, "-c", _PROBE, module, *argv], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=120)
     line = next(x for x in proc.stdout.splitlines() if x.startswith(MARK))
     result = json.loads(line[len(MARK):])
     return result["code"], result["heavy"], proc.stderr

@@ -371,10 +371,10 @@ def cmd_build(args) -> int:
     device = _device(args)
     _check_preset(args)
     zoo_dir = Path(_zoo_option(args)).expanduser()
-    _check_zoo_shape(zoo_dir)
     if args.revision is not None and not args.push_to_hub:
         raise UsageError("--revision is the Hub branch of --push-to-hub; give --push-to-hub REPO too")
     _check_revision(args.revision)
+    _check_zoo_shape(zoo_dir)  # after the arguments: a bad combination reads nothing of the zoo
     from zoo_builder import executor, plan as plan_mod, testing
     from zoo_builder.progress import Progress
 
@@ -456,8 +456,8 @@ def _zoo_entries(zoo_dir: Path) -> list[str]:
 def cmd_ls(args) -> int:
     zoo_dir = Path(_zoo_option(args)).expanduser()
     if args.preset or args.config:
+        _check_preset(args)  # the arguments first: a bad preset reads nothing of the zoo
         _check_zoo_shape(zoo_dir)
-        _check_preset(args)
         from zoo_builder import executor, plan as plan_mod
 
         plan = _plan(args)
