@@ -11,6 +11,7 @@ import itertools
 
 import numpy as np
 
+from paistats.stats import _compiled
 from paistats.stats._kernels import DIST_NAMES, STAT_NAMES, Sample, describe, distance, rankdata, spearman
 
 #: Stages of a run's samples inside the kernels (rows of the outputs).
@@ -29,6 +30,9 @@ def _narrow(a: np.ndarray) -> np.ndarray:
     is the same as from the float64 array (the widened values are the same numbers)."""
     if a.dtype != np.float64 or not a.size:
         return a
+    if _compiled.AVAILABLE:
+        b = _compiled.exact_float32(a)
+        return a if b is None else b
     b = a.astype(np.float32)
     if np.array_equal(b, a, equal_nan=True):
         return b
@@ -77,10 +81,23 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
         kept_of: dict[int, tuple] = {}
 
         def kept(v):
-            """(raw kept values, their Samples) of variant ``v`` (the reference's serve twice)."""
+            """(raw kept values, their Samples, the scores' ranks or None) of variant ``v`` (the
+            reference's serve twice). A variant with the reference's mask (``reinit``) keeps the
+            same scores: it shares their sample (a distance of 0 without a merge) and ranks."""
             if v not in kept_of:
-                raw = _samples(*run(outer + (v,)), "kept")
-                kept_of[v] = (raw, [Sample(x) for x in raw])
+                m, w0, w1, s = run(outer + (v,))
+                same = ref is not None and ref != v and ref in kept_of and np.array_equal(m, kept_of[ref][3])
+                if same:
+                    idx = kept_of[ref][4]
+                    raw = (w0.take(idx), w1.take(idx), kept_of[ref][0][2])
+                    samples = [Sample(raw[0]), Sample(raw[1]), kept_of[ref][1][2]]
+                    ranks = kept_of[ref][2]
+                else:
+                    idx = np.flatnonzero(m)
+                    raw = (w0.take(idx), w1.take(idx), s.take(idx))
+                    samples = [Sample(x) for x in raw]
+                    ranks = rankdata(raw[2]) if want_stats and samples[2].ok and raw[2].size >= 2 else None
+                kept_of[v] = (raw, samples, ranks, m, idx)
             return kept_of[v]
 
         ref_samples = None
@@ -96,10 +113,9 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
             m, w0, w1, s = run(idx)
             kept_sorted = None
             if want_stats:
-                raw, kept_sorted = kept(v)
+                raw, kept_sorted, score_ranks = kept(v)[:3]
                 for k, smp in enumerate(kept_sorted):
                     stats[idx + (k,)] = describe(smp, n_tensor, q)
-                score_ranks = rankdata(raw[2]) if kept_sorted[2].ok and raw[2].size >= 2 else None
                 for k in (0, 1):
                     if kept_sorted[k].ok and kept_sorted[2].ok:
                         stats[idx + (k, _SPEARMAN)] = spearman(np.abs(raw[k]), raw[2], score_ranks)

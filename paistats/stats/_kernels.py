@@ -3,8 +3,9 @@
 Every ECDF-based quantity (quantiles, KS, Wasserstein, energy, the histogram counts of
 Jensen-Shannon and Hellinger) is derived from sorted float64 arrays, so a run's layer is sorted
 once per stage and reused by every statistic and every comparison it enters (float32 values are
-sorted as float32 and widened exactly; a comparison merges two sorted samples with one sort). The formulas are
-those of numpy / scipy (see the tests, which check each against them at rtol 1e-8).
+sorted as float32 and widened exactly; a comparison merges two sorted samples in one compiled pass,
+:mod:`paistats.stats._compiled`, or with one sort without numba). The formulas are those of numpy /
+scipy (see the tests, which check each against them at rtol 1e-8).
 
 Each statistic and distance is one function registered in :mod:`paistats.stats.registry`; the
 positions of the output vectors (:data:`STAT_NAMES`, :data:`DIST_NAMES`) and the ratio list
@@ -17,6 +18,7 @@ from functools import cached_property
 import numpy as np
 from scipy.special import rel_entr
 
+from paistats.stats import _compiled
 from paistats.stats.registry import DISTANCES, STATISTICS, Metric, ratio_names, register_distance, register_statistic
 
 #: Default quantile levels of ``quantile_value``.
@@ -98,7 +100,11 @@ class Sample:
 
 
 def rankdata(x: np.ndarray) -> np.ndarray:
-    """Average ranks (``scipy.stats.rankdata(x, method="average")``) with one quicksort."""
+    """Average ranks (``scipy.stats.rankdata(x, method="average")``): compiled for float32
+    (:func:`paistats.stats._compiled.average_ranks`), else with one quicksort."""
+    ranks = _compiled.average_ranks(x)
+    if ranks is not None:
+        return ranks
     n = x.size
     order = np.argsort(x)
     xs = x[order]
@@ -119,7 +125,12 @@ def spearman(a: np.ndarray, b: np.ndarray, rb: np.ndarray | None = None) -> floa
     if a.size < 2 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return np.nan
     ra = rankdata(a)
-    rb = rankdata(b) if rb is None else rb.copy()
+    rb = rankdata(b) if rb is None else rb
+    if _compiled.AVAILABLE:
+        sab, saa, sbb = _compiled.rank_correlation(ra, rb)
+        den = np.sqrt(saa * sbb)
+        return np.nan if den == 0 else float(np.clip(sab / den, -1.0, 1.0))
+    rb = rb.copy()
     ra -= ra.mean()
     rb -= rb.mean()
     den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
@@ -171,10 +182,34 @@ def _merged_counts(a: Sample, b: Sample) -> tuple[np.ndarray, np.ndarray, np.nda
     return vals[last], pos - c_b, c_b
 
 
+def ecdf_sums_numpy(a: Sample, b: Sample) -> tuple[float, float, float, float]:
+    """NumPy reference of :func:`paistats.stats._compiled.ecdf_sums` (the kernel without numba):
+    (max |F_a − F_b|, ∫ |F_a − F_b|, ∫ (F_a − F_b)², Cramér–von Mises U) from the merged sample."""
+    vals, cum_a, cum_b = _merged_counts(a, b)
+    n, m = a.n, b.n
+    diff = cum_a / n - cum_b / m
+    deltas = np.diff(vals)
+    ks = np.abs(diff).max()
+    w1 = np.sum(np.multiply(np.abs(diff[:-1]), deltas))
+    e2 = np.sum(np.multiply(np.square(diff[:-1]), deltas))
+    c_a, c_b = np.diff(cum_a, prepend=0), np.diff(cum_b, prepend=0)
+    # U = n Σ (rank of x_(i) − i)² + m Σ (rank of y_(j) − j)², ranks pooled midranks: the c_a
+    # values of x in a group, ranks i = A+1 … A+c_a (A of x before it, B of y), all at midrank
+    # A + B + (c_a + c_b + 1)/2, add c_a (B + c_b/2)² + (c_a³ − c_a)/12 (and likewise for y)
+    half_b = cum_b - c_b / 2.0
+    half_a = cum_a - c_a / 2.0
+    u = n * np.sum(c_a * np.square(half_b)) + m * np.sum(c_b * np.square(half_a))
+    for size, c in ((n, c_a), (m, c_b)):
+        tied = c[c > 1].astype(np.float64)
+        if tied.size:
+            u += size * np.sum((tied * tied - 1.0) * tied) / 12.0
+    return float(ks), float(w1), float(e2), float(u)
+
+
 class Pair:
     """A run's sample ``a`` against its reference sample ``b`` (both non-empty and finite): what
-    several distances share, computed on first use — the merged sorted sample with its ECDFs, the
-    shared-bin histograms, and the distances already evaluated (:meth:`value`).
+    several distances share, computed on first use — the ECDF sums of one merge of the two sorted
+    samples (:attr:`ecdf`), the shared-bin histograms, and the distances already evaluated (:meth:`value`).
 
     Parameters
     ----------
@@ -193,25 +228,12 @@ class Pair:
         return self.a is self.b
 
     @cached_property
-    def merged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(distinct pooled values z, sorted; #a ≤ z; #b ≤ z) (:func:`_merged_counts`)."""
-        return _merged_counts(self.a, self.b)
-
-    @property
-    def vals(self) -> np.ndarray:
-        """Distinct values of both samples together, sorted (length G)."""
-        return self.merged[0]
-
-    @cached_property
-    def diff(self) -> np.ndarray:
-        """ECDF of ``a`` minus ECDF of ``b`` at :attr:`vals` (length G)."""
-        _, cum_a, cum_b = self.merged
-        return cum_a / self.a.n - cum_b / self.b.n
-
-    @cached_property
-    def deltas(self) -> np.ndarray:
-        """Gaps between consecutive :attr:`vals` (length G − 1)."""
-        return np.diff(self.vals)
+    def ecdf(self) -> tuple[float, float, float, float]:
+        """(max |F_a − F_b|, ∫ |F_a − F_b|, ∫ (F_a − F_b)², Cramér–von Mises U) of the ECDFs
+        (:func:`paistats.stats._compiled.ecdf_sums`; :func:`ecdf_sums_numpy` without numba)."""
+        if _compiled.AVAILABLE:
+            return _compiled.ecdf_sums(self.a.x, self.b.x)
+        return ecdf_sums_numpy(self.a, self.b)
 
     @cached_property
     def hist(self) -> tuple[np.ndarray, np.ndarray]:
@@ -291,12 +313,12 @@ STATISTICS.add(Metric("spearman_abs_score", "statistic", None,
 
 @register_distance("ks", ratio=True, zero_on_identical=True, doc="`scipy.stats.ks_2samp(x, y).statistic`")
 def _ks(p: Pair) -> float:
-    return np.abs(p.diff).max()
+    return p.ecdf[0]
 
 
 @register_distance("wasserstein", ratio=True, zero_on_identical=True, doc="`scipy.stats.wasserstein_distance(x, y)`")
 def _wasserstein(p: Pair) -> float:
-    return np.sum(np.multiply(np.abs(p.diff[:-1]), p.deltas))
+    return p.ecdf[1]
 
 
 @register_distance("wasserstein_rel", ratio=True, doc="`wasserstein` / `numpy.std(y)` (NaN when std y is 0)")
@@ -306,7 +328,7 @@ def _wasserstein_rel(p: Pair) -> float:
 
 @register_distance("energy", ratio=True, zero_on_identical=True, doc="`scipy.stats.energy_distance(x, y)`")
 def _energy(p: Pair) -> float:
-    return np.sqrt(2) * np.sqrt(np.sum(np.multiply(np.square(p.diff[:-1]), p.deltas)))
+    return np.sqrt(2) * np.sqrt(p.ecdf[2])
 
 
 @register_distance("jensen_shannon", ratio=True, zero_on_identical=True,
@@ -348,18 +370,7 @@ def _cramer_von_mises(p: Pair) -> float:
     n, m = p.a.n, p.b.n
     if n < 2 or m < 2:
         return np.nan
-    _, cum_a, cum_b = p.merged  # one pass over the distinct pooled values (groups of ties)
-    c_a, c_b = np.diff(cum_a, prepend=0), np.diff(cum_b, prepend=0)
-    # U = n Σ (rank of x_(i) − i)² + m Σ (rank of y_(j) − j)², ranks pooled midranks: the c_a
-    # values of x in a group, ranks i = A+1 … A+c_a (A of x before it, B of y), all at midrank
-    # A + B + (c_a + c_b + 1)/2, add c_a (B + c_b/2)² + (c_a³ − c_a)/12 (and likewise for y)
-    half_b = cum_b - c_b / 2.0
-    half_a = cum_a - c_a / 2.0
-    u = n * np.sum(c_a * np.square(half_b)) + m * np.sum(c_b * np.square(half_a))
-    for size, c in ((n, c_a), (m, c_b)):
-        tied = c[c > 1].astype(np.float64)
-        if tied.size:
-            u += size * np.sum((tied * tied - 1.0) * tied) / 12.0
+    u = p.ecdf[3]  # the rank sum (midranks for ties): see ecdf_sums_numpy
     k, total = n * m, n + m
     return u / (k * total) - (4 * k - 1) / (6 * total)
 
