@@ -14,7 +14,7 @@ import scipy.stats as ss
 from scipy.spatial.distance import jensenshannon
 
 import paistats
-from paistats.stats import _compute, _kernels, api, derived
+from paistats.stats import _compiled, _compute, _kernels, api, derived
 from paistats.stats import DISTANCES, RATIO_METRICS, STATISTICS, Metric, NotPrecomputedError, UnknownMetricError
 from paistats.stats import distances, layer_stats, read_derived, write_derived
 from paistats.stats._kernels import BINS, Sample, describe, distance
@@ -80,15 +80,34 @@ def _pairs(n_pairs=24, seed=0):
     return out
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def kernels(request, monkeypatch):
+    """Each kernel test runs twice: on the compiled kernels (numba, a dependency) and on their NumPy
+    fallback, the path of an install without numba."""
+    if request.param == "numpy":
+        monkeypatch.setattr(_compiled, "AVAILABLE", False)
+    else:
+        assert _compiled.AVAILABLE, "numba is a dependency of paistats: the compiled kernels must load"
+    return request.param
+
+
+def _large_pairs():
+    """Pairs the size of a layer (float32, ties across the samples from float32 rounding)."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(60_000) * 0.05).astype(np.float32)
+    y = (rng.standard_normal(40_000) * 0.06 + 0.001).astype(np.float32)
+    return [(x, y), (y, x), (np.round(x * 200) / 200, y)]
+
+
 def test_every_distance_and_statistic_has_an_independent_reference_here():
     assert set(DISTANCE_REFERENCES) == set(DISTANCES.names())
     assert set(STATISTIC_REFERENCES) == {m.name for m in STATISTICS.values() if m.fn is not None}
 
 
 @pytest.mark.parametrize("name", DISTANCES.names())
-def test_each_registered_distance_equals_its_reference(name):
+def test_each_registered_distance_equals_its_reference(name, kernels):
     i = DISTANCES.names().index(name)
-    for x, y in _pairs():
+    for x, y in _pairs() + _large_pairs():
         got = distance(Sample(x), Sample(y), BINS)[i]
         want = DISTANCE_REFERENCES[name](x.astype(np.float64), y.astype(np.float64))
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-300 if want == 0 else 0, err_msg=name)
@@ -104,7 +123,7 @@ def test_a_distance_zero_on_identical_samples_is_zero_for_the_sample_itself(name
 
 
 @pytest.mark.parametrize("name", list(STATISTIC_REFERENCES))
-def test_each_registered_statistic_equals_its_reference(name):
+def test_each_registered_statistic_equals_its_reference(name, kernels):
     i = _kernels.STAT_NAMES.index(name)
     for x, _ in _pairs():
         got = describe(Sample(x), 1000, np.array(_kernels.QUANTILES))[i]
@@ -112,7 +131,7 @@ def test_each_registered_statistic_equals_its_reference(name):
                                    err_msg=name)
 
 
-def test_cramer_von_mises_equals_scipy_with_ties_pruned_zeros_and_through_distances():
+def test_cramer_von_mises_equals_scipy_with_ties_pruned_zeros_and_through_distances(kernels):
     """Midranks for ties (scipy's definition), float32 merged by the mantissa-bit path, NaN below
     two values (scipy refuses), 0 against itself; and what ``distances`` returns per run."""
     i = DISTANCES.names().index("cramer_von_mises")
@@ -139,6 +158,33 @@ def test_cramer_von_mises_equals_scipy_with_ties_pruned_zeros_and_through_distan
 
         want = ss.cramervonmises_2samp(pruned(v).ravel(), pruned("original").ravel(), method="asymptotic").statistic
         np.testing.assert_allclose(d["cramer_von_mises"].sel(variant=v, seed=1), want, rtol=RTOL)
+
+
+def test_ranks_and_spearman_equal_scipy_with_ties_signed_zeros_and_both_dtypes(kernels):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(5000)
+    cases = [x, np.round(x * 4) / 4, np.abs(x), np.concatenate([[-0.0, 0.0, 0.0, -0.0], x[:50]]), x[:1], x[:2]]
+    for values in cases:
+        for dtype in (np.float32, np.float64):
+            v = values.astype(dtype)
+            np.testing.assert_array_equal(_kernels.rankdata(v), ss.rankdata(v), err_msg=f"{dtype} {v.size}")
+    w = (rng.standard_normal(5000) * 0.05).astype(np.float32)
+    score = np.round(np.abs(w) * 400 + rng.standard_normal(5000), 1).astype(np.float32)  # tied scores
+    for a, b in ((np.abs(w), score), (score, -score), (np.abs(w).astype(np.float64), score)):
+        np.testing.assert_allclose(_kernels.spearman(a, b), ss.spearmanr(a, b).statistic, rtol=1e-12)
+    assert np.isnan(_kernels.spearman(np.ones(10, np.float32), score[:10]))  # constant: undefined, as scipy
+
+
+def test_scores_are_narrowed_to_float32_only_when_exact(kernels):
+    from paistats.stats._blocks import _narrow
+
+    exact = np.array([[0.5, np.nan], [-3.25, 1e-3]], dtype=np.float32).astype(np.float64)
+    got = _narrow(exact)
+    assert got.dtype == np.float32 and got.shape == (2, 2)
+    np.testing.assert_array_equal(got.astype(np.float64), exact)
+    inexact = exact.copy()
+    inexact[1, 1] = 0.1  # not a float32
+    assert _narrow(inexact).dtype == np.float64
 
 
 def test_kernel_vector_positions_and_the_ratio_list_follow_the_registries():
