@@ -108,12 +108,3 @@ def test_float32_exact_scores_are_sorted_as_float32_with_identical_results(monke
     for key in fast:
         xr.testing.assert_identical(fast[key], slow[key])
 
-
-def test_narrow_keeps_float64_unless_every_value_is_a_float32():
-    from paistats.stats._blocks import _narrow
-
-    exact = np.array([0.5, np.nan, -3.25, float(np.float32(0.1))])
-    assert _narrow(exact).dtype == np.float32
-    np.testing.assert_array_equal(_narrow(exact).astype(np.float64), exact)
-    assert _narrow(np.array([0.5, 0.1])).dtype == np.float64  # 0.1 is not a float32 number
-    assert _narrow(np.array([1, 2], dtype=np.float32)).dtype == np.float32

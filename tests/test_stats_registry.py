@@ -185,6 +185,7 @@ def test_scores_are_narrowed_to_float32_only_when_exact(kernels):
     inexact = exact.copy()
     inexact[1, 1] = 0.1  # not a float32
     assert _narrow(inexact).dtype == np.float64
+    assert _narrow(np.array([1, 2], dtype=np.float32)).dtype == np.float32  # float32 already: as it is
 
 
 def test_kernel_vector_positions_and_the_ratio_list_follow_the_registries():

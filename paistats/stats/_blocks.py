@@ -205,6 +205,8 @@ def tile_block(mask_a, start_a, trained_a, score_a, complete_a, mask_b, start_b,
             return cache[(g, k)]
 
         for p, (a, b) in enumerate(pairs):
+            if not same and p and a != pairs[p - 1][0]:
+                cache.pop((0, pairs[p - 1][0]), None)  # across two groups, a-major: that seed of a is done
             if not (done[0][outer + (a,)] and done[1 - same][outer + (b,)]):
                 continue
             mine, theirs = samples(0, a)[0], samples(1, b)[1]
