@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 
 from paistats.stats import _compiled
-from paistats.stats._kernels import DIST_NAMES, STAT_NAMES, Sample, describe, distance, rankdata, spearman
+from paistats.stats._kernels import DIST_NAMES, STAT_NAMES, Sample, describe, rankdata, spearman, stage_distances
 
 #: Stages of a run's samples inside the kernels (rows of the outputs).
 RUN_STAGES = ("init", "trained", "score")
@@ -130,8 +130,7 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
                 mine = kept(v)[1]
             else:
                 mine = [Sample(x) for x in _samples(m, w0, w1, s, dist_mode)]
-            for k in range(3):
-                dists[idx + (k,)] = distance(mine[k], ref_samples[k], bins)
+            dists[idx] = stage_distances(mine, ref_samples, bins)
             if v != ref:
                 kept_of.pop(v, None)  # only the reference's samples are needed again
     return stats, dists
@@ -210,8 +209,7 @@ def tile_block(mask_a, start_a, trained_a, score_a, complete_a, mask_b, start_b,
             if not (done[0][outer + (a,)] and done[1 - same][outer + (b,)]):
                 continue
             mine, theirs = samples(0, a)[0], samples(1, b)[1]
-            for k in range(3):
-                out[outer + (p, k)] = distance(mine[k], theirs[k], bins)
+            out[outer + (p,)] = stage_distances(mine, theirs, bins)
     return out
 
 
@@ -230,7 +228,9 @@ def cross_block(mask_a, start_a, trained_a, score_a, complete_a, mask_b, start_b
         va = [x[idx] for x in arrays[:4]]
         vb = [x[idx] for x in arrays[4:]]
         mine = [Sample(x) for x in _samples(*va, mode)]
-        ref = [Sample(x) for x in _samples(*vb, ref_mode)]
-        for k in range(3):
-            out[idx + (k,)] = distance(mine[k], ref[k], bins)
+        if mode == ref_mode and all(np.array_equal(x, y) for x, y in zip(va, vb)):
+            ref = mine  # the same run (the random pruner against itself): distances 0 without merges
+        else:
+            ref = [Sample(x) for x in _samples(*vb, ref_mode)]
+        out[idx] = stage_distances(mine, ref, bins)
     return out

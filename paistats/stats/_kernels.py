@@ -433,11 +433,27 @@ def distance(a: Sample, b: Sample, bins: int) -> np.ndarray:
     numpy.ndarray of float64, shape (len(DIST_NAMES),)
         Every registered distance (NaN unless both samples are non-empty and finite), then ``a.n``.
     """
-    out = np.full(len(DIST_NAMES), np.nan)
-    out[-1] = a.n
-    if not (a.ok and b.ok):
-        return out
-    pair = Pair(a, b, bins)
-    for i, name in enumerate(DIST_NAMES[:-1]):
-        out[i] = pair.value(name)
+    return stage_distances([a], [b], bins)[0]
+
+
+def stage_distances(mine: list[Sample], theirs: list[Sample], bins: int) -> np.ndarray:
+    """:func:`distance` of each pair ``(mine[k], theirs[k])`` (a run's stages against the reference's).
+
+    Parameters
+    ----------
+    mine, theirs : list of Sample
+        Of equal length K.
+    bins : int
+        Shared equal-width bins of the histogram distances.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (K, len(DIST_NAMES))
+    """
+    out = np.full((len(mine), len(DIST_NAMES)), np.nan)
+    out[:, -1] = [a.n for a in mine]
+    pairs = {k: Pair(a, b, bins) for k, (a, b) in enumerate(zip(mine, theirs)) if a.ok and b.ok}
+    for k, pair in pairs.items():
+        for i, name in enumerate(DIST_NAMES[:-1]):
+            out[k, i] = pair.value(name)
     return out
