@@ -317,3 +317,25 @@ def test_random_is_a_deprecated_spelling_of_random_entry_warning_once(monkeypatc
         distances(tree, random=rnd)  # once per process
     with pytest.raises(TypeError, match="random_entry= only"):
         distances(tree, random_entry=rnd, random=rnd)
+
+
+def test_compiled_kernels_load_where_no_cache_can_be_written(monkeypatch):
+    """numba refuses ``cache=True`` when no cache location is writable (a read-only install, no home):
+    the kernels then compile per process instead of failing the import."""
+    import importlib.util
+
+    import numba
+
+    real = numba.njit
+
+    def njit(*args, **kwargs):
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", njit)
+    spec = importlib.util.spec_from_file_location("compiled_without_cache", _compiled.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # a fresh copy: paistats' own module is left as it is
+    a, b = np.sort(np.array([0.1, 0.5, 0.9])), np.sort(np.array([0.2, 0.5]))
+    assert module.ecdf_sums(a, b) == _compiled.ecdf_sums(a, b)

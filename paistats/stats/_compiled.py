@@ -27,7 +27,12 @@ AVAILABLE = numba is not None
 
 
 def _jit(fn):
-    return numba.njit(cache=True, nogil=True)(fn) if AVAILABLE else None
+    if not AVAILABLE:
+        return None
+    try:  # compiled once per machine: the machine code is cached next to this file or in the user's cache
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # no writable cache location (a read-only install without a home): compile per process
+        return numba.njit(nogil=True)(fn)
 
 
 def _ecdf_sums(a, b):
