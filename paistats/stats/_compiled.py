@@ -4,7 +4,8 @@ Two kernels carry most of the statistics' time, and NumPy can only write each as
 whole-array passes (a sort, a cumsum, several temporaries):
 
 - :func:`ecdf_sums`: the ECDF-based distances of two sorted samples (KS, Wasserstein, energy and the
-  Cramér–von Mises U) in one linear merge, where NumPy re-sorts the pooled sample;
+  Cramér–von Mises U) in one linear merge, where NumPy re-sorts the pooled sample (several pairs'
+  merges run side by side in one loop);
 - :func:`average_ranks`: scipy's ``rankdata(method="average")`` of a float32 sample by sorting
   64-bit keys (the value's order-preserving bits and its position) with NumPy's vectorized integer
   sort, where ``argsort`` of floats is three times slower.
@@ -35,48 +36,69 @@ def _jit(fn):
         return numba.njit(nogil=True)(fn)
 
 
-def _ecdf_sums(a, b):
-    # a, b: sorted float64, finite, non-empty. One merge of the pooled values, written without
-    # data-dependent branches (a merge's branch is taken at random, and mispredicted half the time):
-    # each step takes the smaller head (a on ties), so a group of equal pooled values is consumed
-    # in a row, a's values first. The ECDF difference after the previous value, `diff`, is that of
-    # the previous group's end whenever the value changes (`new`), and gaps within a group are 0.
+# One merge of the pooled values of two sorted samples a, b (float64, finite, non-empty), written
+# without data-dependent branches (a merge's branch is taken at random, and mispredicted half the
+# time): each step takes the smaller head (a on ties), so a group of equal pooled values is consumed
+# in a row, a's values first. The ECDF difference after the previous value, `diff`, is that of the
+# previous group's end whenever the value changes (`new`), and gaps within a group are 0.
+# Each step waits on the previous one's load (the next head depends on which was taken), so the
+# loops run three merges side by side: independent chains fill that wait (1.75x the pairs per
+# second of one merge at a time). The state is passed as scalars, which numba keeps in registers.
+
+def _ecdf_step(a, b, fn, fm, i, j, ks, w1, e2, u, prev, group_a, group_b):
     n, m = a.size, b.size
-    fn, fm = float(n), float(m)
-    i = j = 0
-    ks = w1 = e2 = u = 0.0
-    prev = min(a[0], b[0])
-    diff = 0.0
-    group_a = group_b = 0.0  # values of a / of b in the current group so far
-    for _ in range(n + m):
-        x = a[min(i, n - 1)] if i < n else np.inf
-        y = b[min(j, m - 1)] if j < m else np.inf
-        take_a = x <= y
-        value = min(x, y)
-        gap = value - prev
-        new = value != prev
-        size = abs(diff)
-        w1 += size * gap
-        e2 += diff * diff * gap
-        ks = max(ks, size * new)
-        fi, fj = float(i), float(j)
-        # Cramér–von Mises U: a value of a adds n (#b before it)², one of b adds m (#a before it)²
-        # (Anderson 1962 without ties); a group of tied values adds its midrank and tie terms when
-        # it ends
-        u += (fn * fj * fj) if take_a else (fm * fi * fi)
-        if new:
-            if group_a + group_b > 1.0:  # rare: a branch predicted right almost always
-                u += _tie_terms(fn, fm, fi, fj, group_a, group_b)
-            group_a = group_b = 0.0
-        group_a += take_a
-        group_b += 1.0 - take_a
-        i += take_a
-        j += 1 - take_a
-        diff = i / fn - j / fm
-        prev = value
+    x = a[min(i, n - 1)] if i < n else np.inf
+    y = b[min(j, m - 1)] if j < m else np.inf
+    take_a = x <= y
+    value = min(x, y)
+    diff = i / fn - j / fm
+    gap = value - prev
+    new = value != prev
+    size = abs(diff)
+    w1 += size * gap
+    e2 += diff * diff * gap
+    ks = max(ks, size * new)
+    fi, fj = float(i), float(j)
+    # Cramér–von Mises U: a value of a adds n (#b before it)², one of b adds m (#a before it)²
+    # (Anderson 1962 without ties); a group of tied values adds its midrank and tie terms when it ends
+    u += (fn * fj * fj) if take_a else (fm * fi * fi)
+    if new:
+        if group_a + group_b > 1.0:  # rare: a branch predicted right almost always
+            u += _tie_terms(fn, fm, fi, fj, group_a, group_b)
+        group_a = group_b = 0.0
+    group_a += take_a
+    group_b += 1.0 - take_a
+    return i + take_a, j + 1 - take_a, ks, w1, e2, u, value, group_a, group_b
+
+
+def _ecdf_finish(out, fn, fm, i, j, ks, w1, e2, u, group_a, group_b):
     if group_a + group_b > 1.0:
         u += _tie_terms(fn, fm, float(i), float(j), group_a, group_b)
-    return max(ks, abs(diff)), w1, e2, u
+    out[0], out[1], out[2], out[3] = max(ks, abs(i / fn - j / fm)), w1, e2, u
+
+
+def _ecdf_sums3(a0, b0, a1, b1, a2, b2, out):
+    # out (3, 4): the sums of the pairs (a0, b0), (a1, b1), (a2, b2), merged side by side
+    f_a0, f_b0, f_a1, f_b1, f_a2, f_b2 = (float(a0.size), float(b0.size), float(a1.size), float(b1.size),
+                                          float(a2.size), float(b2.size))
+    i0 = j0 = i1 = j1 = i2 = j2 = 0
+    ks0 = w0 = e0 = u0 = ks1 = w1 = e1 = u1 = ks2 = w2 = e2 = u2 = 0.0
+    ga0 = gb0 = ga1 = gb1 = ga2 = gb2 = 0.0
+    p0, p1, p2 = min(a0[0], b0[0]), min(a1[0], b1[0]), min(a2[0], b2[0])
+    n0, n1, n2 = a0.size + b0.size, a1.size + b1.size, a2.size + b2.size
+    for k in range(max(n0, n1, n2)):
+        if k < n0:
+            i0, j0, ks0, w0, e0, u0, p0, ga0, gb0 = _ecdf_step(a0, b0, f_a0, f_b0, i0, j0, ks0, w0, e0, u0, p0,
+                                                              ga0, gb0)
+        if k < n1:
+            i1, j1, ks1, w1, e1, u1, p1, ga1, gb1 = _ecdf_step(a1, b1, f_a1, f_b1, i1, j1, ks1, w1, e1, u1, p1,
+                                                              ga1, gb1)
+        if k < n2:
+            i2, j2, ks2, w2, e2, u2, p2, ga2, gb2 = _ecdf_step(a2, b2, f_a2, f_b2, i2, j2, ks2, w2, e2, u2, p2,
+                                                              ga2, gb2)
+    _ecdf_finish(out[0], f_a0, f_b0, i0, j0, ks0, w0, e0, u0, ga0, gb0)
+    _ecdf_finish(out[1], f_a1, f_b1, i1, j1, ks1, w1, e1, u1, ga1, gb1)
+    _ecdf_finish(out[2], f_a2, f_b2, i2, j2, ks2, w2, e2, u2, ga2, gb2)
 
 
 def _tie_terms(fn, fm, i, j, c_a, c_b):
@@ -149,8 +171,11 @@ def _to_float32(a, out):
     return -1
 
 
-_tie_terms = _jit(_tie_terms) or _tie_terms  # called from the compiled merge
-_ecdf_sums_jit = _jit(_ecdf_sums)
+# the helpers are compiled too (the merge calls them; LLVM inlines them into it)
+_tie_terms = _jit(_tie_terms) or _tie_terms
+_ecdf_step = _jit(_ecdf_step) or _ecdf_step
+_ecdf_finish = _jit(_ecdf_finish) or _ecdf_finish
+_ecdf_sums3_jit = _jit(_ecdf_sums3)
 _order_keys_jit = _jit(_order_keys)
 _ranks_of_sorted_keys_jit = _jit(_ranks_of_sorted_keys)
 _pearson_of_ranks_jit = _jit(_pearson_of_ranks)
@@ -172,26 +197,34 @@ def exact_float32(a: np.ndarray) -> np.ndarray | None:
     return out.reshape(a.shape) if _to_float32_jit(flat, out) < 0 else None
 
 
-def ecdf_sums(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float]:
-    """ECDF quantities of two sorted samples in one merge.
+#: The stand-in pair of an unused merge slot (the loop steps it once).
+_IDLE = np.zeros(1)
+
+
+def ecdf_sums(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """ECDF quantities of each pair of sorted samples, each in one merge (three side by side).
 
     Parameters
     ----------
-    a, b : numpy.ndarray of float64, shape (n,), (m,)
-        Sorted, finite, non-empty.
+    pairs : list of (a, b)
+        numpy.ndarray of float64, shapes (n,), (m,): sorted, finite, non-empty.
 
     Returns
     -------
-    ks : float
-        ``max |F_a − F_b|`` over the pooled values.
-    w1 : float
-        ``∫ |F_a − F_b|`` (Wasserstein-1).
-    e2 : float
-        ``∫ (F_a − F_b)²`` (energy distance = √(2 e2)).
-    u : float
-        The Cramér–von Mises rank sum ``U`` (midranks for ties) of Anderson (1962).
+    numpy.ndarray of float64, shape (len(pairs), 4)
+        Per pair: ``max |F_a − F_b|`` over the pooled values (KS); ``∫ |F_a − F_b|``
+        (Wasserstein-1); ``∫ (F_a − F_b)²`` (energy distance = √(2 ·)); and the Cramér–von Mises rank
+        sum ``U`` (midranks for ties) of Anderson (1962).
     """
-    return _ecdf_sums_jit(a, b)
+    out = np.empty((len(pairs), 4))
+    for start in range(0, len(pairs), 3):
+        chunk = list(pairs[start:start + 3])
+        used = len(chunk)
+        chunk += [(_IDLE, _IDLE)] * (3 - used)
+        sums = np.empty((3, 4))
+        _ecdf_sums3_jit(*(x for pair in chunk for x in pair), sums)
+        out[start:start + used] = sums[:used]
+    return out
 
 
 def average_ranks(x: np.ndarray) -> np.ndarray | None:

@@ -206,6 +206,16 @@ def ecdf_sums_numpy(a: Sample, b: Sample) -> tuple[float, float, float, float]:
     return float(ks), float(w1), float(e2), float(u)
 
 
+def merge_pairs(pairs: list[Pair]) -> None:
+    """Compute :attr:`Pair.ecdf` of every pair, the compiled merges three at a time side by side."""
+    if _compiled.AVAILABLE:
+        for pair, sums in zip(pairs, _compiled.ecdf_sums([(p.a.x, p.b.x) for p in pairs])):
+            pair._ecdf = tuple(sums)
+    else:
+        for pair in pairs:
+            pair._ecdf = ecdf_sums_numpy(pair.a, pair.b)
+
+
 class Pair:
     """A run's sample ``a`` against its reference sample ``b`` (both non-empty and finite): what
     several distances share, computed on first use — the ECDF sums of one merge of the two sorted
@@ -222,18 +232,20 @@ class Pair:
     def __init__(self, a: Sample, b: Sample, bins: int) -> None:
         self.a, self.b, self.bins = a, b, bins
         self._values: dict[str, float] = {}
+        self._ecdf: tuple | None = None
 
     @property
     def identical(self) -> bool:
         return self.a is self.b
 
-    @cached_property
+    @property
     def ecdf(self) -> tuple[float, float, float, float]:
         """(max |F_a − F_b|, ∫ |F_a − F_b|, ∫ (F_a − F_b)², Cramér–von Mises U) of the ECDFs
-        (:func:`paistats.stats._compiled.ecdf_sums`; :func:`ecdf_sums_numpy` without numba)."""
-        if _compiled.AVAILABLE:
-            return _compiled.ecdf_sums(self.a.x, self.b.x)
-        return ecdf_sums_numpy(self.a, self.b)
+        (:func:`paistats.stats._compiled.ecdf_sums`; :func:`ecdf_sums_numpy` without numba),
+        computed on first use unless :func:`merge_pairs` computed it with other pairs'."""
+        if self._ecdf is None:
+            merge_pairs([self])
+        return self._ecdf
 
     @cached_property
     def hist(self) -> tuple[np.ndarray, np.ndarray]:
@@ -437,7 +449,8 @@ def distance(a: Sample, b: Sample, bins: int) -> np.ndarray:
 
 
 def stage_distances(mine: list[Sample], theirs: list[Sample], bins: int) -> np.ndarray:
-    """:func:`distance` of each pair ``(mine[k], theirs[k])`` (a run's stages against the reference's).
+    """:func:`distance` of each pair ``(mine[k], theirs[k])`` (a run's stages against the reference's),
+    their merges side by side (:func:`merge_pairs`).
 
     Parameters
     ----------
@@ -453,6 +466,7 @@ def stage_distances(mine: list[Sample], theirs: list[Sample], bins: int) -> np.n
     out = np.full((len(mine), len(DIST_NAMES)), np.nan)
     out[:, -1] = [a.n for a in mine]
     pairs = {k: Pair(a, b, bins) for k, (a, b) in enumerate(zip(mine, theirs)) if a.ok and b.ok}
+    merge_pairs([p for p in pairs.values() if not p.identical])  # (identical: nothing to merge)
     for k, pair in pairs.items():
         for i, name in enumerate(DIST_NAMES[:-1]):
             out[k, i] = pair.value(name)
