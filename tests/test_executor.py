@@ -328,6 +328,8 @@ def test_worker_processes_start_without_dask_malloc_trim_threshold():
     try:
         with Client(cluster, set_as_default=False) as client:
             seen = client.run(os.environ.get, executor.MALLOC_TRIM)
+            quiet = client.run(lambda: {k: dask.config.get(k) for k in executor.QUIET_MONITORING})
         assert list(seen.values()) == [None]
+        assert list(quiet.values()) == [executor.QUIET_MONITORING]  # no stack sampling of the training thread
     finally:
         cluster.close()
