@@ -23,8 +23,11 @@ builder
     calibrated estimate's measure: intervals between a worker's completions).
 
 Prints seconds per training per worker for both, the ratios (end to end and steady state), the
-floor extrapolated to the whole preset, and the calibrated estimate's error against the measured
-wall time.
+floor extrapolated to the whole preset, the best build's timeline (:func:`timeline_text`: when the
+client was ready and the workers began, each worker's time in runs, between runs and idle at the
+end, the tail, the finalize after the last task, and the mean seconds of each part of a run per
+method) and the calibrated estimate's error against the measured wall time. ``--timeline`` only
+builds the subset once and prints its timeline.
 """
 from __future__ import annotations
 

@@ -18,6 +18,11 @@ each finished run through :mod:`zoo_builder.store` and returns small metadata on
 baselines of one (arch, dataset, seed) are one task whose network is trained once (see
 :func:`run_task`).
 
+Order and finalize: tasks are submitted in :func:`zoo_builder.plan.schedule`'s order, and each
+entry whose runs are all written is finalized (stored statistics, manifest) by
+:func:`finalize_entry` on a worker while the others train (:class:`EntryTracker` says when);
+entries with failures are finalized at the end, in the client.
+
 Idempotence: runs are identified by :attr:`RunSpec.hash`; complete runs are skipped when the
 plan is submitted and again inside the task (after taking a per-task file lock, so two builders
 on one zoo never train the same pruning at the same time). A run that raises (e.g.
