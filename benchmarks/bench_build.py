@@ -3,6 +3,7 @@
     python benchmarks/bench_build.py                       # one cell group of `mini`: 8 runs, best of 2
     python benchmarks/bench_build.py --only method=snip --only sparsity=0.98 --repeats 3
     python benchmarks/bench_build.py --phases              # also time the parts of one run in-process
+    python benchmarks/bench_build.py --timeline --only seed=0 --only sparsity=0.9   # one build's timeline only
 
 What it measures, in one process tree under whatever load the machine has (best of ``--repeats``,
 the floor and the build alternating so that both see the same load):
@@ -22,8 +23,11 @@ builder
     calibrated estimate's measure: intervals between a worker's completions).
 
 Prints seconds per training per worker for both, the ratios (end to end and steady state), the
-floor extrapolated to the whole preset, and the calibrated estimate's error against the measured
-wall time.
+floor extrapolated to the whole preset, the best build's timeline (:func:`timeline_text`: when the
+client was ready and the workers began, each worker's time in runs, between runs and idle at the
+end, the tail, the finalize after the last task, and the mean seconds of each part of a run per
+method) and the calibrated estimate's error against the measured wall time. ``--timeline`` only
+builds the subset once and prints its timeline.
 """
 from __future__ import annotations
 
@@ -136,10 +140,75 @@ def measure_build(sub, root: Path, workers: int, data_root, calibration_runs: in
     shutil.rmtree(root, ignore_errors=True)
     in_runs = sum(m.get("cpu", 0.0) for m in progress.metas)
     print(f"    build CPU: {in_runs:.1f} s inside the runs (run + store write), {cpu - own - in_runs:.1f} s in the "
-          f"workers outside them (process start, imports, dataset load, task set-up), {own - sum(spent):.1f} s in "
-          f"the client and scheduler, {sum(spent):.1f} s finalizing the entries (manifest, stored statistics)")
+          f"workers outside them (process start, imports, dataset load, task set-up, the entries finalized "
+          f"there: {', '.join(summary.finalized_early) or 'none'}), {own - sum(spent):.1f} s in the client and "
+          f"scheduler, {sum(spent):.1f} s finalizing entries in the client (manifest, stored statistics)")
     progress.run_cpu = in_runs
+    progress.summary = summary
     return wall, cpu, progress
+
+
+def timeline_text(summary, metas: list) -> str:
+    """The breakdown of one build from its metadata (``run_task``'s ``started`` / ``finished`` /
+    ``phases``) and the client's :attr:`~zoo_builder.executor.Summary.timeline`: when the workers
+    began, what their runs spent where, how long each stood idle, the tail and the finalize."""
+    from collections import defaultdict
+
+    tl = summary.timeline
+    t0 = tl["start"]
+    done = [m for m in metas if m.get("status") == "done" and "started" in m]
+    lines = ["timeline (seconds from the build's start):",
+             "  client: " + ", ".join(f"{k} {tl[k] - t0:.1f}" for k in
+                                     ("prepared", "cluster", "submitted", "trained", "finalized") if k in tl)]
+    end = tl.get("trained", max(m["finished"] for m in done))
+    by_worker = defaultdict(list)
+    for m in done:
+        by_worker[m["worker"]].append(m)
+    lasts = []
+    for w, ms in sorted(by_worker.items()):
+        ms.sort(key=lambda m: m["started"])
+        busy = sum(m["finished"] - m["started"] for m in ms)
+        first, last = ms[0]["started"] - t0, ms[-1]["finished"] - t0
+        lasts.append(last)
+        lines.append(f"  worker {w}: {len(ms)} runs, first run began at {first:.1f}, last ended at {last:.1f}; "
+                     f"in runs {busy:.1f} s, between runs {last - first - busy:.1f} s (task dispatch, lock, "
+                     f"completed scan), idle at the end {end - t0 - last:.1f} s")
+    lines.append(f"  tail imbalance (last ends of the workers): {max(lasts) - min(lasts):.1f} s; finalize "
+                 f"{tl.get('finalized', end) - end:.1f} s after the last task")
+    by_method = defaultdict(lambda: defaultdict(float))
+    count = defaultdict(int)
+    for m in done:
+        key = "dense" if m["sparsity"] == 0 else m["method"]
+        count[key] += 1
+        for k, v in m.items():
+            if k.startswith("phase_"):
+                by_method[key][k[len("phase_"):]] += v
+    for key in sorted(by_method):
+        ph = by_method[key]
+        lines.append(f"  {key:<10} {count[key]:>3} runs, mean s/run: " + ", ".join(
+            f"{k} {v / count[key]:.3f}" for k, v in ph.items()))
+    return "\n".join(lines)
+
+
+def timeline(sub, root: Path, workers: int, data_root) -> None:
+    """Build ``sub`` once and print :func:`timeline_text`."""
+    from zoo_builder import executor
+    from zoo_builder.executor import ClusterOptions
+    from zoo_builder.progress import Progress
+
+    metas = []
+
+    class Collect(Progress):
+        def update(self, meta):
+            metas.append(meta)
+            super().update(meta)
+
+    summary = executor.build(sub, root, ClusterOptions(workers=workers), data_root=data_root,
+                             progress=Collect(quiet=True))
+    shutil.rmtree(root, ignore_errors=True)
+    assert summary.ok and summary.done == len(sub), summary.text()
+    print(f"build of {len(sub)} runs: {summary.seconds:.1f} s wall")
+    print(timeline_text(summary, metas), flush=True)
 
 
 def phases(spec, data_root, threads: int) -> None:
@@ -186,6 +255,8 @@ def main() -> None:
                     help="completion intervals per worker before the estimate is calibrated")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--phases", action="store_true", help="also time the parts of one run in this process")
+    ap.add_argument("--timeline", action="store_true",
+                    help="only build the subset once and print its timeline (no floor)")
     args = ap.parse_args()
 
     import torch
@@ -205,6 +276,9 @@ def main() -> None:
         datasets.load(name, train=False, root=args.data_root)
     if args.phases:
         phases(work[0], args.data_root, threads)
+    if args.timeline:
+        timeline(sub, Path(tempfile.mkdtemp(prefix="bench_timeline_")), args.workers, args.data_root)
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_build_"))
     floors, builds = [], []
@@ -243,6 +317,7 @@ def report(args, full, sub, work, floors, builds) -> None:
     print(f"floor of the whole {args.preset!r} ({len(full)} runs, {n_full} trainings) on {args.workers} workers: "
           f"{n_full * floor_per / args.workers / 60:.1f} min at this load; the builder at its steady-state "
           f"rate: {len(full) * steady / args.workers / 60:.1f} min")
+    print(timeline_text(progress.summary, progress.metas))
     e = progress.calibrated
     if e is not None:
         print(f"calibrated estimate after {e.runs_measured} intervals ({e.elapsed:.1f} s in): whole build "

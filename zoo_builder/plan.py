@@ -14,7 +14,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from paistats.vocabulary import REFERENCE_VARIANT, SEED, SPARSITY, VARIANT
+from paistats.vocabulary import RANDOM_PRUNER, REFERENCE_VARIANT, SEED, SPARSITY, VARIANT
 from zoo_builder.config import BuildConfig, ConfigError
 from zoo_builder.registry import unknown_choice_message
 from zoo_builder.spec import RunSpec
@@ -225,6 +225,68 @@ def group_tasks(specs: list[RunSpec]) -> list[Task]:
             key = "prune:" + json.dumps([*s.pruning_key, s.recipe.to_dict()], sort_keys=True, default=str)
         groups.setdefault(key, []).append(s)
     return [Task(tuple(v)) for v in groups.values()]
+
+
+def scoring_rounds(task: Task) -> int:
+    """Scoring rounds a task runs: its method's rounds (``iterations``, SynFlow's 100 by default),
+    twice when one of its variants keeps the inverted end (iterative methods rerun every round)."""
+    from zoo_builder import pruning, variants
+
+    s = task.specs[0]
+    if task.dense:
+        return len(task.specs)
+    rounds = s.iterations or pruning.method(s.method).iterations
+    inverted = any(variants.get(x.variant).inverted for x in task.specs)
+    return rounds * (2 if inverted and rounds > 1 else 1)
+
+
+def schedule(tasks: list[Task], costs: dict[str, float]) -> list[Task]:
+    """The order in which the builder submits ``tasks`` (workers take them in this order).
+
+    Seed-major, as :func:`specs_from_config` (a partial build covers every method at the first
+    seed first). Within one seed:
+
+    1. the dense tasks (one training each, shared by every method's entry);
+    2. the tasks of the random pruner's entries (every other entry's statistics read their
+       tensors, so they must be complete before the others can be finalized);
+    3. the other entries, each entry's tasks together (so entries of the last seed complete one
+       after another and each can be finalized while the rest train), the costliest entry first:
+       by estimated training seconds (``costs``, :meth:`Plan.run_costs`), then scoring rounds
+       (:func:`scoring_rounds`: SynFlow's iterative rounds before the one-shot methods), so the
+       build ends on the cheapest tasks.
+
+    The order changes when a run is computed, never what it computes: every run is a function of
+    its spec alone.
+
+    Parameters
+    ----------
+    tasks : list of Task
+    costs : dict of str to float
+        Estimated seconds of each run, by spec hash (missing runs count 0).
+
+    Returns
+    -------
+    list of Task
+        The same tasks, reordered.
+    """
+    def cost(group: list[Task]) -> tuple[float, int]:
+        return (sum(costs.get(s.hash, 0.0) for t in group for s in t.specs), sum(scoring_rounds(t) for t in group))
+
+    by_seed: OrderedDict[int, list[Task]] = OrderedDict()
+    for t in tasks:
+        by_seed.setdefault(t.specs[0].seed, []).append(t)
+    out: list[Task] = []
+    for seed_tasks in by_seed.values():
+        entries: OrderedDict[str, list[Task]] = OrderedDict()
+        for t in seed_tasks:
+            if not t.dense:
+                entries.setdefault(t.specs[0].entry, []).append(t)
+        random = [e for e, group in entries.items() if group[0].specs[0].method == RANDOM_PRUNER]
+        others = sorted((e for e in entries if e not in random), key=lambda e: cost(entries[e]), reverse=True)
+        out += [t for t in seed_tasks if t.dense]
+        for e in random + others:
+            out += entries[e]
+    return out
 
 
 def check_entries(specs: list[RunSpec]) -> None:

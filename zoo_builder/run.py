@@ -76,6 +76,11 @@ class RunResult:
     final_scores: dict | None = None
     disconnected: bool = False
     start: dict | None = None
+    #: Wall seconds of the run's parts (``prepare``: init and scoring, or the cached pruning;
+    #: ``setup``: variant, state copies, connectivity; ``train``: masked training with its
+    #: per-epoch evaluation; ``eval``: the evaluations alone; ``copy``: the trained state). Timings
+    #: only: never stored in the zoo.
+    timings: dict = field(default_factory=dict)
 
 
 def _cpu_state(model: nn.Module) -> "OrderedDict[str, torch.Tensor]":
@@ -156,21 +161,29 @@ def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
     info = datasets.info(spec.dataset)
     train_split = datasets.load(spec.dataset, train=True, root=data_root).to(device)
     test_split = datasets.load(spec.dataset, train=False, root=data_root).to(device)
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
     model, pruned = prepare(spec, device=device, data_root=data_root)
+    timings["prepare"], mark = time.perf_counter() - mark, time.perf_counter()
     masks, start_model = variants.apply(spec.variant, pruned, model, seed=spec.seed)
     reinit_model = start_model if variants.get(spec.variant).reinit else variants.redraw(model, spec.seed)
     initial, reinit = _cpu_state(model), _cpu_state(reinit_model)
     start_weights = ({name: w.detach().to("cpu", copy=True) for name, w in models.prunable(start_model).items()}
                      if variants.get(spec.variant).stored_start else None)
     fields = _pruning_fields(spec, model, pruned, masks)
+    timings["setup"], mark = time.perf_counter() - mark, time.perf_counter()
     history = training.train(start_model, masks, spec.recipe, train_split, test_split, seed=spec.seed,
-                             augment=info.augment, on_epoch=on_epoch, amp=amp, channels_last=channels_last)
+                             augment=info.augment, on_epoch=on_epoch, amp=amp, channels_last=channels_last,
+                             timings=timings)
+    timings["train"], mark = time.perf_counter() - mark, time.perf_counter()
     if history.test_accuracy:
         accuracy = history.test_accuracy[-1]
     else:
         accuracy = training.evaluate(start_model, test_split)[1]
     cpu_masks = fields["masks"]
     kept = sum(int(m.sum()) for m in cpu_masks.values())
+    trained = _cpu_state(start_model)
+    timings["copy"] = time.perf_counter() - mark
     return RunResult(
         spec=spec,
         initial=initial,
@@ -179,7 +192,7 @@ def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
         final_scores=fields["final_scores"],
         masks=cpu_masks,
         start=start_weights,
-        trained=_cpu_state(start_model),
+        trained=trained,
         history=history.to_dict(),
         accuracy=float(accuracy),
         density=kept / sum(m.numel() for m in cpu_masks.values()),
@@ -188,6 +201,7 @@ def run(spec: RunSpec, *, device: str | torch.device = "cpu", data_root=None,
         disconnected=fields["disconnected"],
         extra={"amp": bool(amp), "channels_last": bool(channels_last), "device": str(device),
                "disconnected_reason": fields["reason"]},
+        timings=timings,
     )
 
 

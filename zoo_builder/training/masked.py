@@ -103,6 +103,42 @@ def make_optimizer(model: nn.Module, recipe: Recipe, steps_per_epoch: int = 1):
     return optimizer, scheduler
 
 
+_COSINE_LRS: dict = {}
+
+
+def cosine_lrs(recipe: Recipe, steps_per_epoch: int) -> tuple[float, ...]:
+    """The learning rate after each optimizer step of a cosine recipe, as its scheduler sets it.
+
+    :func:`make_optimizer`'s ``CosineAnnealingLR`` is stepped once per batch; its values depend
+    on the recipe and the number of steps only, so they are computed once per process (on a
+    one-weight stand-in model) and :func:`train` sets them instead of stepping a scheduler per
+    batch: the same floats, without the scheduler's per-step Python.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        A recipe with ``schedule == "cosine"``.
+    steps_per_epoch : int
+        Optimizer steps (batches) per epoch.
+
+    Returns
+    -------
+    tuple of float
+        ``epochs × steps_per_epoch`` learning rates: entry k is the rate after step k + 1.
+    """
+    key = (recipe, steps_per_epoch)
+    if key not in _COSINE_LRS:
+        stand_in = nn.Linear(1, 1, bias=False)
+        optimizer, scheduler = make_optimizer(stand_in, recipe, steps_per_epoch=steps_per_epoch)
+        lrs = []
+        for _ in range(recipe.epochs * steps_per_epoch):
+            optimizer.step()  # no gradient: changes nothing, keeps the scheduler's step order
+            scheduler.step()
+            lrs.append(optimizer.param_groups[0]["lr"])
+        _COSINE_LRS[key] = tuple(lrs)
+    return _COSINE_LRS[key]
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> tuple[float, float]:
     """Mean cross-entropy (nats) and accuracy (fraction) of ``model`` on ``split`` (eval mode)."""
@@ -121,7 +157,7 @@ def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> tuple[fl
 def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Recipe, train_split: Split,
           test_split: Split, *, seed: int, augment: Callable | None = None,
           on_epoch: Callable[[int, History], None] | None = None, amp: bool = False,
-          channels_last: bool = False) -> History:
+          channels_last: bool = False, timings: dict | None = None) -> History:
     """Train ``model`` in place with ``masks`` applied; evaluate on ``test_split`` after each epoch.
 
     Data order and augmentation draw from their own CPU streams of replicate ``seed`` (moved to
@@ -132,6 +168,9 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
     and evaluation stay float32; no loss scaling is needed for bf16). ``channels_last`` stores 4-D
     activations and conv weights NHWC (faster convolutions on GPUs and recent CPUs); the model is
     returned in the default memory format.
+
+    ``timings``, if given, receives ``"eval"``: the wall seconds of the per-epoch evaluations
+    (added to any value already there).
 
     Raises
     ------
@@ -151,6 +190,8 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
     n = len(train_split)
     optimizer, scheduler = make_optimizer(model, recipe, steps_per_epoch=math.ceil(n / recipe.batch_size))
     per_batch = recipe.schedule == "cosine"
+    # the per-batch schedule's rates, as its scheduler would set them (see cosine_lrs)
+    lrs = iter(cosine_lrs(recipe, math.ceil(n / recipe.batch_size))) if per_batch else None
     # both streams draw on the CPU (results moved to the device): the same draws on any device
     order_gen = seeding.generator(seed, "data_order")
     aug_gen = seeding.generator(seed, "augment")
@@ -173,7 +214,9 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
             masker.apply_to_grads()
             optimizer.step()
             if per_batch:
-                scheduler.step()
+                lr = next(lrs)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
             total += loss.detach()
             batches += 1
         if not per_batch:
@@ -183,7 +226,10 @@ def train(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, recipe: Re
         train_loss = float(total) / max(batches, 1)
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"training loss became {train_loss} in epoch {epoch}")
+        mark = time.perf_counter()
         test_loss, test_acc = evaluate(model, test_split)
+        if timings is not None:
+            timings["eval"] = timings.get("eval", 0.0) + time.perf_counter() - mark
         history.epoch.append(epoch)
         history.train_loss.append(train_loss)
         history.test_loss.append(test_loss)
