@@ -172,6 +172,18 @@ def test_merges_side_by_side_equal_one_pair_at_a_time(kernels):
     np.testing.assert_array_equal(together, alone)
 
 
+def test_a_new_metric_can_read_the_merged_ecdf_arrays():
+    """The ECDF arrays a new registered distance may need (Pair.vals / diff / deltas) agree with
+    the compiled sums the registered ones read."""
+    for x, y in _pairs(8):
+        pair = _kernels.Pair(Sample(x), Sample(y), BINS)
+        ks, w1, e2, _ = pair.ecdf
+        np.testing.assert_allclose(np.abs(pair.diff).max(), ks, rtol=1e-12)
+        np.testing.assert_allclose(np.sum(np.abs(pair.diff[:-1]) * pair.deltas), w1, rtol=1e-10)
+        np.testing.assert_allclose(np.sum(pair.diff[:-1] ** 2 * pair.deltas), e2, rtol=1e-10)
+        assert np.all(np.diff(pair.vals) > 0)
+
+
 def test_ranks_and_spearman_equal_scipy_with_ties_signed_zeros_and_both_dtypes(kernels):
     rng = np.random.default_rng(11)
     x = rng.standard_normal(5000)

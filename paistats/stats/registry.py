@@ -5,7 +5,7 @@ A statistic or distance is ONE registered function (:mod:`paistats.stats._kernel
 >>> @register_distance("ks", ratio=True, zero_on_identical=True,
 ...                    doc="``scipy.stats.ks_2samp(x, y).statistic``")        # doctest: +SKIP
 ... def ks(pair):
-...     return float(np.abs(pair.diff).max())
+...     return float(np.abs(pair.diff).max())    # (the registered one reads pair.ecdf[0]: compiled)
 
 Everything else derives from the registries, in registration order: the positions of the kernels'
 output vectors (``STAT_NAMES``, ``DIST_NAMES``), the distances that get a ratio to random pruning
@@ -45,7 +45,8 @@ class Metric:
         Statistic: ``fn(sample, size) -> float`` of one sorted sample
         (:class:`paistats.stats._kernels.Sample`; ``size``: entries of the whole tensor).
         Distance: ``fn(pair) -> float`` of a run's sample against its reference
-        (:class:`paistats.stats._kernels.Pair`, sharing the merged ECDF and histograms).
+        (:class:`paistats.stats._kernels.Pair`, sharing the ECDF sums of one merge, the merged
+        ECDF arrays and the histograms).
         None: filled outside the kernel (by the block that has what it needs: the scores, fan-in).
     doc : str
         Definition (markdown / reST inline markup), with its independent reference
