@@ -59,6 +59,13 @@ def test_seed_level_tests_on_a_real_entry(tree, dist):
     assert len(shift) == 2 * 2 * w.sizes["layer"]  # variants × stages × layers
     assert shift["family"].str.startswith(f"holm over layer (m={w.sizes['layer']}; p-values only").all()
     assert (shift["unit"] == "seed").all() and np.isfinite(shift["pvalue_adjusted"]).all()
+    # the adjustment is Holm's within each family (the layers of one variant and stage), as statsmodels
+    # computes it: checked on the numbers, not only on the verdicts read off them
+    from statsmodels.stats.multitest import multipletests
+
+    for _, family in shift.groupby(["variant", "stage"]):
+        np.testing.assert_allclose(family["pvalue_adjusted"], multipletests(family["pvalue"], method="holm")[1],
+                                   rtol=1e-12)
     # Holm has no matching interval: each verdict is read off its Holm-adjusted p-value (one-sided test)
     expected = np.where(shift["pvalue_adjusted"] < 0.05, "above noise", "inconclusive")
     assert shift["verdict"].tolist() == expected.tolist()
