@@ -82,8 +82,9 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
 
         def kept(v):
             """(raw kept values, their Samples, the scores' ranks or None) of variant ``v`` (the
-            reference's serve twice). A variant with the reference's mask (``reinit``) keeps the
-            same scores: it shares their sample (a distance of 0 without a merge) and ranks."""
+            reference's serve twice). The scores are the cell's, broadcast over the variants, so a
+            variant with the reference's mask (``reinit``) keeps the same scores: it shares their
+            sample (a distance of 0 without a merge) and ranks."""
             if v not in kept_of:
                 m, w0, w1, s = run(outer + (v,))
                 same = ref is not None and ref != v and ref in kept_of and np.array_equal(m, kept_of[ref][3])

@@ -37,13 +37,30 @@ def _jit(fn):
 
 
 # One merge of the pooled values of two sorted samples a, b (float64, finite, non-empty), written
-# without data-dependent branches (a merge's branch is taken at random, and mispredicted half the
-# time): each step takes the smaller head (a on ties), so a group of equal pooled values is consumed
-# in a row, a's values first. The ECDF difference after the previous value, `diff`, is that of the
-# previous group's end whenever the value changes (`new`), and gaps within a group are 0.
+# without the merge's data-dependent branch (which head comes next is random, and a branch on it is
+# mispredicted half the time): each step takes the smaller head (a on ties), so a group of equal
+# pooled values is consumed in a row, a's values first. The ECDF difference after the previous
+# value, `diff`, is that of the previous group's end whenever the value changes (`new`), and gaps
+# within a group are 0. (`if new` is a branch, but taken at nearly every step unless ties are many.)
 # Each step waits on the previous one's load (the next head depends on which was taken), so the
 # loops run three merges side by side: independent chains fill that wait (1.75x the pairs per
 # second of one merge at a time). The state is passed as scalars, which numba keeps in registers.
+# U sums n·j² terms up to ~1e21 and the statistic subtracts two numbers that agree to ~8 digits,
+# so a step adds to a partial sum `u` of the last _BLOCK steps, which the loop adds to the total
+# with Neumaier's compensation: one running sum of 10⁶ terms left T off by 3e-6, and compensating
+# every step cost 2.4x the merge.
+_BLOCK = 256
+
+
+def _add(total, err, term):
+    # Neumaier's compensated sum: total + err is the sum so far, err the rounding lost
+    t = total + term
+    if abs(total) >= abs(term):
+        err += (total - t) + term
+    else:
+        err += (term - t) + total
+    return t, err
+
 
 def _ecdf_step(a, b, fn, fm, i, j, ks, w1, e2, u, prev, group_a, group_b):
     n, m = a.size, b.size
@@ -71,10 +88,11 @@ def _ecdf_step(a, b, fn, fm, i, j, ks, w1, e2, u, prev, group_a, group_b):
     return i + take_a, j + 1 - take_a, ks, w1, e2, u, value, group_a, group_b
 
 
-def _ecdf_finish(out, fn, fm, i, j, ks, w1, e2, u, group_a, group_b):
+def _ecdf_finish(out, fn, fm, i, j, ks, w1, e2, u_total, u_err, u, group_a, group_b):
     if group_a + group_b > 1.0:
         u += _tie_terms(fn, fm, float(i), float(j), group_a, group_b)
-    out[0], out[1], out[2], out[3] = max(ks, abs(i / fn - j / fm)), w1, e2, u
+    u_total, u_err = _add(u_total, u_err, u)
+    out[0], out[1], out[2], out[3] = max(ks, abs(i / fn - j / fm)), w1, e2, u_total + u_err
 
 
 def _ecdf_sums3(a0, b0, a1, b1, a2, b2, out):
@@ -83,6 +101,7 @@ def _ecdf_sums3(a0, b0, a1, b1, a2, b2, out):
                                           float(a2.size), float(b2.size))
     i0 = j0 = i1 = j1 = i2 = j2 = 0
     ks0 = w0 = e0 = u0 = ks1 = w1 = e1 = u1 = ks2 = w2 = e2 = u2 = 0.0
+    t0 = t1 = t2 = c0 = c1 = c2 = 0.0  # U's totals and their compensations; u0, u1, u2 the block's sums
     ga0 = gb0 = ga1 = gb1 = ga2 = gb2 = 0.0
     p0, p1, p2 = min(a0[0], b0[0]), min(a1[0], b1[0]), min(a2[0], b2[0])
     n0, n1, n2 = a0.size + b0.size, a1.size + b1.size, a2.size + b2.size
@@ -96,19 +115,24 @@ def _ecdf_sums3(a0, b0, a1, b1, a2, b2, out):
         if k < n2:
             i2, j2, ks2, w2, e2, u2, p2, ga2, gb2 = _ecdf_step(a2, b2, f_a2, f_b2, i2, j2, ks2, w2, e2, u2, p2,
                                                               ga2, gb2)
-    _ecdf_finish(out[0], f_a0, f_b0, i0, j0, ks0, w0, e0, u0, ga0, gb0)
-    _ecdf_finish(out[1], f_a1, f_b1, i1, j1, ks1, w1, e1, u1, ga1, gb1)
-    _ecdf_finish(out[2], f_a2, f_b2, i2, j2, ks2, w2, e2, u2, ga2, gb2)
+        if k % _BLOCK == _BLOCK - 1:
+            t0, c0 = _add(t0, c0, u0)
+            t1, c1 = _add(t1, c1, u1)
+            t2, c2 = _add(t2, c2, u2)
+            u0 = u1 = u2 = 0.0
+    _ecdf_finish(out[0], f_a0, f_b0, i0, j0, ks0, w0, e0, t0, c0, u0, ga0, gb0)
+    _ecdf_finish(out[1], f_a1, f_b1, i1, j1, ks1, w1, e1, t1, c1, u1, ga1, gb1)
+    _ecdf_finish(out[2], f_a2, f_b2, i2, j2, ks2, w2, e2, t2, c2, u2, ga2, gb2)
 
 
 def _tie_terms(fn, fm, i, j, c_a, c_b):
     # a group of c_a values of a and c_b of b, with i / j values of a / b up to and including it:
     # its exact U terms n c_a (B + c_b/2)² + m c_b (A + c_a/2)² + n (c_a³ − c_a)/12 + m (c_b³ − c_b)/12
     # (A, B: values before it; see paistats.stats._kernels.ecdf_sums_numpy) minus what the merge
-    # added for it one value at a time, n c_a B² + m c_b (A + c_a)²
+    # added for it one value at a time, n c_a B² + m c_b (A + c_a)², written without cancellation:
+    # (B + c_b/2)² − B² = c_b (B + c_b/4) and (A + c_a/2)² − (A + c_a)² = −c_a (A + 3 c_a/4)
     before_a, before_b = i - c_a, j - c_b
-    half_b, half_a = before_b + c_b / 2.0, before_a + c_a / 2.0
-    return (fn * c_a * (half_b * half_b - before_b * before_b) + fm * c_b * (half_a * half_a - i * i)
+    return (fn * c_a * c_b * (before_b + c_b / 4.0) - fm * c_b * c_a * (before_a + 3.0 * c_a / 4.0)
             + (fn * (c_a * c_a - 1.0) * c_a + fm * (c_b * c_b - 1.0) * c_b) / 12.0)
 
 
@@ -173,6 +197,7 @@ def _to_float32(a, out):
 
 # the helpers are compiled too (the merge calls them; LLVM inlines them into it)
 _tie_terms = _jit(_tie_terms) or _tie_terms
+_add = _jit(_add) or _add
 _ecdf_step = _jit(_ecdf_step) or _ecdf_step
 _ecdf_finish = _jit(_ecdf_finish) or _ecdf_finish
 _ecdf_sums3_jit = _jit(_ecdf_sums3)
@@ -197,7 +222,7 @@ def exact_float32(a: np.ndarray) -> np.ndarray | None:
     return out.reshape(a.shape) if _to_float32_jit(flat, out) < 0 else None
 
 
-#: The stand-in pair of an unused merge slot (the loop steps it once).
+#: The stand-in pair of an unused merge slot (the loop steps it twice: its two pooled values).
 _IDLE = np.zeros(1)
 
 
@@ -228,8 +253,9 @@ def ecdf_sums(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
 
 
 def average_ranks(x: np.ndarray) -> np.ndarray | None:
-    """``scipy.stats.rankdata(x, method="average")`` of a finite float32 sample (None otherwise:
-    the caller ranks it with NumPy).
+    """``scipy.stats.rankdata(x, method="average")`` of a float32 sample (other dtypes: None, and
+    the caller ranks with NumPy). The sample must be finite: the callers check (a NaN gets a rank
+    here, where scipy gives every rank NaN).
 
     Parameters
     ----------

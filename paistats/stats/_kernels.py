@@ -398,13 +398,16 @@ def _kurtosis_diff(p: Pair) -> float:
     return p.a.kurtosis() - p.b.kurtosis()
 
 
-@register_distance("cramer_von_mises", ratio=True, zero_on_identical=True,
+@register_distance("cramer_von_mises", ratio=True, version=2,
                    doc="`scipy.stats.cramervonmises_2samp(x, y).statistic` (the two-sample T of Anderson 1962, "
                        "midranks for ties; NaN when a sample has fewer than two values)")
 def _cramer_von_mises(p: Pair) -> float:
+    # not registered zero_on_identical: a sample against itself is 0 only when T is defined (n ≥ 2)
     n, m = p.a.n, p.b.n
     if n < 2 or m < 2:
         return np.nan
+    if p.identical:
+        return 0.0
     u = p.ecdf[3]  # the rank sum (midranks for ties): see ecdf_sums_numpy
     k, total = n * m, n + m
     return u / (k * total) - (4 * k - 1) / (6 * total)
