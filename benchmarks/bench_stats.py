@@ -243,22 +243,15 @@ def seed_memory(root, seeds: int, grow: int, repeat: int = 1) -> list[tuple[int,
 
 
 def _best(f, repeat: int):
-    """(best wall time of ``repeat`` calls, the last result)."""
-    times, out = [], None
+    """(least wall time, least CPU time (user + system, every thread of this process), the last
+    result) of ``repeat`` calls."""
+    walls, cpus, out = [], [], None
     for _ in range(repeat):
+        c0 = time.process_time()
         t, out = _timed(f)
-        times.append(t)
-    return min(times), out
-
-
-def _cpu(f, repeat: int) -> float:
-    """Least CPU time (user + system, every thread of this process) of ``repeat`` calls."""
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        f()
-        best = min(best, time.process_time() - t0)
-    return best
+        walls.append(t)
+        cpus.append(time.process_time() - c0)
+    return min(walls), min(cpus), out
 
 
 def stored_reads(zoo, name: str, repeat: int = 5) -> None:
@@ -291,7 +284,7 @@ def stored_reads(zoo, name: str, repeat: int = 5) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for label, f in rows:
-            t, res = _best(f, repeat)
+            t, _, res = _best(f, repeat)
             ratio = ""
             if not isinstance(res, list) and "ks" in res:
                 ratio = "; ratios to random: " + ("yes" if "ks_random_ratio" in res else "no")
@@ -344,9 +337,8 @@ def main(argv=None):
 
     io_floor(obj)  # warm the page cache and imports: every timing below reads from memory
     ours(obj)  # and load the compiled kernels (numba's cache; compiled on a machine's first run)
-    t_io, _ = _best(lambda: io_floor(obj), args.stats_repeat)
-    t_ours, _ = _best(lambda: ours(obj), args.stats_repeat)
-    c_io, c_ours = (_cpu(f, args.stats_repeat) for f in (lambda: io_floor(obj), lambda: ours(obj)))
+    t_io, c_io, _ = _best(lambda: io_floor(obj), args.stats_repeat)
+    t_ours, c_ours, _ = _best(lambda: ours(obj), args.stats_repeat)
     flags, pdim, pruners, variants, sparsities, seeds = _cells(obj)
     cells = list(itertools.product(pruners, sparsities, seeds))
     rng = np.random.default_rng(0)
