@@ -108,3 +108,39 @@ def test_float32_exact_scores_are_sorted_as_float32_with_identical_results(monke
     for key in fast:
         xr.testing.assert_identical(fast[key], slow[key])
 
+
+
+def _both_paths(monkeypatch, tree, req, **kw):
+    """compute() with the fused per-cell tasks and with the separate run / noise / random tasks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsWarning)
+        fused = compute(tree, req, **kw)
+        monkeypatch.setattr(compute_mod, "_fused", lambda *a: False)
+        separate = compute(tree, req, **kw)
+    return fused, separate
+
+
+@pytest.mark.parametrize("req", [Request(), Request(include_pruned=True), Request(reference="shuffle"),
+                                 Request(stats=False), Request(dist=False), Request(stats=False, dist=False)],
+                         ids=["default", "include_pruned", "reference_shuffle", "no_stats", "no_dist", "noise_only"])
+def test_one_task_per_cell_equals_the_separate_tasks(monkeypatch, req):
+    """The fused path (runs, noise floor and ratio to random from one set of sorted samples per cell)
+    gives bit-identical results to the separate tasks, with incomplete runs (a seed of the reference,
+    one shuffled run, a random one), the reinit variant sharing the reference's mask and a random entry."""
+    def edit(a):
+        a["complete"][0, 0, 2] = False  # the reference of seed 2: no distances, noise pairs NaN
+        a["complete"][1, 1, 0] = False
+        a["mask"][2] = a["mask"][0]  # reinit keeps the original's mask
+
+    tree = fake_entry(shape=(12, 10), seeds=(0, 1, 2, 3), sparsities=(0.5, 0.8), edit=edit).chunk({SEED: 1})
+    def rnd_edit(a):
+        a["complete"][0, 1, 3] = False  # the random pruner's original run of one cell: its ratio NaN
+
+    rnd = fake_entry(shape=(12, 10), seeds=(0, 1, 2, 3), sparsities=(0.5, 0.8), seed=7, name="fake-random",
+                     edit=rnd_edit)
+    fused, separate = _both_paths(monkeypatch, tree, req, random=rnd if req.dist else None)
+    assert set(fused) == set(separate)
+    for key in fused:
+        xr.testing.assert_identical(fused[key], separate[key])
+    if req.dist:
+        assert np.isfinite(fused["distances"]["ks_random_ratio"].sel(stage="trained")).any()

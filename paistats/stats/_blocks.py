@@ -54,6 +54,52 @@ def _lead(*arrays, core: int) -> tuple[int, ...]:
     return np.broadcast_shapes(*(a.shape[: a.ndim - core] for a in arrays))
 
 
+class _Kept:
+    """The kept samples of the runs of one cell, each built once, by key:
+    ``(raw kept values, their Samples, the scores' ranks or None, mask, kept indices)``.
+
+    ``run(key)`` gives a run's ``(mask, start, trained, score)``. A run whose mask equals its
+    reference's (``reinit``) and whose scores are the reference's (the cell's scores broadcast over
+    the variants) shares the reference's score sample (a distance of 0 without a merge) and ranks.
+    """
+
+    def __init__(self, run, want_ranks: bool) -> None:
+        self.run = run
+        self.want_ranks = want_ranks
+        self.of: dict = {}
+
+    def __call__(self, key, ref_key=None):
+        if key not in self.of:
+            m, w0, w1, s = self.run(key)
+            r = self.of.get(ref_key) if ref_key is not None and ref_key != key else None
+            if r is not None and np.array_equal(m, r[3]):
+                idx = r[4]
+                raw = (w0.take(idx), w1.take(idx), r[0][2])
+                samples = [Sample(raw[0]), Sample(raw[1]), r[1][2]]
+                ranks = r[2]
+            else:
+                idx = np.flatnonzero(m)
+                raw = (w0.take(idx), w1.take(idx), s.take(idx))
+                samples = [Sample(x) for x in raw]
+                ranks = rankdata(raw[2]) if self.want_ranks and samples[2].ok and raw[2].size >= 2 else None
+            self.of[key] = (raw, samples, ranks, m, idx)
+        return self.of[key]
+
+    def drop(self, key) -> None:
+        self.of.pop(key, None)
+
+
+def _run_stats(kept: tuple, n_tensor: int, q: np.ndarray) -> np.ndarray:
+    """Statistics (3, S) of one run's three kept samples (an entry of :class:`_Kept`), with
+    Spearman's ρ of |w| and the scores at the two weight stages."""
+    raw, samples, score_ranks = kept[:3]
+    out = np.stack([describe(smp, n_tensor, q) for smp in samples])
+    for k in (0, 1):
+        if samples[k].ok and samples[2].ok:
+            out[k, _SPEARMAN] = spearman(np.abs(raw[k]), raw[2], score_ranks)
+    return out
+
+
 def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None, ref_mode: str,
               dist_mode: str, bins: int, quantiles: tuple, want_stats: bool, want_dist: bool):
     """Statistics and distances of every run of a block (``variant`` is the last loop axis).
@@ -78,28 +124,7 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
         return [a[idx] for a in arrays]
 
     for outer in np.ndindex(*lead[:-1]):
-        kept_of: dict[int, tuple] = {}
-
-        def kept(v):
-            """(raw kept values, their Samples, the scores' ranks or None) of variant ``v`` (the
-            reference's serve twice). The scores are the cell's, broadcast over the variants, so a
-            variant with the reference's mask (``reinit``) keeps the same scores: it shares their
-            sample (a distance of 0 without a merge) and ranks."""
-            if v not in kept_of:
-                m, w0, w1, s = run(outer + (v,))
-                same = ref is not None and ref != v and ref in kept_of and np.array_equal(m, kept_of[ref][3])
-                if same:
-                    idx = kept_of[ref][4]
-                    raw = (w0.take(idx), w1.take(idx), kept_of[ref][0][2])
-                    samples = [Sample(raw[0]), Sample(raw[1]), kept_of[ref][1][2]]
-                    ranks = kept_of[ref][2]
-                else:
-                    idx = np.flatnonzero(m)
-                    raw = (w0.take(idx), w1.take(idx), s.take(idx))
-                    samples = [Sample(x) for x in raw]
-                    ranks = rankdata(raw[2]) if want_stats and samples[2].ok and raw[2].size >= 2 else None
-                kept_of[v] = (raw, samples, ranks, m, idx)
-            return kept_of[v]
+        kept = _Kept(lambda v: run(outer + (v,)), want_ranks=want_stats)
 
         ref_samples = None
         if want_dist and ref_mode == "variant" and done[outer + (ref,)]:
@@ -112,28 +137,22 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
             if not done[idx]:
                 continue
             m, w0, w1, s = run(idx)
-            kept_sorted = None
             if want_stats:
-                raw, kept_sorted, score_ranks = kept(v)[:3]
-                for k, smp in enumerate(kept_sorted):
-                    stats[idx + (k,)] = describe(smp, n_tensor, q)
-                for k in (0, 1):
-                    if kept_sorted[k].ok and kept_sorted[2].ok:
-                        stats[idx + (k, _SPEARMAN)] = spearman(np.abs(raw[k]), raw[2], score_ranks)
+                stats[idx] = _run_stats(kept(v, ref), n_tensor, q)
             if not want_dist:
-                kept_of.pop(v, None)
+                kept.drop(v)
                 continue
             if ref_mode == "dense":
                 ref_samples = [Sample(x) for x in _samples(m, w0, w1, s, "dense")]
             if ref_samples is None:
                 continue
             if dist_mode == "kept":
-                mine = kept(v)[1]
+                mine = kept(v, ref)[1]
             else:
                 mine = [Sample(x) for x in _samples(m, w0, w1, s, dist_mode)]
             dists[idx] = stage_distances(mine, ref_samples, bins)
             if v != ref:
-                kept_of.pop(v, None)  # only the reference's samples are needed again
+                kept.drop(v)  # only the reference's samples are needed again
     return stats, dists
 
 
@@ -235,3 +254,87 @@ def cross_block(mask_a, start_a, trained_a, score_a, complete_a, mask_b, start_b
             ref = [Sample(x) for x in _samples(*vb, ref_mode)]
         out[idx] = stage_distances(mine, ref, bins)
     return out
+
+
+def cell_block(mask, start, trained, score, complete, *random, nt: int, ref: int, dist_mode: str, bins: int,
+               quantiles: tuple, want_stats: bool, want_dist: bool, want_noise: bool):
+    """Everything about the runs of one cell (a pruner, sparsity and layer: all its variants and
+    seeds) from one set of sorted samples, each run's sorted once:
+
+    - the statistics and distances of every run, as :func:`run_block` with the reference variant ``ref``;
+    - the seed noise floor of the reference variant, as :func:`pair_block`;
+    - the distances of the random pruner's original run to the reference of each seed, as
+      :func:`cross_block` (when ``random`` is given).
+
+    Shapes: mask/start/trained (..., V, K, *T); score (..., K, *T) (broadcast over V); complete
+    (..., V, K); ``random``: the random pruner's original run of each seed, mask/start/trained/score
+    (..., K, *T) and complete (..., K), or nothing. Returns stats (..., V, K, 3, S), distances
+    (..., V, K, 3, D), noise (..., K(K-1)/2, 3, D) in ``itertools.combinations`` order and cross
+    (..., K, 3, D), float64. It holds every seed of the reference variant (for the noise floor):
+    :mod:`paistats.stats._compute` sends it cells of at most ``NOISE_TILE`` seeds.
+    """
+    mask, start, trained = (_flat(a, nt) for a in (mask, start, trained))
+    score = _narrow(_flat(score, nt))[..., None, :, :]
+    lead = _lead(mask, start, trained, score, complete[..., None], core=1)
+    n_var, n_seeds = lead[-2:]
+    outer_shape = lead[:-2]
+    n_tensor = mask.shape[-1]
+    q = np.asarray(quantiles, dtype=np.float64)
+    arrays = [np.broadcast_to(a, lead + (n_tensor,)) for a in (mask, start, trained, score)]
+    done = np.broadcast_to(complete, lead)
+    pairs = tile_pairs(n_seeds, n_seeds, True)
+    stats = np.full(lead + (3, len(STAT_NAMES) + len(q)), np.nan)
+    dists = np.full(lead + (3, len(DIST_NAMES)), np.nan)
+    noise = np.full(outer_shape + (len(pairs), 3, len(DIST_NAMES)), np.nan)
+    cross = np.full(outer_shape + (n_seeds, 3, len(DIST_NAMES)), np.nan)
+    if random:
+        r_arrays = [_narrow(_flat(a, nt)) for a in random[:4]]
+        r_lead = outer_shape + (n_seeds,)
+        r_arrays = [np.broadcast_to(a, r_lead + (a.shape[-1],)) for a in r_arrays]
+        r_done = np.broadcast_to(random[4], r_lead)
+    order = [ref, *(v for v in range(n_var) if v != ref)]  # the reference's samples first: the others share them
+    for outer in np.ndindex(*outer_shape):
+        def run(key):
+            return [a[outer + key] for a in arrays]
+
+        kept = _Kept(run, want_ranks=want_stats)
+        modal: dict = {}
+
+        def samples(key):
+            """The run's three samples of the distances (``dist_mode``)."""
+            if dist_mode == "kept":
+                return kept(key, (ref, key[1]))[1]
+            if key not in modal:
+                modal[key] = [Sample(x) for x in _samples(*run(key), dist_mode)]
+            return modal[key]
+
+        for k in range(n_seeds):
+            ref_done = done[outer + (ref, k)]
+            for v in order:
+                key = (v, k)
+                if not done[outer + key]:
+                    continue
+                if want_stats:
+                    stats[outer + key] = _run_stats(kept(key, (ref, k)), n_tensor, q)
+                if want_dist and ref_done:
+                    dists[outer + key] = stage_distances(samples(key), samples((ref, k)), bins)
+                if v != ref:
+                    kept.drop(key)
+                    modal.pop(key, None)
+        if want_noise:
+            for p, (a, b) in enumerate(pairs):
+                if done[outer + (ref, a)] and done[outer + (ref, b)]:
+                    noise[outer + (p,)] = stage_distances(samples((ref, a)), samples((ref, b)), bins)
+        if not random:
+            continue
+        for k in range(n_seeds):
+            if not (r_done[outer + (k,)] and done[outer + (ref, k)]):
+                continue
+            theirs = samples((ref, k))
+            va, vb = [a[outer + (k,)] for a in r_arrays], run((ref, k))
+            if all(np.array_equal(x, y) for x, y in zip(va, vb)):
+                mine = theirs  # the same run (the random pruner against itself): distances 0 without merges
+            else:
+                mine = [Sample(x) for x in _samples(*va, dist_mode)]
+            cross[outer + (k,)] = stage_distances(mine, theirs, bins)
+    return stats, dists, noise, cross

@@ -102,6 +102,41 @@ def _lazy_runs(layer: Layer, req: Request, variants: list[str]):
     return stats, dists
 
 
+def _fused(layer: Layer, req: Request, variants: list[str]) -> bool:
+    """Whether the layer's runs, noise floor and ratio to random come from one task per cell
+    (:func:`_lazy_cells`): a selected reference variant and at most :data:`NOISE_TILE` seeds (more
+    seeds take the tiled noise floor, whose memory does not grow with them)."""
+    return req.reference in variants and SEED in layer.mask.dims and layer.mask.sizes[SEED] <= NOISE_TILE
+
+
+def _lazy_cells(layer: Layer, rnd: Layer | None, req: Request, variants: list[str], do_noise: bool):
+    """stats, distances, noise floor and cross (random-pruner) distances of every cell of ``layer``
+    (:func:`paistats.stats._blocks.cell_block`; the results :func:`_lazy_runs`, :func:`_lazy_noise`
+    and :func:`_lazy_random` give). The cross distances are None without a random pruner."""
+    T = list(layer.tensor_dims)
+    runs, seeds = [VARIANT, SEED, *T], [SEED, *T]
+    args = [whole(layer.mask, runs), whole(layer.start, runs), whole(layer.trained, runs), whole(layer.score, seeds),
+            layer.complete]
+    core = [runs, runs, runs, seeds, [VARIANT, SEED]]
+    if rnd is not None:
+        sel = {VARIANT: REFERENCE_VARIANT}
+        args += [whole(x.sel(sel, drop=True), seeds) for x in (rnd.mask, rnd.start, rnd.trained)]
+        args += [whole(rnd.score, seeds), rnd.complete.sel(sel, drop=True)]
+        core += [seeds] * 4 + [[SEED]]
+    n_seeds = layer.mask.sizes[SEED]
+    stats, dists, noise, cross = xr.apply_ufunc(
+        _blocks.cell_block, *args, input_core_dims=core,
+        output_core_dims=[[VARIANT, SEED, "stage", "stat"], [VARIANT, SEED, "stage", "metric"],
+                          ["seed_pair", "stage", "metric"], [SEED, "stage", "metric"]],
+        dask="parallelized", output_dtypes=[np.float64] * 4,
+        dask_gufunc_kwargs={"output_sizes": {"stage": 3, "stat": _NS + len(req.quantiles), "metric": len(DIST_NAMES),
+                                             "seed_pair": n_seeds * (n_seeds - 1) // 2}},
+        kwargs=dict(nt=len(T), ref=variants.index(req.reference), dist_mode=req.dist_mode, bins=int(req.bins),
+                    quantiles=tuple(req.quantiles), want_stats=req.stats, want_dist=req.dist, want_noise=do_noise),
+    )
+    return (stats, dists), noise, (cross if rnd is not None else None)
+
+
 def _lazy_dense(layer: Layer, req: Request):
     T = list(layer.tensor_dims)
     return xr.apply_ufunc(
@@ -384,14 +419,19 @@ def compute(obj: xr.DataTree, req: Request, *, random=None) -> dict[str, xr.Data
     lazy = []
     for lay in layers:
         item = {}
-        if req.stats or req.dist:
-            item["runs"] = _lazy_runs(lay, req, variants)
+        rnd = _random_layer(lay, random, lay.name, flags) if req.random and req.dist else None
         if req.stats:
             item["dense"] = _lazy_dense(lay, req)
-        if do_noise:
-            item["noise"] = _lazy_noise(lay, req)
-        if req.random and req.dist:
-            rnd = _random_layer(lay, random, lay.name, flags)
+        if _fused(lay, req, variants) and (req.stats or req.dist or do_noise):
+            runs, noise, cross = _lazy_cells(lay, rnd, req, variants, do_noise)
+            item.update({"runs": runs, "noise": noise} if do_noise else {"runs": runs})
+            if cross is not None:
+                item[RANDOM] = cross
+        else:
+            if req.stats or req.dist:
+                item["runs"] = _lazy_runs(lay, req, variants)
+            if do_noise:
+                item["noise"] = _lazy_noise(lay, req)
             if rnd is not None:
                 item[RANDOM] = _lazy_random(lay, rnd, req)
         lazy.append(item)
