@@ -140,16 +140,20 @@ def spearman(a: np.ndarray, b: np.ndarray, rb: np.ndarray | None = None) -> floa
 
 
 def _hist(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``numpy.histogram(x, edges)[0]`` of sorted ``x`` (last bin closed)."""
-    idx = np.searchsorted(x, edges[1:-1], side="left")
-    return np.diff(np.concatenate(([0], idx, [x.size])))
+    """``numpy.histogram(x, edges)[0]`` of sorted ``x`` whose values lie within the edges (last bin closed)."""
+    cum = np.searchsorted(x, edges, side="left")
+    cum[-1] = x.size  # the last bin is closed: the values equal to the last edge fall in it
+    return np.diff(cum)
 
 
 def shared_edges(a: np.ndarray, b: np.ndarray, bins: int) -> np.ndarray:
     """Binning rule of ``jensen_shannon`` / ``hellinger``: ``bins`` equal-width bins spanning
-    the range of both samples together (``numpy.histogram_bin_edges(concat(a, b), bins)``)."""
+    the range of both samples together (``numpy.histogram_bin_edges(concat(a, b), bins)``: the
+    same ``linspace``, without its input checks)."""
     lo, hi = min(a[0], b[0]), max(a[-1], b[-1])
-    return np.histogram_bin_edges(np.array([lo, hi]), bins=bins, range=(lo, hi))
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return np.linspace(lo, hi, bins + 1)
 
 
 def _merged_counts(a: Sample, b: Sample) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -279,10 +283,20 @@ class Pair:
 
     def value(self, name: str) -> float:
         """Registered distance ``name`` of this pair (evaluated once; another distance may use it)."""
-        if name not in self._values:
-            m = DISTANCES.get(name)
-            self._values[name] = 0.0 if (m.zero_on_identical and self.identical) else float(m.fn(self))
-        return self._values[name]
+        value = self._values.get(name)
+        if value is None:
+            value = self._evaluate(DISTANCES.get(name))
+        return value
+
+    def _evaluate(self, m: Metric) -> float:
+        value = 0.0 if (m.zero_on_identical and self.a is self.b) else float(m.fn(self))
+        self._values[m.name] = value
+        return value
+
+    def values(self) -> list[float]:
+        """Every registered distance of this pair, in the order of :data:`DIST_NAMES` (without ``count``)."""
+        got = self._values
+        return [got[m.name] if m.name in got else self._evaluate(m) for m in _DISTANCES]
 
 
 # --- statistics of one sorted sample x (registration order = positions of a statistics vector) ---
@@ -425,6 +439,7 @@ RATIO_METRICS = ratio_names()
 STATISTICS.freeze()
 DISTANCES.freeze()
 _STATISTICS = STATISTICS.values()
+_DISTANCES = DISTANCES.values()
 
 
 def describe(s: Sample, size: int, quantiles: np.ndarray) -> np.ndarray:
@@ -494,6 +509,5 @@ def stage_distances(mine: list[Sample], theirs: list[Sample], bins: int) -> np.n
     pairs = {k: Pair(a, b, bins) for k, (a, b) in enumerate(zip(mine, theirs)) if a.ok and b.ok}
     merge_pairs([p for p in pairs.values() if not p.identical])  # (identical: nothing to merge)
     for k, pair in pairs.items():
-        for i, name in enumerate(DIST_NAMES[:-1]):
-            out[k, i] = pair.value(name)
+        out[k, :-1] = pair.values()
     return out
