@@ -160,12 +160,13 @@ def _reference_run(layer: Layer, req: Request):
             layer.score, layer.complete.sel(sel, drop=True), req.dist_mode)
 
 
-#: Most seeds one noise-floor task holds: an entry with more seeds per cell computes its seed pairs
+#: Most seeds one task holds: up to this many seeds per cell, one task per cell computes everything
+#: (:func:`_lazy_cells`); an entry with more seeds per cell computes its runs chunk by chunk and its seed pairs
 #: tile by tile, two groups of NOISE_TILE // 2 seeds at a time, so that one task holds at most
 #: NOISE_TILE seeds of one cell and layer (as many as one block of NOISE_TILE seeds), not every seed.
 #: Each tile reads its two groups itself (:func:`_own_reads`): a group shared by the tiles would
 #: stay in memory from its first tile to its last, i.e. every seed at once.
-#: Memory is then flat in seeds; each group is read once per group, ⌈seeds / (NOISE_TILE / 2)⌉ times
+#: Memory is then bounded in seeds; each group is read once per group, ⌈seeds / (NOISE_TILE / 2)⌉ times
 #: instead of once (nothing changes up to NOISE_TILE seeds).
 NOISE_TILE = 8
 
