@@ -72,9 +72,12 @@ def test_held_bytes_flat_in_seeds(monkeypatch, req):
     """Ten times the seeds of one cell (and a hundred times the seed pairs) hold about as many bytes
     at once: each tile of seed pairs reads its own two groups of seeds and frees them after."""
     monkeypatch.setattr(compute_mod, "NOISE_TILE", TILE)
-    one = held_peak(TILE, req)  # one block of seeds
+    one = held_peak(TILE, req)  # one block of seeds (everything: one task per cell)
     ten = held_peak(10 * TILE, req)  # tiles of two groups of TILE // 2 seeds
     assert ten <= 1.3 * one, (one, ten)
+    monkeypatch.setattr(compute_mod, "_fused", lambda *a: False)
+    one_separate = held_peak(TILE, req)  # the tiles' own block of seeds, without the fused task
+    assert ten <= 1.3 * one_separate, (one_separate, ten)
 
 
 def test_noise_tiles_equal_one_block_with_many_seeds(monkeypatch):
@@ -144,3 +147,20 @@ def test_one_task_per_cell_equals_the_separate_tasks(monkeypatch, req):
         xr.testing.assert_identical(fused[key], separate[key])
     if req.dist:
         assert np.isfinite(fused["distances"]["ks_random_ratio"].sel(stage="trained")).any()
+
+
+def test_inputs_without_a_seed_dim_take_the_separate_tasks(monkeypatch):
+    """A random entry selected at one seed (its run compared with every seed's reference) and a
+    layer whose scores have no seed dim are not cells of seeds: they take the separate tasks
+    (the fused task failed on them) and give the same numbers as there."""
+    tree = fake_entry(shape=(8, 6), seeds=(0, 1, 2), sparsities=(0.5, 0.8))
+    rnd = fake_entry(shape=(8, 6), seeds=(0, 1, 2), sparsities=(0.5, 0.8), seed=7, name="fake-random")
+    fused, separate = _both_paths(monkeypatch, tree, Request(), random=rnd.sel(seed=0))
+    xr.testing.assert_identical(fused["distances"], separate["distances"])
+    assert np.isfinite(fused["distances"]["ks_random_ratio"].sel(stage="trained")).any()
+    seedless = tree.copy()
+    layer = seedless["fc.weight"].to_dataset()
+    seedless["fc.weight"] = xr.DataTree(layer.assign(score=layer["score"].isel(seed=0, drop=True)))
+    monkeypatch.undo()
+    fused, separate = _both_paths(monkeypatch, seedless, Request(noise=False), random=rnd)
+    xr.testing.assert_identical(fused["layer_stats"], separate["layer_stats"])

@@ -387,3 +387,25 @@ def test_compiled_kernels_load_where_no_cache_can_be_written(monkeypatch):
     spec.loader.exec_module(module)  # a fresh copy: paistats' own module is left as it is
     a, b = np.sort(np.array([0.1, 0.5, 0.9])), np.sort(np.array([0.2, 0.5]))
     np.testing.assert_array_equal(module.ecdf_sums([(a, b)]), _compiled.ecdf_sums([(a, b)]))
+
+
+def test_shared_edges_are_numpys_and_a_narrow_range_is_not_an_error():
+    """The histogram edges equal numpy.histogram_bin_edges of both samples (counts equal
+    numpy.histogram); a range too narrow for the bins gives repeated edges (empty bins; numpy
+    refuses), a range wider than float64 is numpy's error, not NaN edges with empty histograms."""
+    from paistats.stats._kernels import _hist, shared_edges
+
+    rng = np.random.default_rng(3)
+    for bins in (1, 7, 100):
+        a, b = np.sort(rng.standard_normal(50)), np.sort(rng.integers(-2, 3, 40).astype(float))
+        edges = shared_edges(a, b, bins)
+        want = np.histogram_bin_edges(np.concatenate([a, b]), bins=bins)
+        np.testing.assert_array_equal(edges, want)
+        for x in (a, b):
+            np.testing.assert_array_equal(_hist(x, edges), np.histogram(x, want)[0])
+    np.testing.assert_array_equal(shared_edges(np.array([2.5]), np.array([2.5]), 4), [2.0, 2.25, 2.5, 2.75, 3.0])
+    a, b = np.array([1.0]), np.array([np.nextafter(1.0, 2.0)])
+    edges = shared_edges(a, b, 100)
+    assert np.all(np.diff(edges) >= 0) and _hist(a, edges).sum() == 1 and _hist(b, edges).sum() == 1
+    with pytest.raises(ValueError):
+        shared_edges(np.array([-1.5e308]), np.array([1.5e308]), 100)

@@ -88,6 +88,11 @@ class _Kept:
     def drop(self, key) -> None:
         self.of.pop(key, None)
 
+    def keep_samples(self, key) -> None:
+        """Keep only the sorted samples of ``key`` (no other run will share its mask or ranks)."""
+        if key in self.of:
+            self.of[key] = (None, self.of[key][1], None, None, None)
+
 
 def _run_stats(kept: tuple, n_tensor: int, q: np.ndarray) -> np.ndarray:
     """Statistics (3, S) of one run's three kept samples (an entry of :class:`_Kept`), with
@@ -321,6 +326,10 @@ def cell_block(mask, start, trained, score, complete, *random, nt: int, ref: int
                 if v != ref:
                     kept.drop(key)
                     modal.pop(key, None)
+            if dist_mode == "kept":
+                kept.keep_samples((ref, k))  # the seed's other variants are done: its samples serve the pairs
+            else:
+                kept.drop((ref, k))
         if want_noise:
             for p, (a, b) in enumerate(pairs):
                 if done[outer + (ref, a)] and done[outer + (ref, b)]:

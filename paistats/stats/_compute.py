@@ -102,11 +102,15 @@ def _lazy_runs(layer: Layer, req: Request, variants: list[str]):
     return stats, dists
 
 
-def _fused(layer: Layer, req: Request, variants: list[str]) -> bool:
+def _fused(layer: Layer, rnd: Layer | None, req: Request, variants: list[str], do_noise: bool) -> bool:
     """Whether the layer's runs, noise floor and ratio to random come from one task per cell
-    (:func:`_lazy_cells`): a selected reference variant and at most :data:`NOISE_TILE` seeds (more
-    seeds take the tiled noise floor, whose memory does not grow with them)."""
-    return req.reference in variants and SEED in layer.mask.dims and layer.mask.sizes[SEED] <= NOISE_TILE
+    (:func:`_lazy_cells`): the runs and a noise floor or ratio to random are asked for (without
+    those, a task per chunk of runs holds less), the reference is a selected variant, every array
+    has a seed dim and a cell at most :data:`NOISE_TILE` seeds (more seeds take the tiled noise
+    floor, whose memory does not grow with them)."""
+    arrays = [layer.mask, layer.score] + ([rnd.mask, rnd.start, rnd.trained, rnd.score] if rnd is not None else [])
+    return ((req.stats or req.dist) and (do_noise or rnd is not None) and req.reference in variants
+            and all(SEED in x.dims for x in arrays) and layer.mask.sizes[SEED] <= NOISE_TILE)
 
 
 def _lazy_cells(layer: Layer, rnd: Layer | None, req: Request, variants: list[str], do_noise: bool):
@@ -423,7 +427,7 @@ def compute(obj: xr.DataTree, req: Request, *, random=None) -> dict[str, xr.Data
         rnd = _random_layer(lay, random, lay.name, flags) if req.random and req.dist else None
         if req.stats:
             item["dense"] = _lazy_dense(lay, req)
-        if _fused(lay, req, variants) and (req.stats or req.dist or do_noise):
+        if _fused(lay, rnd, req, variants, do_noise):
             runs, noise, cross = _lazy_cells(lay, rnd, req, variants, do_noise)
             item.update({"runs": runs, "noise": noise} if do_noise else {"runs": runs})
             if cross is not None:

@@ -149,8 +149,13 @@ def _hist(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
 def shared_edges(a: np.ndarray, b: np.ndarray, bins: int) -> np.ndarray:
     """Binning rule of ``jensen_shannon`` / ``hellinger``: ``bins`` equal-width bins spanning
     the range of both samples together (``numpy.histogram_bin_edges(concat(a, b), bins)``: the
-    same ``linspace``, without its input checks)."""
+    same ``linspace``). Unlike numpy, a range too narrow for ``bins`` distinct edges is not an
+    error: the repeated edges give empty bins. A range wider than the largest float64 is numpy's
+    error, as before."""
     lo, hi = min(a[0], b[0]), max(a[-1], b[-1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not np.isfinite(hi - lo):
+            return np.histogram_bin_edges(np.array([lo, hi]), bins=bins, range=(lo, hi))
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
     return np.linspace(lo, hi, bins + 1)
