@@ -434,7 +434,9 @@ class Summary:
     disconnected: int = 0       # complete runs of the entries whose pruned network carries no signal
     #: Epoch seconds of the build's steps on the client: ``start``, ``prepared`` (entries planned,
     #: complete runs listed), ``cluster`` (client connected), ``submitted``, ``trained`` (last task
-    #: returned), ``finalized`` (every entry's statistics and manifest written). Timings only.
+    #: returned), ``finalized`` (every entry's statistics and manifest written); ``finalize
+    #: submitted <entry>`` / ``finalize returned <entry>`` for each entry finalized on a worker.
+    #: Timings only.
     timeline: dict = field(default_factory=dict)
     #: Entries finalized (statistics, manifest) on the workers while the build still trained others.
     finalized_early: list = field(default_factory=list)
@@ -612,11 +614,15 @@ def _submit_and_wait(todo_tasks, opts: TaskOptions, cluster_opts: ClusterOptions
                                       key=f"zoo_builder-finalize-{entry}-{uuid.uuid4().hex[:8]}")
                     finalizing[f] = entry
                     pending.add(f)
+                    if timeline is not None:
+                        timeline[f"finalize submitted {entry}"] = time.time()
 
             pending = as_completed(list(futures), loop=client.loop)
             submit_ready()  # entries whose runs were all complete before the build
             for fut in pending:
                 if fut in finalizing:
+                    if timeline is not None:
+                        timeline[f"finalize returned {finalizing[fut]}"] = time.time()
                     if fut.status == "finished":
                         finalized.append(finalizing[fut])
                         tracker.finished(finalizing[fut])
