@@ -50,7 +50,10 @@ def keep_top(key: torch.Tensor, n_keep: int, priority: torch.Tensor | None = Non
 
     Among entries equal to the threshold, those with the larger ``priority`` are kept (then the
     lower index, should two priorities be equal); without ``priority`` the lower index is kept.
-    O(N) via ``kthvalue`` instead of a full sort; exact and deterministic.
+    That is the first ``n_keep`` entries of the order (key descending, priority descending, index
+    ascending). O(N) via ``kthvalue`` instead of a full sort, for the key and again for the tied
+    priorities (:func:`top_priority`; inverted SynFlow ties most weights at score 0 every round);
+    exact and deterministic.
     """
     n = key.numel()
     if n_keep >= n:
@@ -63,11 +66,36 @@ def keep_top(key: torch.Tensor, n_keep: int, priority: torch.Tensor | None = Non
     missing = n_keep - int(keep.sum())
     if missing > 0:
         tied = torch.nonzero(key == threshold).flatten()
-        if priority is not None:
-            order = torch.sort(priority[tied], descending=True, stable=True).indices
-            tied = tied[order]
-        keep[tied[:missing]] = True
+        if missing < tied.numel():
+            tied = tied[:missing] if priority is None else top_priority(tied, priority[tied], missing)
+        keep[tied] = True
     return keep
+
+
+def top_priority(index: torch.Tensor, priority: torch.Tensor, m: int) -> torch.Tensor:
+    """The ``m`` entries of ascending ``index`` with the largest ``priority`` (equal priorities:
+    the lower index first), as the first ``m`` of a stable descending sort of ``priority`` would
+    give them (in another order): the ``m``-th largest priority by ``kthvalue``, every index above
+    it, then the lowest indices at it.
+
+    Parameters
+    ----------
+    index : int64 tensor, shape (k,)
+        Positions, ascending.
+    priority : int64 tensor, shape (k,)
+        Their tie-break priorities.
+    m : int
+        How many to return, 0 < m < k.
+
+    Returns
+    -------
+    int64 tensor, shape (m,)
+        The chosen positions.
+    """
+    cut = torch.kthvalue(priority, priority.numel() - m + 1).values  # the m-th largest
+    above = priority > cut
+    at = torch.nonzero(priority == cut).flatten()[:m - int(above.sum())]
+    return torch.cat([index[above], index[at]])
 
 
 def flatten(tensors: Mapping[str, torch.Tensor], dtype=torch.float64) -> torch.Tensor:
