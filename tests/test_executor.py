@@ -329,7 +329,28 @@ def test_worker_processes_start_without_dask_malloc_trim_threshold():
         with Client(cluster, set_as_default=False) as client:
             seen = client.run(os.environ.get, executor.MALLOC_TRIM)
             quiet = client.run(lambda: {k: dask.config.get(k) for k in executor.QUIET_MONITORING})
+            preloaded = client.run(lambda: sorted(m for m in executor.PRELOAD if m in sys.modules))
+            saturation = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION)
         assert list(seen.values()) == [None]
         assert list(quiet.values()) == [executor.QUIET_MONITORING]  # no stack sampling of the training thread
+        assert list(preloaded.values()) == [sorted(executor.PRELOAD)]  # imported before the first task
+        assert saturation == 1.0  # one task per free worker: none waits in a busy worker's queue
     finally:
         cluster.close()
+
+
+def test_cluster_start_is_closed_when_not_taken(monkeypatch):
+    closed = []
+
+    class FakeCluster:
+        def close(self):
+            closed.append(True)
+
+    monkeypatch.setattr(executor, "make_cluster", lambda opts: FakeCluster())
+    start = executor.ClusterStart(ClusterOptions(workers=1))
+    start.discard()
+    assert closed == [True]
+    taken = executor.ClusterStart(ClusterOptions(workers=1))
+    assert isinstance(taken.take(), FakeCluster)
+    taken.discard()  # the taker closes it
+    assert closed == [True]

@@ -119,6 +119,12 @@ def worker_torch_threads(opts: ClusterOptions) -> int | None:
     return max(1, available_cores() // max(1, opts.workers or 1))
 
 
+#: Modules each worker process of the builder's own cluster imports as it starts (Dask's
+#: ``preload``), before its first task arrives: torch and the training code (≈ 1.5 s), which
+#: then overlap the client's planning (:func:`build` starts the cluster first).
+PRELOAD = ["zoo_builder.run"]
+
+
 def cluster_spec(opts: ClusterOptions) -> tuple[dict, dict]:
     """``(scheduler, workers)`` specifications of the local :class:`distributed.SpecCluster`.
 
@@ -128,7 +134,7 @@ def cluster_spec(opts: ClusterOptions) -> tuple[dict, dict]:
     worker process starts: CUDA in that process only ever sees its own GPU, as ``cuda:0`` (the
     approach of dask-cuda's ``LocalCUDACluster``). ``--workers N``: ``cpu-i`` likewise with
     ``CUDA_VISIBLE_DEVICES=""`` and ``OMP_NUM_THREADS = cores // N`` (or in-process ``Worker``
-    threads with ``in_process``).
+    threads with ``in_process``). Worker processes import :data:`PRELOAD` as they start.
     """
     from distributed import Nanny, Scheduler, Worker
 
@@ -146,7 +152,7 @@ def cluster_spec(opts: ClusterOptions) -> tuple[dict, dict]:
         for i in range(opts.gpus):
             env = {"CUDA_VISIBLE_DEVICES": devices[i], "OMP_NUM_THREADS": str(threads)}
             workers[f"gpu-{i}"] = {"cls": Nanny, "options": {"nthreads": 1, "env": env, "resources": {"GPU": 1},
-                                                             "silence_logs": logging.ERROR}}
+                                                             "silence_logs": logging.ERROR, "preload": PRELOAD}}
     else:
         for i in range(opts.workers or 1):
             if opts.in_process:
@@ -155,7 +161,7 @@ def cluster_spec(opts: ClusterOptions) -> tuple[dict, dict]:
                 env = {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads),
                        "MKL_NUM_THREADS": str(threads)}
                 workers[f"cpu-{i}"] = {"cls": Nanny, "options": {"nthreads": 1, "env": env,
-                                                                 "silence_logs": logging.ERROR}}
+                                                                 "silence_logs": logging.ERROR, "preload": PRELOAD}}
     return scheduler, workers
 
 
@@ -186,12 +192,20 @@ QUIET_MONITORING = {
     "distributed.worker.memory.monitor-interval": "1s",
 }
 
+#: Dask settings of the builder's own cluster in every case: the scheduler hands a worker its
+#: next task only when it is free (``worker-saturation`` 1.0; Dask's default 1.1 rounds up to two
+#: tasks per one-thread worker, one of them waiting in the worker's own queue), so at the end of
+#: the build the last tasks go to whichever worker frees first, and an entry's finalize task
+#: (priority 1) is the next task of the next free worker. Order only: no result changes.
+SCHEDULING = {"distributed.scheduler.worker-saturation": 1.0}
+
 
 def make_cluster(opts: ClusterOptions):
     """Start the local cluster of :func:`cluster_spec` (None when ``opts.scheduler`` is given).
 
     Its worker processes start without Dask's ``MALLOC_TRIM_THRESHOLD_`` (see :data:`MALLOC_TRIM`)
-    and, unless ``opts.dashboard``, with :data:`QUIET_MONITORING`.
+    and, unless ``opts.dashboard``, with :data:`QUIET_MONITORING`; its scheduler with
+    :data:`SCHEDULING`.
     """
     if opts.scheduler:
         return None
@@ -202,11 +216,46 @@ def make_cluster(opts: ClusterOptions):
     if os.environ.get(MALLOC_TRIM) == str(environ.get(MALLOC_TRIM)):
         os.environ.pop(MALLOC_TRIM)  # left in this process by an earlier Nanny (they set it here, then spawn)
     scheduler, workers = cluster_spec(opts)
-    settings = {"distributed.nanny.pre-spawn-environ": pre_spawn_environ(environ)}
+    settings = {"distributed.nanny.pre-spawn-environ": pre_spawn_environ(environ), **SCHEDULING}
     if not opts.dashboard:
         settings.update(QUIET_MONITORING)
     with dask.config.set(settings):
         return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR, name="zoo_builder")
+
+
+class ClusterStart:
+    """:func:`make_cluster` run in a thread from now on, so the cluster (and its workers' imports,
+    :data:`PRELOAD`) starts while the client plans the build.
+
+    Parameters
+    ----------
+    opts : ClusterOptions
+    """
+
+    def __init__(self, opts: ClusterOptions) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="zoo_builder-cluster-start")
+        self._future = pool.submit(make_cluster, opts)
+        pool.shutdown(wait=False)
+        self.taken = False
+
+    def take(self):
+        """The started cluster (None for ``--scheduler``); re-raises a failed start. The caller
+        closes it."""
+        self.taken = True
+        return self._future.result()
+
+    def discard(self) -> None:
+        """Close the cluster unless it was taken (a build with nothing to run, or one that failed
+        before it submitted)."""
+        if self.taken:
+            return
+        self.taken = True
+        with contextlib.suppress(Exception):
+            cluster = self._future.result()
+            if cluster is not None:
+                cluster.close()
 
 
 # ----------------------------------------------------------------------------- worker side
@@ -485,6 +534,9 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
           inject_failure: tuple = (), derived: bool = True) -> Summary:
     """Build every run of ``plan`` into ``zoo_dir`` on a Dask cluster; resume where it stopped.
 
+    A local cluster starts at once, in a thread (:class:`ClusterStart`), while the entries are
+    planned and the complete runs listed; it is closed again when nothing is left to run.
+
     Parameters
     ----------
     plan : zoo_builder.plan.Plan
@@ -510,10 +562,23 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
     -------
     Summary
     """
-    from zoo_builder import store
-
     t0 = time.perf_counter()
     timeline = {"start": time.time()}
+    starting = ClusterStart(cluster) if not cluster.scheduler else None
+    try:
+        return _build(plan, zoo_dir, cluster, starting, t0, timeline, device=device, amp=amp,
+                      channels_last=channels_last, data_root=data_root, skip_failed=skip_failed,
+                      progress=progress, lock=lock, inject_failure=inject_failure, derived=derived)
+    finally:
+        if starting is not None:
+            starting.discard()
+
+
+def _build(plan, zoo_dir, cluster: ClusterOptions, starting: "ClusterStart | None", t0: float, timeline: dict, *,
+           device, amp, channels_last, data_root, skip_failed, progress, lock, inject_failure, derived) -> Summary:
+    """:func:`build` once its cluster is starting (``starting``; None: connect to ``cluster.scheduler``)."""
+    from zoo_builder import store
+
     if amp and not all(s.amp for s in plan.specs):
         plan = plan.with_amp()  # bf16 runs are other runs (own spec hashes), never mixed with float32 ones
     zoo_dir = str(Path(zoo_dir).resolve())
@@ -530,7 +595,7 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
     todo_specs = [s for s in plan.specs if s.hash not in complete and s.hash not in failed_before]
     costs = plan.run_costs(todo_specs, gpu=_resolve_device_name(device, cluster) == "cuda")
     todo_tasks = []
-    for task in schedule(plan.tasks, costs):
+    for task in schedule(plan.tasks, costs, workers=cluster.n_workers()):
         todo = [s for s in task.specs if s.hash not in complete and s.hash not in failed_before]
         if todo:
             todo_tasks.append((task, todo))
@@ -563,7 +628,7 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
                            inject_failure=tuple(inject_failure), lock=lock)
         tracker = EntryTracker(plan.specs, [s for _, todo in todo_tasks for s in todo])
         summary.finalized_early = _submit_and_wait(todo_tasks, opts, cluster, record, timeline,
-                                                   tracker=tracker, derived=derived)
+                                                   tracker=tracker, derived=derived, starting=starting)
     timeline["trained"] = time.time()
     # the builder's own step: each entry's statistics (derived=True), then the store's manifest; the
     # entries finished on the workers during the build are done
@@ -578,8 +643,11 @@ def build(plan, zoo_dir: str | os.PathLike, cluster: ClusterOptions, *, device: 
 
 def _submit_and_wait(todo_tasks, opts: TaskOptions, cluster_opts: ClusterOptions,
                      record: Callable[[dict], None], timeline: dict | None = None, *,
-                     tracker: EntryTracker | None = None, derived: bool = True) -> list[str]:
+                     tracker: EntryTracker | None = None, derived: bool = True,
+                     starting: ClusterStart | None = None) -> list[str]:
     """Run ``todo_tasks`` (in this order) on the cluster; ``record`` each run's metadata.
+
+    The cluster is ``starting``'s, else started here (:func:`make_cluster`); it is closed at the end.
 
     With ``tracker``, each entry that becomes complete is finalized on a worker at once (a task
     of higher priority than the training tasks still queued), so the entries' statistics overlap
@@ -589,7 +657,7 @@ def _submit_and_wait(todo_tasks, opts: TaskOptions, cluster_opts: ClusterOptions
 
     from zoo_builder import store
 
-    cluster = make_cluster(cluster_opts)
+    cluster = starting.take() if starting is not None else make_cluster(cluster_opts)
     try:
         with Client(cluster if cluster is not None else cluster_opts.scheduler, set_as_default=False) as client:
             if timeline is not None:
@@ -673,7 +741,7 @@ def run_sequential(specs: list[RunSpec], zoo_dir, *, data_root=None, torch_threa
     return time.perf_counter() - t0
 
 
-__all__ = ["ClusterOptions", "EntryTracker", "Summary", "TaskOptions", "build", "finalize_entry", "cluster_spec", "make_cluster", "run_sequential", "run_task"]
+__all__ = ["ClusterOptions", "ClusterStart", "EntryTracker", "Summary", "TaskOptions", "build", "finalize_entry", "cluster_spec", "make_cluster", "run_sequential", "run_task"]
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit("use: python -m zoo_builder")
