@@ -354,3 +354,28 @@ def test_cluster_start_is_closed_when_not_taken(monkeypatch):
     assert isinstance(taken.take(), FakeCluster)
     taken.discard()  # the taker closes it
     assert closed == [True]
+
+
+def test_finalize_entry_hands_freed_memory_back_even_when_it_fails(monkeypatch):
+    from zoo_builder import store
+
+    calls = []
+    monkeypatch.setattr(executor, "release_freed_memory", lambda: calls.append("trim") or True)
+    monkeypatch.setattr(store, "finalize", lambda *a, **kw: calls.append("finalize"))
+    assert executor.finalize_entry("zoo", "e") == "e"
+    assert calls == ["finalize", "trim"]
+
+    def broken(*a, **kw):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "finalize", broken)
+    with pytest.raises(OSError):
+        executor.finalize_entry("zoo", "e")
+    assert calls == ["finalize", "trim", "trim"]
+
+
+def test_release_freed_memory_calls_glibc_malloc_trim_on_linux():
+    import platform
+
+    released = executor.release_freed_memory()
+    assert released is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")

@@ -406,9 +406,38 @@ def finalize_entry(zoo_dir: str, entry: str, derived: bool = True) -> str:
 
     from zoo_builder import store
 
-    with dask.config.set(scheduler="threads"):
-        store.finalize(zoo_dir, entry, derived=derived)
+    try:
+        with dask.config.set(scheduler="threads"):
+            store.finalize(zoo_dir, entry, derived=derived)
+    finally:
+        release_freed_memory()
     return entry
+
+
+def release_freed_memory() -> bool:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim(0)``).
+
+    An entry's statistics run in a worker process that also trains: they allocate a few hundred
+    MiB from the arenas of dask's scheduler threads, and glibc keeps what they free in those
+    arenas, which the training thread does not reuse. Measured on a ``mini`` entry in a process
+    holding torch and MNIST: 1045 MiB before, 1437 MiB at the peak, 1346 MiB after, 1180 MiB
+    after the trim. Memory only; no result changes.
+
+    Returns
+    -------
+    bool
+        Whether glibc's ``malloc_trim`` was found and called (False elsewhere, e.g. musl or macOS).
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim(0)
+    return True
 
 
 class EntryTracker:
@@ -741,7 +770,7 @@ def run_sequential(specs: list[RunSpec], zoo_dir, *, data_root=None, torch_threa
     return time.perf_counter() - t0
 
 
-__all__ = ["ClusterOptions", "ClusterStart", "EntryTracker", "Summary", "TaskOptions", "build", "finalize_entry", "cluster_spec", "make_cluster", "run_sequential", "run_task"]
+__all__ = ["ClusterOptions", "ClusterStart", "EntryTracker", "Summary", "TaskOptions", "build", "finalize_entry", "cluster_spec", "make_cluster", "release_freed_memory", "run_sequential", "run_task"]
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit("use: python -m zoo_builder")
