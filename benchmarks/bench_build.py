@@ -203,6 +203,8 @@ class RssSampler:
         import threading
 
         self.interval, self.peak, self.peak_at, self.per_process = interval, 0, 0.0, {}
+        self.samples: list = []  # (epoch seconds, pid, RSS bytes)
+        self.cpu: dict = {}  # pid -> (name, {thread id: CPU seconds}) at the last sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -216,9 +218,11 @@ class RssSampler:
                 try:
                     rss = proc.memory_info().rss
                     name = "client+scheduler" if proc.pid == me.pid else _process_label(proc)
+                    self.cpu[proc.pid] = (name, {t.id: t.user_time + t.system_time for t in proc.threads()})
                 except psutil.Error:  # exited meanwhile
                     continue
                 total += rss
+                self.samples.append((time.time(), proc.pid, rss))
                 old = self.per_process.get(proc.pid, (name, 0, 0.0))
                 if rss > old[1]:
                     self.per_process[proc.pid] = (name, rss, time.time())
@@ -238,8 +242,21 @@ class RssSampler:
         mib = 2 ** 20
         parts = [f"{name} (pid {pid}) {rss / mib:.0f} MiB at {at - t0:.1f} s"
                  for pid, (name, rss, at) in sorted(self.per_process.items(), key=lambda kv: -kv[1][1])]
-        return (f"  peak RSS of the process tree (every {self.interval:g} s): {self.peak / mib:.0f} MiB at "
-                f"{self.peak_at - t0:.1f} s; each process's own peak: " + "; ".join(parts))
+        lines = [f"  peak RSS of the process tree (every {self.interval:g} s): {self.peak / mib:.0f} MiB at "
+                 f"{self.peak_at - t0:.1f} s; each process's own peak: " + "; ".join(parts)]
+        for pid, (name, threads) in sorted(self.cpu.items()):
+            top = sorted(threads.values(), reverse=True)
+            lines.append(f"    {name} {pid}: {sum(top):.1f} CPU s (as last sampled), its busiest threads: "
+                         + ", ".join(f"{c:.1f}" for c in top[:4]) + f", the other {max(0, len(top) - 4)}: "
+                         f"{sum(top[4:]):.1f}")
+        for pid, (name, rss, _) in sorted(self.per_process.items()):
+            if rss > 100 * mib:  # its largest RSS in each 5 s of the build
+                bins: dict = {}
+                for t, p, r in self.samples:
+                    if p == pid:
+                        bins[int((t - t0) // 5)] = max(bins.get(int((t - t0) // 5), 0), r)
+                lines.append(f"    {name} {pid}, MiB per 5 s: " + " ".join(f"{bins[b] / mib:.0f}" for b in sorted(bins)))
+        return "\n".join(lines)
 
 
 def _process_label(proc) -> str:
