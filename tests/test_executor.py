@@ -379,3 +379,23 @@ def test_release_freed_memory_calls_glibc_malloc_trim_on_linux():
 
     released = executor.release_freed_memory()
     assert released is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+
+
+def test_run_task_skips_a_run_another_builder_completed_after_the_task_started(tmp_path, monkeypatch):
+    """Builders may group runs into other tasks (plan.split_tail): each run is locked and checked again."""
+    from zoo_builder import store
+
+    p = smoke_plan("method=magnitude", "sparsity=0.9", "variant=original,shuffle", "seed=0")
+    store.plan_entries(str(tmp_path), p.specs)
+    opts = executor.TaskOptions(zoo_dir=str(tmp_path))
+    assert [m["status"] for m in executor.run_task([p.specs[0]], opts)] == ["done"]  # the other builder's task
+    real, calls = store.completed, []
+
+    def scanned_before_it_finished(zoo, entry):
+        calls.append(entry)
+        return set() if len(calls) == 1 else real(zoo, entry)
+
+    monkeypatch.setattr(store, "completed", scanned_before_it_finished)
+    metas = executor.run_task(list(p.specs), opts)
+    assert [m["status"] for m in metas] == ["skipped", "done"]
+    assert (tmp_path / executor.LOCK_DIR / f"run-{p.specs[1].hash}.lock").exists()

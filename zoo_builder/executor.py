@@ -344,6 +344,11 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
     store write, ``started`` / ``finished`` (epoch seconds) and ``phase_<part>`` (wall seconds of
     its parts: each of :attr:`zoo_builder.run.RunResult.timings` and ``write``), or ``error``;
     ``worker``: the worker's name). Never returns tensors.
+
+    With ``opts.lock``, the task holds ``<zoo>/.builder/tasks/<task_id>.lock`` and each run
+    ``run-<spec hash>.lock`` while it runs, and skips a run that another builder completed
+    meanwhile: two builders never train one run at the same time, whatever tasks they grouped
+    it in.
     """
     import torch
 
@@ -357,40 +362,46 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
     task_id = task_id or "-".join(sorted(s.hash for s in specs))[:64]
     worker = _worker_name()
     out: list[dict] = []
+    shared = None  # dense task: the first successful dense run
+
+    def one(spec: RunSpec) -> dict:
+        nonlocal shared
+        start, cpu, started = time.perf_counter(), time.process_time(), time.time()
+        try:
+            if opts.inject_failure and testing.matches(spec, opts.inject_failure):
+                raise TrainingDiverged(testing.INJECTED)
+            result = None
+            if shared is not None and spec.sparsity == 0.0:
+                result = _reuse_dense(shared, spec, device, opts.data_root)
+            if result is None:
+                result = run(spec, device=device, data_root=opts.data_root, channels_last=opts.channels_last)
+                result.extra.setdefault("build", _build_info(opts, device))
+                if spec.sparsity == 0.0 and spec.variant == REFERENCE_VARIANT:
+                    shared = result
+            mark = time.perf_counter()
+            store.write_run(opts.zoo_dir, result)
+            phases = {f"phase_{k}": v for k, v in {**result.timings, "write": time.perf_counter() - mark}.items()}
+            return _meta(spec, "done", accuracy=float(result.accuracy), density=float(result.density),
+                         seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, worker=worker,
+                         started=started, finished=time.time(), **phases)
+        except Exception as e:  # noqa: BLE001 - any run failure is recorded, the others go on
+            error = f"{type(e).__name__}: {e}"
+            store.record_failure(opts.zoo_dir, spec, error)
+            return _meta(spec, "failed", error=error, seconds=time.perf_counter() - start, worker=worker)
+
     with _task_lock(opts.zoo_dir, task_id, opts.lock):
         complete: dict[str, set] = {}
         for entry in dict.fromkeys(s.entry for s in specs):
             complete[entry] = set(store.completed(opts.zoo_dir, entry))
-        shared = None  # dense task: the first successful dense run
         for spec in specs:
-            if spec.hash in complete[spec.entry]:
-                meta = _meta(spec, "skipped")
-                out.append(meta)
-                _emit(meta)
-                continue
-            start, cpu, started = time.perf_counter(), time.process_time(), time.time()
-            try:
-                if opts.inject_failure and testing.matches(spec, opts.inject_failure):
-                    raise TrainingDiverged(testing.INJECTED)
-                result = None
-                if shared is not None and spec.sparsity == 0.0:
-                    result = _reuse_dense(shared, spec, device, opts.data_root)
-                if result is None:
-                    result = run(spec, device=device, data_root=opts.data_root,
-                                 channels_last=opts.channels_last)
-                    result.extra.setdefault("build", _build_info(opts, device))
-                    if spec.sparsity == 0.0 and spec.variant == REFERENCE_VARIANT:
-                        shared = result
-                mark = time.perf_counter()
-                store.write_run(opts.zoo_dir, result)
-                phases = {f"phase_{k}": v for k, v in {**result.timings, "write": time.perf_counter() - mark}.items()}
-                meta = _meta(spec, "done", accuracy=float(result.accuracy), density=float(result.density),
-                             seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, worker=worker,
-                             started=started, finished=time.time(), **phases)
-            except Exception as e:  # noqa: BLE001 - any run failure is recorded, the others go on
-                error = f"{type(e).__name__}: {e}"
-                store.record_failure(opts.zoo_dir, spec, error)
-                meta = _meta(spec, "failed", error=error, seconds=time.perf_counter() - start, worker=worker)
+            # Each run under its own lock too, checked again once held: another builder's tasks may
+            # group the runs otherwise (plan.split_tail depends on its workers and remaining runs).
+            with _task_lock(opts.zoo_dir, f"run-{spec.hash}", opts.lock):
+                if spec.hash in complete[spec.entry] or (
+                        opts.lock and spec.hash in store.completed(opts.zoo_dir, spec.entry)):
+                    meta = _meta(spec, "skipped")
+                else:
+                    meta = one(spec)
             out.append(meta)
             _emit(meta)
     return out
