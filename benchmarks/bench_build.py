@@ -4,6 +4,7 @@
     python benchmarks/bench_build.py --only method=snip --only sparsity=0.98 --repeats 3
     python benchmarks/bench_build.py --phases              # also time the parts of one run in-process
     python benchmarks/bench_build.py --timeline --only seed=0 --only sparsity=0.9   # one build's timeline only
+    python benchmarks/bench_build.py --timeline --only seed=0 --only sparsity=0,0.98 --keep /tmp/zoo_a  # keep the zoo
 
 What it measures, in one process tree under whatever load the machine has (best of ``--repeats``,
 the floor and the build alternating so that both see the same load):
@@ -27,7 +28,10 @@ floor extrapolated to the whole preset, the best build's timeline (:func:`timeli
 client was ready and the workers began, each worker's time in runs, between runs and idle at the
 end, the tail, the finalize after the last task, and the mean seconds of each part of a run per
 method) and the calibrated estimate's error against the measured wall time. ``--timeline`` only
-builds the subset once and prints its timeline.
+builds the subset once and prints its timeline, when each entry's finalize ran on a worker, and
+the process tree's memory (:class:`RssSampler`: the peak of the sum, each process's own peak and
+its RSS per 5 s, and its CPU seconds); ``--keep DIR`` keeps that zoo (e.g. to compare two builds
+array by array).
 """
 from __future__ import annotations
 
@@ -204,7 +208,7 @@ class RssSampler:
 
         self.interval, self.peak, self.peak_at, self.per_process = interval, 0, 0.0, {}
         self.samples: list = []  # (epoch seconds, pid, RSS bytes)
-        self.cpu: dict = {}  # pid -> (name, {thread id: CPU seconds}) at the last sample
+        self.cpu: dict = {}  # pid -> (name, CPU seconds at its largest sample)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -218,7 +222,8 @@ class RssSampler:
                 try:
                     rss = proc.memory_info().rss
                     name = "client+scheduler" if proc.pid == me.pid else _process_label(proc)
-                    self.cpu[proc.pid] = (name, {t.id: t.user_time + t.system_time for t in proc.threads()})
+                    times = proc.cpu_times()
+                    self.cpu[proc.pid] = (name, max(times.user + times.system, self.cpu.get(proc.pid, ("", 0.0))[1]))
                 except psutil.Error:  # exited meanwhile
                     continue
                 total += rss
@@ -244,11 +249,8 @@ class RssSampler:
                  for pid, (name, rss, at) in sorted(self.per_process.items(), key=lambda kv: -kv[1][1])]
         lines = [f"  peak RSS of the process tree (every {self.interval:g} s): {self.peak / mib:.0f} MiB at "
                  f"{self.peak_at - t0:.1f} s; each process's own peak: " + "; ".join(parts)]
-        for pid, (name, threads) in sorted(self.cpu.items()):
-            top = sorted(threads.values(), reverse=True)
-            lines.append(f"    {name} {pid}: {sum(top):.1f} CPU s (as last sampled), its busiest threads: "
-                         + ", ".join(f"{c:.1f}" for c in top[:4]) + f", the other {max(0, len(top) - 4)}: "
-                         f"{sum(top[4:]):.1f}")
+        lines.append("    CPU seconds of each process (its largest sample): " + ", ".join(
+            f"{name} {pid} {total:.1f}" for pid, (name, total) in sorted(self.cpu.items())))
         for pid, (name, rss, _) in sorted(self.per_process.items()):
             if rss > 100 * mib:  # its largest RSS in each 5 s of the build
                 bins: dict = {}
