@@ -331,10 +331,12 @@ def test_worker_processes_start_without_dask_malloc_trim_threshold():
             quiet = client.run(lambda: {k: dask.config.get(k) for k in executor.QUIET_MONITORING})
             preloaded = client.run(lambda: sorted(m for m in executor.PRELOAD if m in sys.modules))
             saturation = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION)
+            tick = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.periodic_callbacks["tick"].callback_time)
         assert list(seen.values()) == [None]
         assert list(quiet.values()) == [executor.QUIET_MONITORING]  # no stack sampling of the training thread
         assert list(preloaded.values()) == [sorted(executor.PRELOAD)]  # imported before the first task
         assert saturation == 1.0  # one task per free worker: none waits in a busy worker's queue
+        assert tick == 1000  # ms: the scheduler's event-loop tick (the workers' is in QUIET_MONITORING)
     finally:
         cluster.close()
 
