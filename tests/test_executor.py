@@ -400,4 +400,5 @@ def test_run_task_skips_a_run_another_builder_completed_after_the_task_started(t
     monkeypatch.setattr(store, "completed", scanned_before_it_finished)
     metas = executor.run_task(list(p.specs), opts)
     assert [m["status"] for m in metas] == ["skipped", "done"]
-    assert (tmp_path / executor.LOCK_DIR / f"run-{p.specs[1].hash}.lock").exists()
+    assert len(calls) == 2  # the task's scan, then the run whose lock says it was started; not the fresh one
+    assert (tmp_path / executor.LOCK_DIR / f"run-{p.specs[1].hash}.lock").read_text().startswith("started by")

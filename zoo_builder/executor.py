@@ -295,9 +295,10 @@ def _emit(meta: dict) -> None:
 
 @contextlib.contextmanager
 def _task_lock(zoo_dir: str, task_id: str, enabled: bool):
-    """Exclusive ``flock`` on ``<zoo>/.builder/tasks/<task_id>.lock`` (released when the process dies)."""
+    """Exclusive ``flock`` on ``<zoo>/.builder/tasks/<task_id>.lock`` (released when the process dies);
+    yields the lock file, open for reading and appending (None when not ``enabled``)."""
     if not enabled:
-        yield
+        yield None
         return
     import fcntl
 
@@ -306,9 +307,22 @@ def _task_lock(zoo_dir: str, task_id: str, enabled: bool):
     with open(path, "a+") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
-            yield
+            yield f
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _mark_started(lock) -> bool:
+    """Whether the held run lock ``lock`` (from :func:`_task_lock`) already says that a builder
+    started its run; marks it started. False without a lock."""
+    if lock is None:
+        return False
+    lock.seek(0)
+    before = bool(lock.read(1))
+    if not before:
+        lock.write(f"started by {socket.gethostname()} pid {os.getpid()}\n")
+        lock.flush()
+    return before
 
 
 def _worker_name() -> str:
@@ -352,9 +366,10 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
     ``worker``: the worker's name). Never returns tensors.
 
     With ``opts.lock``, the task holds ``<zoo>/.builder/tasks/<task_id>.lock`` and each run
-    ``run-<spec hash>.lock`` while it runs, and skips a run that another builder completed
-    meanwhile: two builders never train one run at the same time, whatever tasks they grouped
-    it in.
+    ``run-<spec hash>.lock`` while it runs; a run whose lock file says that a builder started it
+    before is checked again once the lock is held, and skipped if it is complete: two builders
+    never train one run twice, whatever tasks they grouped it in (a build alone on its zoo reads
+    no extra completion list).
     """
     import torch
 
@@ -400,11 +415,13 @@ def run_task(specs: list[RunSpec], opts: TaskOptions, task_id: str | None = None
         for entry in dict.fromkeys(s.entry for s in specs):
             complete[entry] = set(store.completed(opts.zoo_dir, entry))
         for spec in specs:
-            # Each run under its own lock too, checked again once held: another builder's tasks may
-            # group the runs otherwise (plan.split_tail depends on its workers and remaining runs).
-            with _task_lock(opts.zoo_dir, f"run-{spec.hash}", opts.lock):
+            # Each run under its own lock too: another builder's tasks may group the runs otherwise
+            # (plan.split_tail depends on its workers and remaining runs). A run whose lock file
+            # already says it was started is checked again once the lock is held.
+            with _task_lock(opts.zoo_dir, f"run-{spec.hash}", opts.lock) as lock:
+                started_before = _mark_started(lock)
                 if spec.hash in complete[spec.entry] or (
-                        opts.lock and spec.hash in store.completed(opts.zoo_dir, spec.entry)):
+                        started_before and spec.hash in store.completed(opts.zoo_dir, spec.entry)):
                     meta = _meta(spec, "skipped")
                 else:
                     meta = one(spec)
