@@ -4,6 +4,7 @@
     python benchmarks/bench_build.py --only method=snip --only sparsity=0.98 --repeats 3
     python benchmarks/bench_build.py --phases              # also time the parts of one run in-process
     python benchmarks/bench_build.py --timeline --only seed=0 --only sparsity=0.9   # one build's timeline only
+    python benchmarks/bench_build.py --timeline --only seed=0 --only sparsity=0,0.98 --keep /tmp/zoo_a  # keep the zoo
 
 What it measures, in one process tree under whatever load the machine has (best of ``--repeats``,
 the floor and the build alternating so that both see the same load):
@@ -27,7 +28,10 @@ floor extrapolated to the whole preset, the best build's timeline (:func:`timeli
 client was ready and the workers began, each worker's time in runs, between runs and idle at the
 end, the tail, the finalize after the last task, and the mean seconds of each part of a run per
 method) and the calibrated estimate's error against the measured wall time. ``--timeline`` only
-builds the subset once and prints its timeline.
+builds the subset once and prints its timeline, when each entry's finalize ran on a worker, and
+the process tree's memory (:class:`RssSampler`: the peak of the sum, each process's own peak and
+its RSS per 5 s, and its CPU seconds); ``--keep DIR`` keeps that zoo (e.g. to compare two builds
+array by array).
 """
 from __future__ import annotations
 
@@ -175,6 +179,10 @@ def timeline_text(summary, metas: list) -> str:
                      f"completed scan), idle at the end {end - t0 - last:.1f} s")
     lines.append(f"  tail imbalance (last ends of the workers): {max(lasts) - min(lasts):.1f} s; finalize "
                  f"{tl.get('finalized', end) - end:.1f} s after the last task")
+    early = [k[len("finalize returned "):] for k in tl if k.startswith("finalize returned ")]
+    if early:
+        lines.append("  entries finalized on the workers (submitted-returned): " + ", ".join(
+            f"{e} {tl['finalize submitted ' + e] - t0:.1f}-{tl['finalize returned ' + e] - t0:.1f}" for e in early))
     by_method = defaultdict(lambda: defaultdict(float))
     count = defaultdict(int)
     for m in done:
@@ -190,8 +198,78 @@ def timeline_text(summary, metas: list) -> str:
     return "\n".join(lines)
 
 
-def timeline(sub, root: Path, workers: int, data_root) -> None:
-    """Build ``sub`` once and print :func:`timeline_text`."""
+class RssSampler:
+    """Resident memory of this process and all its descendants (the scheduler runs in this
+    process; the Nannies and their worker processes are children), sampled every ``interval``
+    seconds in a thread: the peak of the sum, and each process's own peak."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        import threading
+
+        self.interval, self.peak, self.peak_at, self.per_process = interval, 0, 0.0, {}
+        self.samples: list = []  # (epoch seconds, pid, RSS bytes)
+        self.cpu: dict = {}  # pid -> (name, CPU seconds at its largest sample)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    rss = proc.memory_info().rss
+                    name = "client+scheduler" if proc.pid == me.pid else _process_label(proc)
+                    times = proc.cpu_times()
+                    self.cpu[proc.pid] = (name, max(times.user + times.system, self.cpu.get(proc.pid, ("", 0.0))[1]))
+                except psutil.Error:  # exited meanwhile
+                    continue
+                total += rss
+                self.samples.append((time.time(), proc.pid, rss))
+                old = self.per_process.get(proc.pid, (name, 0, 0.0))
+                if rss > old[1]:
+                    self.per_process[proc.pid] = (name, rss, time.time())
+            if total > self.peak:
+                self.peak, self.peak_at = total, time.time()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def text(self, t0: float) -> str:
+        mib = 2 ** 20
+        parts = [f"{name} (pid {pid}) {rss / mib:.0f} MiB at {at - t0:.1f} s"
+                 for pid, (name, rss, at) in sorted(self.per_process.items(), key=lambda kv: -kv[1][1])]
+        lines = [f"  peak RSS of the process tree (every {self.interval:g} s): {self.peak / mib:.0f} MiB at "
+                 f"{self.peak_at - t0:.1f} s; each process's own peak: " + "; ".join(parts)]
+        lines.append("    CPU seconds of each process (its largest sample): " + ", ".join(
+            f"{name} {pid} {total:.1f}" for pid, (name, total) in sorted(self.cpu.items())))
+        for pid, (name, rss, _) in sorted(self.per_process.items()):
+            if rss > 100 * mib:  # its largest RSS in each 5 s of the build
+                bins: dict = {}
+                for t, p, r in self.samples:
+                    if p == pid:
+                        bins[int((t - t0) // 5)] = max(bins.get(int((t - t0) // 5), 0), r)
+                lines.append(f"    {name} {pid}, MiB per 5 s: " + " ".join(f"{bins[b] / mib:.0f}" for b in sorted(bins)))
+        return "\n".join(lines)
+
+
+def _process_label(proc) -> str:
+    """'worker' for a process started by multiprocessing (a Dask worker: the Nannies live in this
+    process and spawn them), else the process's name."""
+    return "worker" if "multiprocessing" in " ".join(proc.cmdline()) else proc.name()
+
+
+def timeline(sub, root: Path, workers: int, data_root, keep: str | None = None) -> None:
+    """Build ``sub`` once and print :func:`timeline_text` and the peak RSS of the process tree
+    (``keep``: move the built zoo there instead of deleting it, e.g. to compare two builds)."""
     from zoo_builder import executor
     from zoo_builder.executor import ClusterOptions
     from zoo_builder.progress import Progress
@@ -203,12 +281,17 @@ def timeline(sub, root: Path, workers: int, data_root) -> None:
             metas.append(meta)
             super().update(meta)
 
-    summary = executor.build(sub, root, ClusterOptions(workers=workers), data_root=data_root,
-                             progress=Collect(quiet=True))
-    shutil.rmtree(root, ignore_errors=True)
+    with RssSampler() as rss:
+        summary = executor.build(sub, root, ClusterOptions(workers=workers), data_root=data_root,
+                                 progress=Collect(quiet=True))
+    if keep:
+        shutil.move(str(root), keep)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
     assert summary.ok and summary.done == len(sub), summary.text()
     print(f"build of {len(sub)} runs: {summary.seconds:.1f} s wall")
-    print(timeline_text(summary, metas), flush=True)
+    print(timeline_text(summary, metas))
+    print(rss.text(summary.timeline["start"]), flush=True)
 
 
 def phases(spec, data_root, threads: int) -> None:
@@ -257,6 +340,7 @@ def main() -> None:
     ap.add_argument("--phases", action="store_true", help="also time the parts of one run in this process")
     ap.add_argument("--timeline", action="store_true",
                     help="only build the subset once and print its timeline (no floor)")
+    ap.add_argument("--keep", metavar="DIR", help="with --timeline: keep the built zoo in DIR (to compare builds)")
     args = ap.parse_args()
 
     import torch
@@ -277,7 +361,7 @@ def main() -> None:
     if args.phases:
         phases(work[0], args.data_root, threads)
     if args.timeline:
-        timeline(sub, Path(tempfile.mkdtemp(prefix="bench_timeline_")), args.workers, args.data_root)
+        timeline(sub, Path(tempfile.mkdtemp(prefix="bench_timeline_")) / "zoo", args.workers, args.data_root, args.keep)
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_build_"))

@@ -22,7 +22,9 @@ def mini_plan():
 def test_schedule_is_seed_major_dense_then_random_then_entries_costliest_first():
     p = mini_plan()
     order = plan.schedule(p.tasks, p.run_costs())
-    assert sorted(t.id for t in order) == sorted(t.id for t in p.tasks)  # a permutation
+    whole = [t for t in order if len(t.specs) > 1]
+    assert len(whole) == len(p.tasks) - 2 and {t.id for t in whole} <= {t.id for t in p.tasks}
+    assert sorted(s.hash for t in order for s in t.specs) == sorted(s.hash for s in p.specs)  # a permutation
     seeds = [t.specs[0].seed for t in order]
     assert seeds == sorted(seeds)
     for seed, group in groupby(order, key=lambda t: t.specs[0].seed):
@@ -33,6 +35,28 @@ def test_schedule_is_seed_major_dense_then_random_then_entries_costliest_first()
         assert len(runs) == len(set(runs)), f"seed {seed}: an entry's tasks are not together: {runs}"
         assert runs[0].endswith(f"-{RANDOM_PRUNER}")
         assert runs[1].endswith("-synflow")  # same training cost; SynFlow scores 2 × 100 rounds
+
+
+def test_schedule_splits_the_last_one_shot_tasks_into_one_run_tasks():
+    p = mini_plan()
+    whole = plan.schedule(p.tasks, p.run_costs())  # one worker: its last 2 tasks split
+    order = plan.schedule(p.tasks, p.run_costs(), workers=2)
+    assert [s.hash for t in order for s in t.specs] == [s.hash for t in whole for s in t.specs]  # same runs, same order
+    assert sorted(s.hash for t in order for s in t.specs) == sorted(s.hash for s in p.specs)
+    sizes = [len(t.specs) for t in order]
+    assert sizes[-16:] == [1] * 16 and sizes[-17] == 4  # the last 2 × 2 tasks of 4 runs, one run each
+    assert [len(t.specs) for t in whole][-9:] == [4] + [1] * 8
+    assert all(t.specs[0].method == "snip" for t in order[-16:])
+    assert [t.id for t in order[:-16]] == [t.id for t in whole[:-8]][:len(order) - 16]  # the head is untouched
+    assert len({t.id for t in order}) == len(order)  # distinct ids (keys and locks)
+
+
+def test_split_tail_keeps_dense_and_iterative_tasks_whole():
+    p = mini_plan().select(plan.parse_filters(["method=synflow", "seed=0"]))
+    order = plan.schedule(p.tasks, p.run_costs(), workers=2)
+    assert [len(t.specs) for t in order] == [1, 4, 4, 4, 4]  # SynFlow rescores 200 rounds per task
+    dense = plan.split_tail([t for t in mini_plan().tasks if t.dense][:1], 5)
+    assert len(dense) == 1 and len(dense[0].specs) == 6  # one training shared by six entries
 
 
 def test_scoring_rounds_count_iterative_and_inverted_rounds():

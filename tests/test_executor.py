@@ -329,7 +329,76 @@ def test_worker_processes_start_without_dask_malloc_trim_threshold():
         with Client(cluster, set_as_default=False) as client:
             seen = client.run(os.environ.get, executor.MALLOC_TRIM)
             quiet = client.run(lambda: {k: dask.config.get(k) for k in executor.QUIET_MONITORING})
+            preloaded = client.run(lambda: sorted(m for m in executor.PRELOAD if m in sys.modules))
+            saturation = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION)
+            tick = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.periodic_callbacks["tick"].callback_time)
         assert list(seen.values()) == [None]
         assert list(quiet.values()) == [executor.QUIET_MONITORING]  # no stack sampling of the training thread
+        assert list(preloaded.values()) == [sorted(executor.PRELOAD)]  # imported before the first task
+        assert saturation == 1.0  # one task per free worker: none waits in a busy worker's queue
+        assert tick == 1000  # ms: the scheduler's event-loop tick (the workers' is in QUIET_MONITORING)
     finally:
         cluster.close()
+
+
+def test_cluster_start_is_closed_when_not_taken(monkeypatch):
+    closed = []
+
+    class FakeCluster:
+        def close(self):
+            closed.append(True)
+
+    monkeypatch.setattr(executor, "make_cluster", lambda opts: FakeCluster())
+    start = executor.ClusterStart(ClusterOptions(workers=1))
+    start.discard()
+    assert closed == [True]
+    taken = executor.ClusterStart(ClusterOptions(workers=1))
+    assert isinstance(taken.take(), FakeCluster)
+    taken.discard()  # the taker closes it
+    assert closed == [True]
+
+
+def test_finalize_entry_hands_freed_memory_back_even_when_it_fails(monkeypatch):
+    from zoo_builder import store
+
+    calls = []
+    monkeypatch.setattr(executor, "release_freed_memory", lambda: calls.append("trim") or True)
+    monkeypatch.setattr(store, "finalize", lambda *a, **kw: calls.append("finalize"))
+    assert executor.finalize_entry("zoo", "e") == "e"
+    assert calls == ["finalize", "trim"]
+
+    def broken(*a, **kw):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "finalize", broken)
+    with pytest.raises(OSError):
+        executor.finalize_entry("zoo", "e")
+    assert calls == ["finalize", "trim", "trim"]
+
+
+def test_release_freed_memory_calls_glibc_malloc_trim_on_linux():
+    import platform
+
+    released = executor.release_freed_memory()
+    assert released is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+
+
+def test_run_task_skips_a_run_another_builder_completed_after_the_task_started(tmp_path, monkeypatch):
+    """Builders may group runs into other tasks (plan.split_tail): each run is locked and checked again."""
+    from zoo_builder import store
+
+    p = smoke_plan("method=magnitude", "sparsity=0.9", "variant=original,shuffle", "seed=0")
+    store.plan_entries(str(tmp_path), p.specs)
+    opts = executor.TaskOptions(zoo_dir=str(tmp_path))
+    assert [m["status"] for m in executor.run_task([p.specs[0]], opts)] == ["done"]  # the other builder's task
+    real, calls = store.completed, []
+
+    def scanned_before_it_finished(zoo, entry):
+        calls.append(entry)
+        return set() if len(calls) == 1 else real(zoo, entry)
+
+    monkeypatch.setattr(store, "completed", scanned_before_it_finished)
+    metas = executor.run_task(list(p.specs), opts)
+    assert [m["status"] for m in metas] == ["skipped", "done"]
+    assert len(calls) == 2  # the task's scan, then the run whose lock says it was started; not the fresh one
+    assert (tmp_path / executor.LOCK_DIR / f"run-{p.specs[1].hash}.lock").read_text().startswith("started by")

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from scipy import optimize, stats
 
 from zoo_builder import models, pruning, seeding
-from zoo_builder.pruning.masks import global_mask, n_removed, tie_priority
+from zoo_builder.pruning.masks import global_mask, keep_top, kth_smallest, n_removed, tie_priority
 
 from _draws import DrawRecorder
 
@@ -59,6 +59,43 @@ def test_ties_are_broken_by_a_seeded_random_priority_not_by_position():
     other = global_mask(scores, 0.5, seed=4)
     assert all(torch.equal(masks[k], again[k]) for k in masks)
     assert not torch.equal(masks["a"], other["a"])
+
+
+def _keep_top_by_sorting(key, n_keep, priority=None):
+    """The rule written out: the first n_keep of the order (key desc, priority desc, index asc)."""
+    n = key.numel()
+    pr = np.zeros(n, dtype=np.int64) if priority is None else priority.numpy()
+    order = np.lexsort((np.arange(n), -pr, -key.numpy()))  # last key is the primary one
+    keep = np.zeros(n, dtype=bool)
+    keep[order[:max(0, min(n_keep, n))]] = True
+    return torch.from_numpy(keep)
+
+
+def test_keep_top_selects_by_key_then_priority_then_index_under_heavy_ties():
+    # scores with 1-5 distinct values (most weights tied at the threshold, as inverted SynFlow's
+    # zeros) and priorities with few distinct values (ties among the tied), every keep count
+    g = torch.Generator().manual_seed(0)
+    for trial in range(200):
+        n = int(torch.randint(1, 400, (1,), generator=g))
+        key = torch.randint(0, int(torch.randint(1, 6, (1,), generator=g)), (n,), generator=g).double()
+        key[torch.rand(n, generator=g) < 0.2] = -math.inf  # ineligible weights
+        priority = torch.randint(-3, int(torch.randint(-2, 40, (1,), generator=g)), (n,), generator=g)
+        for n_keep in {0, 1, n // 3, n // 2, n - 1, n, n + 1}:
+            for p in (None, priority):
+                assert torch.equal(keep_top(key, n_keep, p), _keep_top_by_sorting(key, n_keep, p)), (trial, n_keep)
+
+
+def test_kth_smallest_is_the_order_statistic_with_inf_and_ties():
+    g = torch.Generator().manual_seed(1)
+    for trial in range(100):
+        n = int(torch.randint(1, 300, (1,), generator=g))
+        values = torch.randint(-2, int(torch.randint(-1, 50, (1,), generator=g)), (n,), generator=g).double()
+        values[torch.rand(n, generator=g) < float(torch.rand(1, generator=g))] = -math.inf
+        values[values == 0] = -0.0 if trial % 2 else 0.0
+        ints = torch.randint(-(2 ** 62), 2 ** 62, (n,), generator=g)
+        for k in {1, n // 3 + 1, n // 2 + 1, n}:
+            assert kth_smallest(values, k) == sorted(values.tolist())[k - 1], (trial, k)
+            assert kth_smallest(ints, k) == sorted(ints.tolist())[k - 1]
 
 
 def test_layer_order_does_not_decide_which_tied_weights_survive():

@@ -240,7 +240,7 @@ def scoring_rounds(task: Task) -> int:
     return rounds * (2 if inverted and rounds > 1 else 1)
 
 
-def schedule(tasks: list[Task], costs: dict[str, float]) -> list[Task]:
+def schedule(tasks: list[Task], costs: dict[str, float], workers: int = 1) -> list[Task]:
     """The order in which the builder submits ``tasks`` (workers take them in this order).
 
     Seed-major, as :func:`specs_from_config` (a partial build covers every method at the first
@@ -255,6 +255,10 @@ def schedule(tasks: list[Task], costs: dict[str, float]) -> list[Task]:
        (:func:`scoring_rounds`: SynFlow's iterative rounds before the one-shot methods), so the
        build ends on the cheapest tasks.
 
+    Then the tail is cut finer (:func:`split_tail`): the last ``2 × workers`` tasks of a one-shot
+    method run one run per task, so the workers finish within about one run of each other
+    instead of one task (four runs) apart.
+
     The order changes when a run is computed, never what it computes: every run is a function of
     its spec alone.
 
@@ -263,11 +267,13 @@ def schedule(tasks: list[Task], costs: dict[str, float]) -> list[Task]:
     tasks : list of Task
     costs : dict of str to float
         Estimated seconds of each run, by spec hash (missing runs count 0).
+    workers : int
+        Workers of the build (the tail that is split, :func:`split_tail`).
 
     Returns
     -------
     list of Task
-        The same tasks, reordered.
+        The same runs: the tasks reordered, the tail's split into one-run tasks.
     """
     def cost(group: list[Task]) -> tuple[float, int]:
         return (sum(costs.get(s.hash, 0.0) for t in group for s in t.specs), sum(scoring_rounds(t) for t in group))
@@ -286,6 +292,37 @@ def schedule(tasks: list[Task], costs: dict[str, float]) -> list[Task]:
         out += [t for t in seed_tasks if t.dense]
         for e in random + others:
             out += entries[e]
+    return split_tail(out, 2 * max(1, workers))
+
+
+def split_tail(tasks: list[Task], n: int) -> list[Task]:
+    """``tasks`` with each of the last ``n`` split into one task per run (in the task's run order),
+    unless it is a dense task (its runs share one training) or an iterative method's (each run
+    would score its rounds again: :func:`scoring_rounds` > 1).
+
+    A one-shot method scores in a fraction of a second (and a worker keeps its last two
+    prunings, :func:`zoo_builder.run.prepare`), so a run alone costs what it costs inside its
+    task; every run is a function of its spec alone, so the split changes when runs are
+    computed, never what they compute.
+
+    Parameters
+    ----------
+    tasks : list of Task
+        In submission order.
+    n : int
+        How many of the last tasks may be split (≥ 0).
+
+    Returns
+    -------
+    list of Task
+    """
+    head, tail = tasks[:max(0, len(tasks) - n)], tasks[max(0, len(tasks) - n):]
+    out = list(head)
+    for t in tail:
+        if t.dense or len(t.specs) == 1 or scoring_rounds(t) > 1:
+            out.append(t)
+        else:
+            out += [Task((s,)) for s in t.specs]
     return out
 
 

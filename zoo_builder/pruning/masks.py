@@ -50,7 +50,10 @@ def keep_top(key: torch.Tensor, n_keep: int, priority: torch.Tensor | None = Non
 
     Among entries equal to the threshold, those with the larger ``priority`` are kept (then the
     lower index, should two priorities be equal); without ``priority`` the lower index is kept.
-    O(N) via ``kthvalue`` instead of a full sort; exact and deterministic.
+    That is the first ``n_keep`` entries of the order (key descending, priority descending, index
+    ascending). O(N) by selection (:func:`kth_smallest`) instead of a full sort, for the key and again for the tied
+    priorities (:func:`top_priority`; inverted SynFlow ties most weights at score 0 every round);
+    exact and deterministic.
     """
     n = key.numel()
     if n_keep >= n:
@@ -58,16 +61,77 @@ def keep_top(key: torch.Tensor, n_keep: int, priority: torch.Tensor | None = Non
     if n_keep <= 0:
         return torch.zeros(n, dtype=torch.bool)
     # the n_keep-th largest = the (n - n_keep + 1)-th smallest
-    threshold = torch.kthvalue(key, n - n_keep + 1).values
+    threshold = kth_smallest(key, n - n_keep + 1)
     keep = key > threshold
     missing = n_keep - int(keep.sum())
     if missing > 0:
         tied = torch.nonzero(key == threshold).flatten()
-        if priority is not None:
-            order = torch.sort(priority[tied], descending=True, stable=True).indices
-            tied = tied[order]
-        keep[tied[:missing]] = True
+        if missing < tied.numel():
+            tied = tied[:missing] if priority is None else top_priority(tied, priority[tied], missing)
+        keep[tied] = True
     return keep
+
+
+def top_priority(index: torch.Tensor, priority: torch.Tensor, m: int) -> torch.Tensor:
+    """The ``m`` entries of ascending ``index`` with the largest ``priority`` (equal priorities:
+    the lower index first), as the first ``m`` of a stable descending sort of ``priority`` would
+    give them (in another order): the ``m``-th largest priority (:func:`kth_smallest`), every index above
+    it, then the lowest indices at it.
+
+    Parameters
+    ----------
+    index : int64 tensor, shape (k,)
+        Positions, ascending.
+    priority : int64 tensor, shape (k,)
+        Their tie-break priorities.
+    m : int
+        How many to return, 0 < m < k.
+
+    Returns
+    -------
+    int64 tensor, shape (m,)
+        The chosen positions.
+    """
+    cut = kth_smallest(priority, priority.numel() - m + 1)  # the m-th largest
+    above = priority > cut
+    at = torch.nonzero(priority == cut).flatten()[:m - int(above.sum())]
+    return torch.cat([index[above], index[at]])
+
+
+def kth_smallest(values: torch.Tensor, k: int):
+    """The ``k``-th smallest of 1-D CPU ``values`` (1-based), as a Python number.
+
+    The ``-inf`` entries (weights that may not be kept) are counted rather than selected: the
+    answer is ``-inf`` when ``k`` is at most their count ``c``, else the ``(k − c)``-th smallest
+    of the others, which NumPy's introselect (``np.partition``) finds. An order statistic is one
+    of the values, so this is the number ``torch.kthvalue`` gives (−0.0 and 0.0 compare equal, so
+    either is the same threshold), in a fraction of its time on SynFlow's keys: measured on
+    LeNet-300-100 (266k weights), 100 rounds of SynFlow took 0.41–0.47 CPU s instead of
+    0.54–0.62 s, inverted 0.59–1.07 s instead of 0.76–1.09 s. (Introselect alone is slow on
+    many equal values, e.g. the ``-inf`` of a sparse round: 4.4 ms against 0.7 ms.)
+
+    Parameters
+    ----------
+    values : tensor, shape (n,)
+        Floating-point without NaN, or integer.
+    k : int
+        1 ≤ k ≤ n.
+
+    Returns
+    -------
+    float or int
+    """
+    import numpy as np
+
+    arr = values.numpy()
+    if arr.dtype.kind == "f":
+        low = arr == -np.inf
+        c = int(np.count_nonzero(low))
+        if c:
+            if k <= c:
+                return -math.inf
+            arr, k = arr[~low], k - c
+    return np.partition(arr, k - 1)[k - 1].item()
 
 
 def flatten(tensors: Mapping[str, torch.Tensor], dtype=torch.float64) -> torch.Tensor:
