@@ -267,14 +267,17 @@ def _process_label(proc) -> str:
     return "worker" if "multiprocessing" in " ".join(proc.cmdline()) else proc.name()
 
 
-def timeline(sub, root: Path, workers: int, data_root, keep: str | None = None) -> None:
-    """Build ``sub`` once and print :func:`timeline_text` and the peak RSS of the process tree
-    (``keep``: move the built zoo there instead of deleting it, e.g. to compare two builds)."""
+def timeline(sub, workers: int, data_root, keep: str | None = None) -> None:
+    """Build ``sub`` once in a temporary folder and print :func:`timeline_text` and the peak RSS of
+    the process tree (``keep``: move the built zoo there before the folder is removed, e.g. to
+    compare two builds)."""
     from zoo_builder import executor
     from zoo_builder.executor import ClusterOptions
     from zoo_builder.progress import Progress
 
     metas = []
+    tmp = Path(tempfile.mkdtemp(prefix="bench_timeline_"))
+    root = tmp / "zoo"
 
     class Collect(Progress):
         def update(self, meta):
@@ -286,8 +289,7 @@ def timeline(sub, root: Path, workers: int, data_root, keep: str | None = None) 
                                  progress=Collect(quiet=True))
     if keep:
         shutil.move(str(root), keep)
-    else:
-        shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
     assert summary.ok and summary.done == len(sub), summary.text()
     print(f"build of {len(sub)} runs: {summary.seconds:.1f} s wall")
     print(timeline_text(summary, metas))
@@ -361,7 +363,7 @@ def main() -> None:
     if args.phases:
         phases(work[0], args.data_root, threads)
     if args.timeline:
-        timeline(sub, Path(tempfile.mkdtemp(prefix="bench_timeline_")) / "zoo", args.workers, args.data_root, args.keep)
+        timeline(sub, args.workers, args.data_root, args.keep)
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_build_"))
