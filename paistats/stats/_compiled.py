@@ -10,8 +10,13 @@ whole-array passes (a sort, a cumsum, several temporaries):
   64-bit keys (the value's order-preserving bits and its position) with NumPy's vectorized integer
   sort, where ``argsort`` of floats is three times slower.
 
-Both give the numbers of their NumPy references in :mod:`paistats.stats._kernels` (checked by the
-tests against scipy). The loops run without the GIL, so dask's threads run them in parallel.
+A sample's moments and quantiles (:func:`moments`, :func:`quantiles`) and the histogram distances
+(:func:`binned`) are compiled too: each is a chain of small NumPy calls that held the GIL (dask's
+other thread, reading the zarr chunks, waited on it), replayed in NumPy's order so that the numbers
+are NumPy's bit for bit (the Jensen–Shannon terms to the last digits: numba's log is not scipy's).
+
+All give the numbers of their NumPy references in :mod:`paistats.stats._kernels` (checked by the
+tests against scipy, and bit for bit where stated in tests/test_stats_compiled.py). The loops run without the GIL, so dask's threads run them in parallel.
 Without numba (an install that lacks it) :data:`AVAILABLE` is False and the kernels use NumPy.
 """
 from __future__ import annotations
@@ -195,6 +200,194 @@ def _to_float32(a, out):
     return -1
 
 
+# --- sums in NumPy's order: the same float64 bits as the NumPy expressions they replace ---------------
+# numpy.add.reduce of a contiguous float64 array is its pairwise summation (numpy/_core/src/umath/
+# loops_utils.h.src): below 8 values a plain loop; up to 128, eight interleaved partial sums added as
+# ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the remainder; above, the two halves (the
+# first a multiple of 8) summed recursively. Replaying that order (no reassociation: numba compiles
+# without fast-math) gives NumPy's result bit for bit, so the compiled statistics equal the NumPy
+# fallback exactly, not to a tolerance (tests/test_stats_registry.py checks it on many sizes). The
+# recursion is walked with an explicit stack: numba's cache loads a recursive function that crashes.
+_PW_BLOCK = 128
+_PW_DEPTH = 64  # the halves shrink by 2 per level: 64 levels cover any array
+
+
+def _terms(x, mean, central):
+    # central: numpy's d = x - mean; d2 = d * d; d * d2 (d³); d2 * d2 (d⁴); and x * x. Else x alone.
+    if not central:
+        return x, 0.0, 0.0, 0.0
+    d = x - mean
+    d2 = d * d
+    return d2, d * d2, d2 * d2, x * x
+
+
+def _leaf(a, start, n, mean, central):
+    # four pairwise leaves (n ≤ 128) of the terms of a[start:start + n] side by side
+    if n < 8:
+        s0 = s1 = s2 = s3 = 0.0
+        for i in range(start, start + n):
+            t0, t1, t2, t3 = _terms(a[i], mean, central)
+            s0 += t0
+            s1 += t1
+            s2 += t2
+            s3 += t3
+        return s0, s1, s2, s3
+    p0, c0, f0, q0 = _terms(a[start], mean, central)
+    p1, c1, f1, q1 = _terms(a[start + 1], mean, central)
+    p2, c2, f2, q2 = _terms(a[start + 2], mean, central)
+    p3, c3, f3, q3 = _terms(a[start + 3], mean, central)
+    p4, c4, f4, q4 = _terms(a[start + 4], mean, central)
+    p5, c5, f5, q5 = _terms(a[start + 5], mean, central)
+    p6, c6, f6, q6 = _terms(a[start + 6], mean, central)
+    p7, c7, f7, q7 = _terms(a[start + 7], mean, central)
+    i = 8
+    while i < n - (n % 8):
+        k = start + i
+        t0, t1, t2, t3 = _terms(a[k], mean, central)
+        p0, c0, f0, q0 = p0 + t0, c0 + t1, f0 + t2, q0 + t3
+        t0, t1, t2, t3 = _terms(a[k + 1], mean, central)
+        p1, c1, f1, q1 = p1 + t0, c1 + t1, f1 + t2, q1 + t3
+        t0, t1, t2, t3 = _terms(a[k + 2], mean, central)
+        p2, c2, f2, q2 = p2 + t0, c2 + t1, f2 + t2, q2 + t3
+        t0, t1, t2, t3 = _terms(a[k + 3], mean, central)
+        p3, c3, f3, q3 = p3 + t0, c3 + t1, f3 + t2, q3 + t3
+        t0, t1, t2, t3 = _terms(a[k + 4], mean, central)
+        p4, c4, f4, q4 = p4 + t0, c4 + t1, f4 + t2, q4 + t3
+        t0, t1, t2, t3 = _terms(a[k + 5], mean, central)
+        p5, c5, f5, q5 = p5 + t0, c5 + t1, f5 + t2, q5 + t3
+        t0, t1, t2, t3 = _terms(a[k + 6], mean, central)
+        p6, c6, f6, q6 = p6 + t0, c6 + t1, f6 + t2, q6 + t3
+        t0, t1, t2, t3 = _terms(a[k + 7], mean, central)
+        p7, c7, f7, q7 = p7 + t0, c7 + t1, f7 + t2, q7 + t3
+        i += 8
+    s0 = ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))
+    s1 = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7))
+    s2 = ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7))
+    s3 = ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7))
+    while i < n:
+        t0, t1, t2, t3 = _terms(a[start + i], mean, central)
+        s0, s1, s2, s3 = s0 + t0, s1 + t1, s2 + t2, s3 + t3
+        i += 1
+    return s0, s1, s2, s3
+
+
+def _pairwise(a, start, n, mean, central):
+    # the four pairwise sums of _terms over a[start:start + n] (without numpy's initial 0.0: the
+    # caller adds it): the recursion of numpy's pairwise_sum, a frame per pending half
+    if n <= _PW_BLOCK:
+        return _leaf(a, start, n, mean, central)
+    f_start = np.empty(_PW_DEPTH, dtype=np.int64)
+    f_n = np.empty(_PW_DEPTH, dtype=np.int64)
+    f_right = np.zeros(_PW_DEPTH, dtype=np.bool_)  # the frame's left half is summed, its right pending
+    left = np.empty((_PW_DEPTH, 4))
+    f_start[0], f_n[0] = start, n
+    top = 0
+    while True:
+        # descend into left halves down to a leaf
+        m = f_n[top]
+        while m > _PW_BLOCK:
+            n2 = m // 2
+            n2 -= n2 % 8
+            top += 1
+            f_start[top], f_n[top], f_right[top] = f_start[top - 1], n2, False
+            m = n2
+        v0, v1, v2, v3 = _leaf(a, f_start[top], m, mean, central)
+        # hand the value up: a finished right half adds to its parent's left half; a left half waits
+        while True:
+            top -= 1
+            if top < 0:
+                return v0, v1, v2, v3
+            if not f_right[top]:
+                left[top, 0], left[top, 1], left[top, 2], left[top, 3] = v0, v1, v2, v3
+                f_right[top] = True
+                n2 = f_n[top] // 2
+                n2 -= n2 % 8
+                top += 1
+                f_start[top], f_n[top], f_right[top] = f_start[top - 1] + n2, f_n[top - 1] - n2, False
+                break
+            v0, v1, v2, v3 = left[top, 0] + v0, left[top, 1] + v1, left[top, 2] + v2, left[top, 3] + v3
+
+
+def _pairwise_sum(a, start, n):
+    # numpy.sum(a[start:start + n]) without the initial 0.0
+    return _pairwise(a, start, n, 0.0, False)[0]
+
+
+def _moments(x, out):
+    # out = (mean, m2, m3, m4, Σ x², Σ of the values ≥ 0, Σ of those < 0) of sorted, finite,
+    # non-empty x: numpy's x.mean(); d = x - mean; (d * d).mean(); ...; np.square(x).sum();
+    # x[k:].sum(), x[:k].sum() (k = searchsorted(x, 0.0)), bit for bit
+    n = x.size
+    mean = (0.0 + _pairwise_sum(x, 0, n)) / n
+    s2, s3, s4, sq = _pairwise(x, 0, n, mean, True)
+    k = np.searchsorted(x, 0.0)
+    out[0], out[1], out[2], out[3] = mean, (0.0 + s2) / n, (0.0 + s3) / n, (0.0 + s4) / n
+    out[4] = 0.0 + sq
+    out[5] = 0.0 + _pairwise_sum(x, k, n - k)
+    out[6] = 0.0 + _pairwise_sum(x, 0, k)
+
+
+def _quantiles(x, q, out):
+    # numpy.quantile(x, q) (method "linear") of sorted x: numpy's _lerp, from the upper end when t ≥ 0.5
+    n = x.size
+    for k in range(q.size):
+        h = (n - 1) * q[k]
+        lo = int(np.floor(h))
+        hi = min(lo + 1, n - 1)
+        a, b = x[lo], x[hi]
+        t = h - lo
+        diff = b - a
+        out[k] = b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
+def _edges(lo, hi, bins, out):
+    # numpy.linspace(lo, hi, bins + 1), bit for bit: k · step + lo (step = (hi − lo) / bins; a step
+    # that underflows to 0 is (k / bins) · (hi − lo) + lo, numpy's denormal branch); the last edge hi
+    delta = hi - lo
+    step = delta / bins
+    for k in range(bins + 1):
+        out[k] = (k * step if step != 0 else (k / bins) * delta) + lo
+    out[bins] = hi
+
+
+def _bin_fractions(x, edges, out):
+    # numpy.histogram(x, edges)[0] / x.size of sorted x within the edges (the last bin closed)
+    n = x.size
+    prev = np.searchsorted(x, edges[0])
+    for k in range(1, edges.size):
+        cum = np.searchsorted(x, edges[k]) if k < edges.size - 1 else n
+        out[k - 1] = (cum - prev) / n
+        prev = cum
+
+
+def _binned(x, y, bins, ln2, out):
+    # out = (Jensen–Shannon, Hellinger) of the fractions p, q of sorted x, y in `bins` shared bins, as
+    # the NumPy expressions of paistats.stats._kernels._jensen_shannon / _hellinger: rel_entr terms
+    # p log(p / m) (0 where p = 0), sums in numpy's pairwise order. False when the range of both
+    # samples overflows float64 (the caller raises numpy's error).
+    lo, hi = min(x[0], y[0]), max(x[-1], y[-1])
+    if not np.isfinite(hi - lo):
+        return False
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.empty(bins + 1)
+    _edges(lo, hi, bins, edges)
+    p, q = np.empty(bins), np.empty(bins)
+    _bin_fractions(x, edges, p)
+    _bin_fractions(y, edges, q)
+    ent_p, ent_q, sq = np.empty(bins), np.empty(bins), np.empty(bins)
+    for k in range(bins):
+        m = (p[k] + q[k]) / 2.0
+        ent_p[k] = p[k] * np.log(p[k] / m) if p[k] > 0 else 0.0
+        ent_q[k] = q[k] * np.log(q[k] / m) if q[k] > 0 else 0.0
+        d = np.sqrt(p[k]) - np.sqrt(q[k])
+        sq[k] = d * d
+    js = ((0.0 + _pairwise_sum(ent_p, 0, bins)) + (0.0 + _pairwise_sum(ent_q, 0, bins))) / ln2
+    out[0] = np.sqrt(js / 2.0)
+    out[1] = np.sqrt((0.0 + _pairwise_sum(sq, 0, bins)) / 2.0)
+    return True
+
+
 # the helpers are compiled too (the merge calls them; LLVM inlines them into it)
 _tie_terms = _jit(_tie_terms) or _tie_terms
 _add = _jit(_add) or _add
@@ -205,6 +398,15 @@ _order_keys_jit = _jit(_order_keys)
 _ranks_of_sorted_keys_jit = _jit(_ranks_of_sorted_keys)
 _pearson_of_ranks_jit = _jit(_pearson_of_ranks)
 _to_float32_jit = _jit(_to_float32)
+_terms = _jit(_terms) or _terms
+_leaf = _jit(_leaf) or _leaf
+_pairwise = _jit(_pairwise) or _pairwise
+_pairwise_sum = _jit(_pairwise_sum) or _pairwise_sum
+_moments_jit = _jit(_moments)
+_quantiles_jit = _jit(_quantiles)
+_edges = _jit(_edges) or _edges
+_bin_fractions = _jit(_bin_fractions) or _bin_fractions
+_binned_jit = _jit(_binned)
 
 
 def exact_float32(a: np.ndarray) -> np.ndarray | None:
@@ -282,3 +484,55 @@ def rank_correlation(ra: np.ndarray, rb: np.ndarray) -> tuple[float, float, floa
         Average ranks (1-based) of two samples of the same length.
     """
     return _pearson_of_ranks_jit(ra, rb)
+
+
+def moments(x: np.ndarray) -> np.ndarray:
+    """NumPy's moments of a sorted sample, bit for bit, in two passes without temporaries.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of float64, shape (n,)
+        Sorted, finite, non-empty.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (7,)
+        ``x.mean()``; the means of d², d³ = d·d², d⁴ = d²·d² (d = x − mean); ``numpy.square(x).sum()``;
+        the sums of the values ≥ 0 and of those < 0 (``x[k:].sum()``, ``x[:k].sum()``,
+        ``k = numpy.searchsorted(x, 0.0)``).
+    """
+    out = np.empty(7)
+    _moments_jit(x, out)
+    return out
+
+
+def quantiles(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``numpy.quantile(x, q)`` (linear interpolation) of sorted, non-empty float64 ``x``, bit for bit.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of float64, shape (n,)
+    q : numpy.ndarray of float64, shape (Q,)
+        Levels in [0, 1].
+    """
+    out = np.empty(q.size)
+    _quantiles_jit(x, q, out)
+    return out
+
+
+_LN2 = float(np.log(2.0))
+
+
+def binned(x: np.ndarray, y: np.ndarray, bins: int) -> tuple[float, float] | None:
+    """(Jensen–Shannon, Hellinger) of two sorted samples' fractions in ``bins`` shared equal-width
+    bins spanning both (``numpy.linspace`` edges), bit for bit the NumPy expressions of
+    :mod:`paistats.stats._kernels`; None when the range overflows float64 (the caller raises numpy's error).
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray of float64, shapes (n,), (m,)
+        Sorted, finite, non-empty.
+    bins : int
+    """
+    out = np.empty(2)
+    return (float(out[0]), float(out[1])) if _binned_jit(x, y, bins, _LN2, out) else None

@@ -28,12 +28,17 @@ BINS = 100
 
 #: Dtypes whose values widen to float64 with the lowest mantissa bit zero (see :func:`_merged_counts`).
 _NARROW = (np.dtype(np.float32), np.dtype(np.float16))
+#: scipy.stats.skew / kurtosis call a variance zero below (this · mean)².
+_EPS10 = np.finfo(np.float64).resolution * 10
 
 
 class Sample:
-    """A sorted float64 sample with its moments (computed once)."""
+    """A sorted float64 sample with its moments (computed once).
 
-    __slots__ = ("x", "n", "finite", "mean", "m2", "m3", "m4", "narrow")
+    ``sums``: :func:`paistats.stats._compiled.moments` of ``x`` (mean, m2, m3, m4, Σ x², Σ x≥0, Σ x<0;
+    None without numba or when the sample is empty or non-finite)."""
+
+    __slots__ = ("x", "n", "finite", "mean", "m2", "m3", "m4", "narrow", "sums")
 
     def __init__(self, values: np.ndarray) -> None:
         values = np.asarray(values)
@@ -48,15 +53,20 @@ class Sample:
         # NaN sorts last, -inf first: one look at both ends finds non-finite values
         self.finite = bool(self.n == 0 or (np.isfinite(x[0]) and np.isfinite(x[-1])))
         self.x = x
+        self.sums = None
         if self.n and self.finite:
-            self.mean = x.mean()
-            d = x - self.mean
-            d2 = d * d
-            self.m2 = d2.mean()
-            d *= d2
-            self.m3 = d.mean()
-            d2 *= d2
-            self.m4 = d2.mean()
+            if _compiled.AVAILABLE:  # the same numbers in two passes without temporaries
+                self.sums = _compiled.moments(x)
+                self.mean, self.m2, self.m3, self.m4 = self.sums[:4]
+            else:
+                self.mean = x.mean()
+                d = x - self.mean
+                d2 = d * d
+                self.m2 = d2.mean()
+                d *= d2
+                self.m3 = d.mean()
+                d2 *= d2
+                self.m4 = d2.mean()
         else:
             self.mean = self.m2 = self.m3 = self.m4 = np.nan
 
@@ -70,8 +80,7 @@ class Sample:
 
     def _degenerate(self) -> bool:
         # scipy.stats.skew / kurtosis return NaN when the variance is zero up to precision
-        eps = np.finfo(np.float64).resolution * 10
-        return bool(self.m2 <= (eps * self.mean) ** 2)
+        return bool(self.m2 <= (_EPS10 * self.mean) ** 2)
 
     def skewness(self) -> float:
         """Biased sample skewness (``scipy.stats.skew``)."""
@@ -89,6 +98,8 @@ class Sample:
         """``numpy.quantile(x, q)`` (linear interpolation) from the sorted values."""
         if not self.ok:
             return np.full(len(q), np.nan)
+        if _compiled.AVAILABLE:
+            return _compiled.quantiles(self.x, np.asarray(q, dtype=np.float64))
         h = (self.n - 1) * np.asarray(q, dtype=np.float64)
         lo = np.floor(h).astype(np.intp)
         hi = np.minimum(lo + 1, self.n - 1)
@@ -215,6 +226,15 @@ def ecdf_sums_numpy(a: Sample, b: Sample) -> tuple[float, float, float, float]:
     return float(ks), float(w1), float(e2), float(u)
 
 
+def binned_numpy(hp: np.ndarray, hq: np.ndarray) -> tuple[float, float]:
+    """(Jensen–Shannon distance base 2, Hellinger distance) of two histograms' fractions ``hp``,
+    ``hq`` (the NumPy reference of :func:`paistats.stats._compiled.binned`, which agrees to the last
+    digits: its log is not scipy's ``rel_entr``)."""
+    m = (hp + hq) / 2.0
+    js = (np.sum(rel_entr(hp, m)) + np.sum(rel_entr(hq, m))) / np.log(2.0)
+    return float(np.sqrt(js / 2.0)), float(np.sqrt(np.sum(np.square(np.sqrt(hp) - np.sqrt(hq))) / 2.0))
+
+
 def merge_pairs(pairs: list[Pair]) -> None:
     """Compute :attr:`Pair.ecdf` of every pair, the compiled merges three at a time side by side."""
     if _compiled.AVAILABLE:
@@ -286,6 +306,16 @@ class Pair:
         edges = shared_edges(x, y, self.bins)
         return _hist(x, edges) / self.a.n, _hist(y, edges) / self.b.n
 
+    @cached_property
+    def binned(self) -> tuple[float, float]:
+        """(Jensen–Shannon, Hellinger) of :attr:`hist`: one compiled pass
+        (:func:`paistats.stats._compiled.binned`), else :func:`binned_numpy`."""
+        if _compiled.AVAILABLE:
+            got = _compiled.binned(self.a.x, self.b.x, self.bins)
+            if got is not None:
+                return got
+        return binned_numpy(*self.hist)
+
     def value(self, name: str) -> float:
         """Registered distance ``name`` of this pair (evaluated once; another distance may use it)."""
         value = self._values.get(name)
@@ -339,6 +369,8 @@ def _kurtosis(s: Sample, size: int) -> float:
 
 @register_statistic("mean_abs", doc="`numpy.mean(numpy.abs(x))`")
 def _mean_abs(s: Sample, size: int) -> float:
+    if s.sums is not None:
+        return (s.sums[5] - s.sums[6]) / s.n
     x = s.x
     neg = np.searchsorted(x, 0.0, side="left")  # x sorted: |x| = -x before, x from there on
     return (x[neg:].sum() - x[:neg].sum()) / s.n
@@ -346,6 +378,8 @@ def _mean_abs(s: Sample, size: int) -> float:
 
 @register_statistic("l2", doc="`numpy.linalg.norm(x)` (Euclidean norm)")
 def _l2(s: Sample, size: int) -> float:
+    if s.sums is not None:
+        return np.sqrt(s.sums[4])
     return np.sqrt(np.square(s.x).sum())  # not np.dot: a threaded BLAS spins beside dask's threads
 
 
@@ -389,16 +423,12 @@ def _energy(p: Pair) -> float:
                    doc="`scipy.spatial.distance.jensenshannon(p, q, base=2)` of the shared-bin histograms p of x "
                        "and q of y (`bins` equal-width bins spanning x and y together)")
 def _jensen_shannon(p: Pair) -> float:
-    hp, hq = p.hist
-    m = (hp + hq) / 2.0
-    js = (np.sum(rel_entr(hp, m)) + np.sum(rel_entr(hq, m))) / np.log(2.0)
-    return np.sqrt(js / 2.0)
+    return p.binned[0]
 
 
 @register_distance("hellinger", ratio=True, zero_on_identical=True, doc="√(½ Σ (√p − √q)²) on the same bins")
 def _hellinger(p: Pair) -> float:
-    hp, hq = p.hist
-    return np.sqrt(np.sum(np.square(np.sqrt(hp) - np.sqrt(hq))) / 2.0)
+    return p.binned[1]
 
 
 @register_distance("mean_diff", doc="`numpy.mean(x) - numpy.mean(y)` (signed)")
