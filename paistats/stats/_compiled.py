@@ -16,7 +16,8 @@ other thread, reading the zarr chunks, waited on it), replayed in NumPy's order 
 are NumPy's bit for bit (the Jensen–Shannon terms to the last digits: numba's log is not scipy's).
 
 All give the numbers of their NumPy references in :mod:`paistats.stats._kernels` (checked by the
-tests against scipy, and bit for bit where stated in tests/test_stats_compiled.py). The loops run without the GIL, so dask's threads run them in parallel.
+tests against scipy, and bit for bit where stated in tests/test_stats_compiled.py). The loops run
+without the GIL, so dask's threads run them in parallel.
 Without numba (an install that lacks it) :data:`AVAILABLE` is False and the kernels use NumPy.
 """
 from __future__ import annotations
@@ -206,7 +207,7 @@ def _to_float32(a, out):
 # ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the remainder; above, the two halves (the
 # first a multiple of 8) summed recursively. Replaying that order (no reassociation: numba compiles
 # without fast-math) gives NumPy's result bit for bit, so the compiled statistics equal the NumPy
-# fallback exactly, not to a tolerance (tests/test_stats_registry.py checks it on many sizes). The
+# fallback exactly, not to a tolerance (tests/test_stats_compiled.py checks it on many sizes). The
 # recursion is walked with an explicit stack: numba's cache loads a recursive function that crashes.
 _PW_BLOCK = 128
 _PW_DEPTH = 64  # the halves shrink by 2 per level: 64 levels cover any array
