@@ -101,3 +101,58 @@ def test_the_compiled_kernels_load_from_numbas_cache_without_crashing():
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.startswith("True")
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_one_sort_gives_numpys_sorted_sample_and_scipys_ranks(absolute):
+    import scipy.stats as ss
+
+    rng = np.random.default_rng(5)
+    for n in (*range(0, 40), 1000, 40_000):
+        for kind in ("normal", "ties", "zeros", "mirrored"):
+            x = (rng.standard_normal(n) * 0.05).astype(np.float32)
+            if kind == "ties":
+                x = (np.round(x * 40) / 40).astype(np.float32)
+            elif kind == "zeros":  # pruned entries, and -0.0 (ties with 0.0)
+                x[rng.random(n) < 0.3], x[rng.random(n) < 0.1] = 0.0, -0.0
+            elif kind == "mirrored":  # |x| ties across signs
+                x = np.concatenate([x, -x])
+            values, ranks = _compiled.sort_and_rank(x, absolute)
+            np.testing.assert_array_equal(values, np.sort(x).astype(np.float64))
+            np.testing.assert_array_equal(ranks, ss.rankdata(np.abs(x) if absolute else x))
+
+
+def test_one_sort_refuses_what_it_cannot_rank():
+    assert _compiled.sort_and_rank(np.array([0.1, np.nan], np.float32), True) is None
+    assert _compiled.sort_and_rank(np.array([0.1, -np.inf], np.float32), False) is None
+    assert _compiled.sort_and_rank(np.array([0.1, 0.2]), False) is None  # float64: the NumPy path
+
+
+def test_a_ranked_sample_is_the_sample_and_ranks_of_the_numpy_path(monkeypatch):
+    rng = np.random.default_rng(6)
+    q = np.asarray(_kernels.QUANTILES)
+    for values in ((rng.standard_normal(3000) * 0.05).astype(np.float32), np.array([], np.float32),
+                   np.array([0.5, np.nan], np.float32)):
+        for absolute in (False, True):
+            sample, ranks = _kernels.ranked(values, absolute)
+            with monkeypatch.context() as m:
+                m.setattr(_compiled, "AVAILABLE", False)
+                ref_sample, ref_ranks = _kernels.ranked(values, absolute)
+            np.testing.assert_array_equal(_kernels.describe(sample, 6000, q), _kernels.describe(ref_sample, 6000, q))
+            assert (ranks is None) == (ref_ranks is None) == (not ref_sample.ok)
+            if ranks is not None:
+                np.testing.assert_array_equal(ranks, ref_ranks)
+
+
+def test_cramer_von_mises_of_two_samples_of_the_same_values_is_zero():
+    """Two distinct arrays of the same (tied) values: T is 0 exactly, as for a sample against
+    itself (S and the tie terms would cancel to ~1e-14 only), so a stored and a recomputed result
+    agree whichever way a selection reached the pair."""
+    rng = np.random.default_rng(8)
+    x = np.round(rng.standard_normal(20_000) * 4) / 4
+    x[rng.random(x.size) < 0.7] = 0.0
+    a, b = np.sort(x), np.sort(x.copy())
+    ks, w1, e2, t = _compiled.ecdf_sums([(a, b)])[0]
+    assert (ks, w1, e2, t) == (0.0, 0.0, 0.0, 0.0)
+    t_other = _compiled.ecdf_sums([(a, np.sort(np.append(x, 0.25)))])[0][3]
+    assert t_other > 0

@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 
 from paistats.stats import _compiled
-from paistats.stats._kernels import DIST_NAMES, STAT_NAMES, Sample, describe, rankdata, spearman, stage_distances
+from paistats.stats._kernels import DIST_NAMES, STAT_NAMES, Sample, describe, rank_pearson, ranked, stage_distances
 
 #: Stages of a run's samples inside the kernels (rows of the outputs).
 RUN_STAGES = ("init", "trained", "score")
@@ -55,8 +55,8 @@ def _lead(*arrays, core: int) -> tuple[int, ...]:
 
 
 class _Kept:
-    """The kept samples of the runs of one cell, each built once, by key:
-    ``(raw kept values, their Samples, the scores' ranks or None, mask, kept indices)``.
+    """The kept samples of the runs of one cell, each built once, by key: ``(the three stages'
+    Samples, their ranks (of |w| at the weight stages; None without ``want_ranks``), mask, kept indices)``.
 
     ``run(key)`` gives a run's ``(mask, start, trained, score)``. A run whose mask equals its
     reference's (``reinit``) and whose scores are the reference's (the cell's scores broadcast over
@@ -68,21 +68,18 @@ class _Kept:
         self.want_ranks = want_ranks
         self.of: dict = {}
 
+    def _stage(self, values: np.ndarray, absolute: bool) -> tuple[Sample, np.ndarray | None]:
+        return ranked(values, absolute) if self.want_ranks else (Sample(values), None)
+
     def __call__(self, key, ref_key=None):
         if key not in self.of:
             m, w0, w1, s = self.run(key)
             r = self.of.get(ref_key) if ref_key is not None and ref_key != key else None
-            if r is not None and np.array_equal(m, r[3]):
-                idx = r[4]
-                raw = (w0.take(idx), w1.take(idx), r[0][2])
-                samples = [Sample(raw[0]), Sample(raw[1]), r[1][2]]
-                ranks = r[2]
-            else:
-                idx = np.flatnonzero(m)
-                raw = (w0.take(idx), w1.take(idx), s.take(idx))
-                samples = [Sample(x) for x in raw]
-                ranks = rankdata(raw[2]) if self.want_ranks and samples[2].ok and raw[2].size >= 2 else None
-            self.of[key] = (raw, samples, ranks, m, idx)
+            shared = r is not None and r[2] is not None and np.array_equal(m, r[2])
+            idx = r[3] if shared else np.flatnonzero(m)
+            stages = [self._stage(w0.take(idx), True), self._stage(w1.take(idx), True),
+                      (r[0][2], r[1][2]) if shared else self._stage(s.take(idx), False)]
+            self.of[key] = ([x[0] for x in stages], [x[1] for x in stages], m, idx)
         return self.of[key]
 
     def drop(self, key) -> None:
@@ -91,17 +88,16 @@ class _Kept:
     def keep_samples(self, key) -> None:
         """Keep only the sorted samples of ``key`` (no other run will share its mask or ranks)."""
         if key in self.of:
-            self.of[key] = (None, self.of[key][1], None, None, None)
+            self.of[key] = (self.of[key][0], None, None, None)
 
 
 def _run_stats(kept: tuple, n_tensor: int, q: np.ndarray) -> np.ndarray:
     """Statistics (3, S) of one run's three kept samples (an entry of :class:`_Kept`), with
     Spearman's ρ of |w| and the scores at the two weight stages."""
-    raw, samples, score_ranks = kept[:3]
+    samples, ranks = kept[:2]
     out = np.stack([describe(smp, n_tensor, q) for smp in samples])
     for k in (0, 1):
-        if samples[k].ok and samples[2].ok:
-            out[k, _SPEARMAN] = spearman(np.abs(raw[k]), raw[2], score_ranks)
+        out[k, _SPEARMAN] = rank_pearson(ranks[k], ranks[2])
     return out
 
 
@@ -134,7 +130,7 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
         ref_samples = None
         if want_dist and ref_mode == "variant" and done[outer + (ref,)]:
             if dist_mode == "kept":
-                ref_samples = kept(ref)[1]
+                ref_samples = kept(ref)[0]
             else:
                 ref_samples = [Sample(x) for x in _samples(*run(outer + (ref,)), dist_mode)]
         for v in range(size):
@@ -152,7 +148,7 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
             if ref_samples is None:
                 continue
             if dist_mode == "kept":
-                mine = kept(v, ref)[1]
+                mine = kept(v, ref)[0]
             else:
                 mine = [Sample(x) for x in _samples(m, w0, w1, s, dist_mode)]
             dists[idx] = stage_distances(mine, ref_samples, bins)
@@ -173,13 +169,11 @@ def dense_block(init, reinit, score, *, nt: int, quantiles: tuple):
     arrays = [np.broadcast_to(a, lead + (n_tensor,)) for a in (init, reinit, score)]
     for idx in np.ndindex(*lead):
         w0, w1, s = (a[idx] for a in arrays)
-        samples = [Sample(x) for x in (w0, w1, s)]
-        for k, smp in enumerate(samples):
+        stages = [ranked(w0, True), ranked(w1, True), ranked(s, False)]
+        for k, (smp, _) in enumerate(stages):
             out[idx + (k,)] = describe(smp, n_tensor, q)
-        score_ranks = rankdata(s) if samples[2].ok and s.size >= 2 else None
-        for k, w in ((0, w0), (1, w1)):
-            if samples[k].ok and samples[2].ok:
-                out[idx + (k, _SPEARMAN)] = spearman(np.abs(w), s, score_ranks)
+        for k in (0, 1):
+            out[idx + (k, _SPEARMAN)] = rank_pearson(stages[k][1], stages[2][1])
     return out
 
 
@@ -308,7 +302,7 @@ def cell_block(mask, start, trained, score, complete, *random, nt: int, ref: int
         def samples(key):
             """The run's three samples of the distances (``dist_mode``)."""
             if dist_mode == "kept":
-                return kept(key, (ref, key[1]))[1]
+                return kept(key, (ref, key[1]))[0]
             if key not in modal:
                 modal[key] = [Sample(x) for x in _samples(*run(key), dist_mode)]
             return modal[key]

@@ -90,8 +90,10 @@ def _ecdf_finish(out, fn, fm, i, j, dmax, w1, e2, s_total, s, ties, group_a, gro
         ties += _tie_terms(fn, fm, float(i), float(j), group_a, group_b)
     nm, total = fn * fm, fn + fm
     out[0], out[1], out[2] = dmax / nm, w1, e2
-    # T ≥ 0 (0 for equal samples): the tie terms' rounding may leave −1e-19 there
-    out[3] = max(nm / (total * total) * (s_total + s) + ties / (nm * total), 0.0)
+    # T ≥ 0, and 0 for two samples of the same values (F_a = F_b at every value: KS 0, and n = m),
+    # where S and the ties' terms cancel but for their rounding (~1e-14 when ties are many)
+    equal = dmax == 0 and fn == fm
+    out[3] = 0.0 if equal else max(nm / (total * total) * (s_total + s) + ties / (nm * total), 0.0)
 
 
 def _ecdf_sums3(a0, b0, a1, b1, a2, b2, out):
@@ -166,6 +168,60 @@ def _ranks_of_sorted_keys(keys):
             ranks[keys[k] & np.uint64(0xFFFFFFFF)] = rank
         start = end
     return ranks
+
+
+def _rank_keys(x, absolute):
+    # float32 → uint64 keys whose order is that of x (absolute: of |x|), for one sort that gives both
+    # the sorted sample and its ranks: the order bits in the high 31 (|x|) or 32 bits, then (|x|) the
+    # sign, then the position. Returns (keys, number of negative values), or (keys, -1) when a value
+    # is NaN or ±inf (the caller takes the path that handles them). No branch in the loop: it vectorizes.
+    n = x.size
+    keys = np.empty(n, dtype=np.uint64)
+    bits = x.view(np.uint32)
+    negative = 0
+    special = 0
+    for k in range(n):
+        b = bits[k]
+        special |= (b & 0x7F800000) == 0x7F800000
+        sign = b >> 31
+        negative += sign
+        if absolute:
+            keys[k] = (np.uint64(b & 0x7FFFFFFF) << np.uint64(33)) | (np.uint64(sign) << np.uint64(32)) | np.uint64(k)
+        else:
+            b = b & ~np.uint32(0x80000000) if b == 0x80000000 else b  # -0.0 ties with +0.0, as in scipy
+            b = (~b & 0xFFFFFFFF) if b & 0x80000000 else (b | 0x80000000)
+            keys[k] = (np.uint64(b) << np.uint64(32)) | np.uint64(k)
+    return keys, (-1 if special else negative)
+
+
+def _sorted_and_ranks(keys, absolute, negative, x, ranks):
+    # from the sorted keys: x, the sample sorted (float64; absolute: the negative values, met in
+    # increasing |x|, fill x's first `negative` places from the end), and the average (1-based)
+    # ranks of x (absolute: of |x|) at the values' positions; ties are equal order bits
+    n = keys.size
+    shift = np.uint64(33) if absolute else np.uint64(32)
+    below, above = negative - 1, negative
+    start = 0
+    while start < n:
+        value = keys[start] >> shift
+        end = start + 1
+        while end < n and (keys[end] >> shift) == value:
+            end += 1
+        rank = (start + end + 1) / 2.0
+        for k in range(start, end):
+            key = keys[k]
+            ranks[key & np.uint64(0xFFFFFFFF)] = rank
+            if absolute:  # without a branch on the sign (random: mispredicted half the time)
+                neg = np.int64((key >> np.uint64(32)) & np.uint64(1))
+                magnitude = np.float64(np.uint32(value).view(np.float32))
+                x[below if neg else above] = -magnitude if neg else magnitude
+                below -= neg
+                above += 1 - neg
+            else:
+                b = np.uint32(value)
+                b = (b & np.uint32(0x7FFFFFFF)) if b & np.uint32(0x80000000) else (~b & np.uint32(0xFFFFFFFF))
+                x[k] = np.float64(np.uint32(b).view(np.float32))
+        start = end
 
 
 def _pearson_of_ranks(ra, rb):
@@ -389,6 +445,8 @@ _ecdf_sums3_jit = _jit(_ecdf_sums3)
 _order_keys_jit = _jit(_order_keys)
 _ranks_of_sorted_keys_jit = _jit(_ranks_of_sorted_keys)
 _pearson_of_ranks_jit = _jit(_pearson_of_ranks)
+_rank_keys_jit = _jit(_rank_keys)
+_sorted_and_ranks_jit = _jit(_sorted_and_ranks)
 _to_float32_jit = _jit(_to_float32)
 _terms = _jit(_terms) or _terms
 _leaf = _jit(_leaf) or _leaf
@@ -466,6 +524,34 @@ def average_ranks(x: np.ndarray) -> np.ndarray | None:
     keys = _order_keys_jit(np.ascontiguousarray(x))
     keys.sort()  # NumPy's vectorized integer sort
     return _ranks_of_sorted_keys_jit(keys)
+
+
+def sort_and_rank(x: np.ndarray, absolute: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """A float32 sample sorted and its average ranks, from one sort of 64-bit keys: what
+    ``numpy.sort(x).astype(float64)`` and ``scipy.stats.rankdata(numpy.abs(x) if absolute else x)``
+    give, where those are two sorts (and an ``abs``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray of float32, shape (n,)
+    absolute : bool
+        Rank ``|x|`` (the sorted sample is still that of ``x``).
+
+    Returns
+    -------
+    (numpy.ndarray of float64, numpy.ndarray of float64), shapes (n,), or None
+        The sorted values and the (1-based) average ranks at the values' positions. None when numba
+        is missing, ``x`` is not float32, has 2³² values or more, or a value is NaN or ±inf.
+    """
+    if not AVAILABLE or x.dtype != np.float32 or x.size >= 2 ** 32:
+        return None
+    keys, negative = _rank_keys_jit(np.ascontiguousarray(x).reshape(-1), absolute)
+    if negative < 0:
+        return None
+    keys.sort()  # NumPy's vectorized integer sort (without the GIL)
+    values, ranks = np.empty(keys.size), np.empty(keys.size)
+    _sorted_and_ranks_jit(keys, absolute, negative, values, ranks)
+    return values, ranks
 
 
 def rank_correlation(ra: np.ndarray, rb: np.ndarray) -> tuple[float, float, float]:

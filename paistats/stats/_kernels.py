@@ -44,11 +44,22 @@ class Sample:
         values = np.asarray(values)
         # float32 / float16 values are sorted in their own dtype (the same order, half the bytes)
         # and widened exactly: every float64 of ``x`` then has its low mantissa bits zero
-        self.narrow = values.dtype in _NARROW
-        if self.narrow:
+        narrow = values.dtype in _NARROW
+        if narrow:
             x = np.sort(values.ravel()).astype(np.float64)
         else:
             x = np.sort(np.asarray(values, dtype=np.float64).ravel())
+        self._of(x, narrow)
+
+    @classmethod
+    def of_sorted(cls, x: np.ndarray, narrow: bool) -> Sample:
+        """The sample of ``x``, float64 values already sorted (``narrow``: all widened from float32)."""
+        sample = object.__new__(cls)
+        sample._of(x, narrow)
+        return sample
+
+    def _of(self, x: np.ndarray, narrow: bool) -> None:
+        self.narrow = narrow
         self.n = x.size
         # NaN sorts last, -inf first: one look at both ends finds non-finite values
         self.finite = bool(self.n == 0 or (np.isfinite(x[0]) and np.isfinite(x[-1])))
@@ -130,24 +141,54 @@ def rankdata(x: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def ranked(values: np.ndarray, absolute: bool) -> tuple[Sample, np.ndarray | None]:
+    """The sample of ``values`` and the average ranks of ``|values|`` (``absolute``) or of ``values``,
+    from one sort where compiled (:func:`paistats.stats._compiled.sort_and_rank`: float32 and finite),
+    else :class:`Sample` and :func:`rankdata`.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n,)
+    absolute : bool
+
+    Returns
+    -------
+    (Sample, numpy.ndarray of float64 of shape (n,) or None)
+        Ranks at the values' positions; None when the sample is empty or not finite (its Spearman's ρ is NaN).
+    """
+    got = _compiled.sort_and_rank(values, absolute)
+    if got is not None:
+        x, ranks = got
+        return Sample.of_sorted(x, narrow=True), (ranks if x.size else None)
+    sample = Sample(values)
+    if not sample.ok:
+        return sample, None
+    return sample, rankdata(np.abs(values) if absolute else values)
+
+
+def rank_pearson(ra: np.ndarray | None, rb: np.ndarray | None) -> float:
+    """Pearson's r of two average-rank vectors: Spearman's ρ of the samples they rank
+    (``scipy.stats.spearmanr(a, b).statistic``); NaN when a rank vector is None, has fewer than two
+    values or is constant."""
+    if ra is None or rb is None or ra.size < 2:
+        return np.nan
+    if _compiled.AVAILABLE:
+        sab, saa, sbb = _compiled.rank_correlation(ra, rb)
+        den = np.sqrt(saa * sbb)
+        return np.nan if den == 0 else float(np.clip(sab / den, -1.0, 1.0))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
+    if den == 0:
+        return np.nan
+    return float(np.clip((ra * rb).sum() / den, -1.0, 1.0))
+
+
 def spearman(a: np.ndarray, b: np.ndarray, rb: np.ndarray | None = None) -> float:
     """Spearman's rank correlation (``scipy.stats.spearmanr(a, b).statistic``); NaN when undefined.
     ``rb``: ``rankdata(b)`` when the caller has it already (a run's score ranks serve two stages)."""
     if a.size < 2 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return np.nan
-    ra = rankdata(a)
-    rb = rankdata(b) if rb is None else rb
-    if _compiled.AVAILABLE:
-        sab, saa, sbb = _compiled.rank_correlation(ra, rb)
-        den = np.sqrt(saa * sbb)
-        return np.nan if den == 0 else float(np.clip(sab / den, -1.0, 1.0))
-    rb = rb.copy()
-    ra -= ra.mean()
-    rb -= rb.mean()
-    den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
-    if den == 0:
-        return np.nan
-    return float(np.clip((ra * rb).sum() / den, -1.0, 1.0))
+    return rank_pearson(rankdata(a), rankdata(b) if rb is None else rb)
 
 
 def _hist(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
