@@ -104,35 +104,38 @@ def test_the_compiled_kernels_load_from_numbas_cache_without_crashing():
 
 
 @pytest.mark.parametrize("absolute", [False, True])
-def test_one_sort_gives_numpys_sorted_sample_and_scipys_ranks(absolute):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_sort_gives_numpys_sorted_sample_and_scipys_ranks(absolute, dtype):
     import scipy.stats as ss
 
     rng = np.random.default_rng(5)
     for n in (*range(0, 40), 1000, 40_000):
         for kind in ("normal", "ties", "zeros", "mirrored"):
-            x = (rng.standard_normal(n) * 0.05).astype(np.float32)
+            x = (rng.standard_normal(n) * 0.05).astype(dtype)
             if kind == "ties":
-                x = (np.round(x * 40) / 40).astype(np.float32)
+                x = (np.round(x * 40) / 40).astype(dtype)
             elif kind == "zeros":  # pruned entries, and -0.0 (ties with 0.0)
                 x[rng.random(n) < 0.3], x[rng.random(n) < 0.1] = 0.0, -0.0
             elif kind == "mirrored":  # |x| ties across signs
                 x = np.concatenate([x, -x])
             values, ranks = _compiled.sort_and_rank(x, absolute)
             np.testing.assert_array_equal(values, np.sort(x).astype(np.float64))
+            assert values.dtype == ranks.dtype == np.float64
             np.testing.assert_array_equal(ranks, ss.rankdata(np.abs(x) if absolute else x))
 
 
 def test_one_sort_refuses_what_it_cannot_rank():
     assert _compiled.sort_and_rank(np.array([0.1, np.nan], np.float32), True) is None
     assert _compiled.sort_and_rank(np.array([0.1, -np.inf], np.float32), False) is None
-    assert _compiled.sort_and_rank(np.array([0.1, 0.2]), False) is None  # float64: the NumPy path
+    assert _compiled.sort_and_rank(np.array([0.1, np.inf]), False) is None  # float64
+    assert _compiled.sort_and_rank(np.array([1, 2], np.int64), False) is None  # another dtype: the NumPy path
 
 
 def test_a_ranked_sample_is_the_sample_and_ranks_of_the_numpy_path(monkeypatch):
     rng = np.random.default_rng(6)
     q = np.asarray(_kernels.QUANTILES)
     for values in ((rng.standard_normal(3000) * 0.05).astype(np.float32), np.array([], np.float32),
-                   np.array([0.5, np.nan], np.float32)):
+                   np.array([0.5, np.nan], np.float32), rng.standard_normal(3000) * 1e-3, np.array([0.5, -np.inf])):
         for absolute in (False, True):
             sample, ranks = _kernels.ranked(values, absolute)
             with monkeypatch.context() as m:

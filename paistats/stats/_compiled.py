@@ -224,6 +224,41 @@ def _sorted_and_ranks(keys, absolute, negative, x, ranks):
         start = end
 
 
+def _finite_negative(x):
+    # the number of negative values of float64 x (-0.0 counts), or -1 when one is NaN or ±inf
+    negative = 0
+    special = False
+    for k in range(x.size):
+        v = x[k]
+        special |= not np.isfinite(v)
+        negative += np.signbit(v)
+    return -1 if special else negative
+
+
+def _sorted_and_ranks_by_order(x, order, absolute, negative, out, ranks):
+    # _sorted_and_ranks for float64 x from its argsort (of |x| when absolute): ties are equal values
+    n = x.size
+    below, above = negative - 1, negative
+    start = 0
+    while start < n:
+        value = abs(x[order[start]]) if absolute else x[order[start]]
+        end = start + 1
+        while end < n and (abs(x[order[end]]) if absolute else x[order[end]]) == value:
+            end += 1
+        rank = (start + end + 1) / 2.0
+        for k in range(start, end):
+            v = x[order[k]]
+            ranks[order[k]] = rank
+            if absolute:
+                neg = np.int64(np.signbit(v))
+                out[below if neg else above] = v
+                below -= neg
+                above += 1 - neg
+            else:
+                out[k] = v
+        start = end
+
+
 def _pearson_of_ranks(ra, rb):
     # Pearson's r of two average-rank vectors; their mean is (n + 1) / 2 exactly
     n = ra.size
@@ -447,6 +482,8 @@ _ranks_of_sorted_keys_jit = _jit(_ranks_of_sorted_keys)
 _pearson_of_ranks_jit = _jit(_pearson_of_ranks)
 _rank_keys_jit = _jit(_rank_keys)
 _sorted_and_ranks_jit = _jit(_sorted_and_ranks)
+_finite_negative_jit = _jit(_finite_negative)
+_sorted_and_ranks_by_order_jit = _jit(_sorted_and_ranks_by_order)
 _to_float32_jit = _jit(_to_float32)
 _terms = _jit(_terms) or _terms
 _leaf = _jit(_leaf) or _leaf
@@ -527,13 +564,14 @@ def average_ranks(x: np.ndarray) -> np.ndarray | None:
 
 
 def sort_and_rank(x: np.ndarray, absolute: bool) -> tuple[np.ndarray, np.ndarray] | None:
-    """A float32 sample sorted and its average ranks, from one sort of 64-bit keys: what
-    ``numpy.sort(x).astype(float64)`` and ``scipy.stats.rankdata(numpy.abs(x) if absolute else x)``
-    give, where those are two sorts (and an ``abs``).
+    """A sample sorted and its average ranks from one sort: what ``numpy.sort(x).astype(float64)``
+    and ``scipy.stats.rankdata(numpy.abs(x) if absolute else x)`` give, where those are two sorts
+    (and an ``abs``). float32: one sort of 64-bit keys (the value's order bits and its position);
+    float64: one ``argsort``.
 
     Parameters
     ----------
-    x : numpy.ndarray of float32, shape (n,)
+    x : numpy.ndarray of float32 or float64, shape (n,)
     absolute : bool
         Rank ``|x|`` (the sorted sample is still that of ``x``).
 
@@ -541,11 +579,20 @@ def sort_and_rank(x: np.ndarray, absolute: bool) -> tuple[np.ndarray, np.ndarray
     -------
     (numpy.ndarray of float64, numpy.ndarray of float64), shapes (n,), or None
         The sorted values and the (1-based) average ranks at the values' positions. None when numba
-        is missing, ``x`` is not float32, has 2³² values or more, or a value is NaN or ±inf.
+        is missing, ``x`` is of another dtype, has 2³² values or more, or a value is NaN or ±inf.
     """
-    if not AVAILABLE or x.dtype != np.float32 or x.size >= 2 ** 32:
+    if not AVAILABLE or x.dtype not in (np.float32, np.float64) or x.size >= 2 ** 32:
         return None
-    keys, negative = _rank_keys_jit(np.ascontiguousarray(x).reshape(-1), absolute)
+    x = np.ascontiguousarray(x).reshape(-1)
+    if x.dtype == np.float64:
+        negative = _finite_negative_jit(x)
+        if negative < 0:
+            return None
+        order = np.argsort(np.abs(x) if absolute else x)
+        values, ranks = np.empty(x.size), np.empty(x.size)
+        _sorted_and_ranks_by_order_jit(x, order, absolute, negative, values, ranks)
+        return values, ranks
+    keys, negative = _rank_keys_jit(x, absolute)
     if negative < 0:
         return None
     keys.sort()  # NumPy's vectorized integer sort (without the GIL)

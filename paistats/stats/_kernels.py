@@ -143,8 +143,8 @@ def rankdata(x: np.ndarray) -> np.ndarray:
 
 def ranked(values: np.ndarray, absolute: bool) -> tuple[Sample, np.ndarray | None]:
     """The sample of ``values`` and the average ranks of ``|values|`` (``absolute``) or of ``values``,
-    from one sort where compiled (:func:`paistats.stats._compiled.sort_and_rank`: float32 and finite),
-    else :class:`Sample` and :func:`rankdata`.
+    from one sort where compiled (:func:`paistats.stats._compiled.sort_and_rank`: float32 or float64,
+    finite), else :class:`Sample` and :func:`rankdata`.
 
     Parameters
     ----------
@@ -159,7 +159,7 @@ def ranked(values: np.ndarray, absolute: bool) -> tuple[Sample, np.ndarray | Non
     got = _compiled.sort_and_rank(values, absolute)
     if got is not None:
         x, ranks = got
-        return Sample.of_sorted(x, narrow=True), (ranks if x.size else None)
+        return Sample.of_sorted(x, narrow=values.dtype == np.float32), (ranks if x.size else None)
     sample = Sample(values)
     if not sample.ok:
         return sample, None
