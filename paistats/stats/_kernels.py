@@ -13,6 +13,7 @@ positions of the output vectors (:data:`STAT_NAMES`, :data:`DIST_NAMES`) and the
 """
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 import numpy as np
@@ -30,6 +31,7 @@ BINS = 100
 _NARROW = (np.dtype(np.float32), np.dtype(np.float16))
 #: scipy.stats.skew / kurtosis call a variance zero below (this · mean)².
 _EPS10 = np.finfo(np.float64).resolution * 10
+_SQRT2 = math.sqrt(2.0)
 
 
 class Sample:
@@ -87,7 +89,7 @@ class Sample:
         return self.n > 0 and self.finite
 
     def std(self) -> float:
-        return float(np.sqrt(self.m2))
+        return math.sqrt(self.m2)  # correctly rounded, as numpy.sqrt
 
     def _degenerate(self) -> bool:
         # scipy.stats.skew / kurtosis return NaN when the variance is zero up to precision
@@ -459,7 +461,7 @@ def _wasserstein_rel(p: Pair) -> float:
 
 @register_distance("energy", ratio=True, zero_on_identical=True, doc="`scipy.stats.energy_distance(x, y)`")
 def _energy(p: Pair) -> float:
-    return np.sqrt(2) * np.sqrt(p.ecdf[2])
+    return _SQRT2 * math.sqrt(p.ecdf[2])
 
 
 @register_distance("jensen_shannon", ratio=True, zero_on_identical=True,
@@ -481,8 +483,10 @@ def _mean_diff(p: Pair) -> float:
 
 @register_distance("log_std_ratio", doc="`log(numpy.std(x) / numpy.std(y))` (signed; ±inf when a std is 0)")
 def _log_std_ratio(p: Pair) -> float:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(np.float64(p.a.std()) / p.b.std())  # 0/0 and x/0: NaN / inf, not ZeroDivisionError
+    sa, sb = p.a.std(), p.b.std()
+    if sb == 0 or sa == 0:  # 0/0, x/0, log(0): NaN, inf, -inf, as numpy gives them (without its warnings)
+        return np.nan if sa == sb or sa != sa or sb != sb else (np.inf if sb == 0 else -np.inf)
+    return np.log(np.float64(sa / sb))
 
 
 @register_distance("kurtosis_diff", doc="`scipy.stats.kurtosis(x) - scipy.stats.kurtosis(y)` (signed)")
