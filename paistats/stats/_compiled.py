@@ -75,19 +75,17 @@ def _ecdf_step(a, b, fn, fm, inv, i, j, d, dmax, w1, e2, s, ties, prev, group_a,
     e2 += sq * gap
     s += sq
     dmax = max(dmax, abs(d) * new)
-    if new:
-        if group_a + group_b > 1.0:  # rare: a branch predicted right almost always
-            ties += _tie_terms(fn, fm, float(i), float(j), group_a, group_b)
-        group_a = group_b = 0.0
-    group_a += take_a
-    group_b += 1.0 - take_a
+    if new:  # the group that ends here began at (group_a, group_b): its size is the values taken since
+        if i - group_a + j - group_b > 1:  # rare: a branch predicted right almost always
+            ties += _tie_terms(fn, fm, float(i), float(j), float(i - group_a), float(j - group_b))
+        group_a, group_b = i, j
     d += take_a * (m + n) - n
     return i + take_a, j + 1 - take_a, d, dmax, w1, e2, s, ties, value, group_a, group_b
 
 
 def _ecdf_finish(out, fn, fm, i, j, dmax, w1, e2, s_total, s, ties, group_a, group_b):
-    if group_a + group_b > 1.0:
-        ties += _tie_terms(fn, fm, float(i), float(j), group_a, group_b)
+    if i - group_a + j - group_b > 1:
+        ties += _tie_terms(fn, fm, float(i), float(j), float(i - group_a), float(j - group_b))
     nm, total = fn * fm, fn + fm
     out[0], out[1], out[2] = dmax / nm, w1, e2
     # T ≥ 0, and 0 for two samples of the same values (F_a = F_b at every value: KS 0, and n = m),
@@ -104,7 +102,7 @@ def _ecdf_sums3(a0, b0, a1, b1, a2, b2, out):
     i0 = j0 = i1 = j1 = i2 = j2 = d0 = d1 = d2 = x0 = x1 = x2 = 0  # x: the largest |d| at a group's end
     w0 = e0 = s0 = w1 = e1 = s1 = w2 = e2 = s2 = 0.0
     t0 = t1 = t2 = r0 = r1 = r2 = 0.0  # S's totals (s0, s1, s2: the block's sums); r: U's tie terms
-    ga0 = gb0 = ga1 = gb1 = ga2 = gb2 = 0.0
+    ga0 = gb0 = ga1 = gb1 = ga2 = gb2 = 0  # where the current group of equal values began in a and in b
     p0, p1, p2 = min(a0[0], b0[0]), min(a1[0], b1[0]), min(a2[0], b2[0])
     n0, n1, n2 = a0.size + b0.size, a1.size + b1.size, a2.size + b2.size
     for k in range(max(n0, n1, n2)):
