@@ -164,3 +164,30 @@ def test_inputs_without_a_seed_dim_take_the_separate_tasks(monkeypatch):
     monkeypatch.undo()
     fused, separate = _both_paths(monkeypatch, seedless, Request(noise=False), random=rnd)
     xr.testing.assert_identical(fused["layer_stats"], separate["layer_stats"])
+
+
+def test_dense_statistics_of_a_starting_tensor_shared_by_the_pruners_are_computed_once(monkeypatch):
+    """An arch stack's pruners start from the same init (per seed): dense_block ranks it once per
+    seed, and every pruner's rows equal those of a block of that pruner alone."""
+    from paistats.stats import _blocks
+    from paistats.stats._kernels import QUANTILES
+
+    rng = np.random.default_rng(4)
+    n_pruners, n_seeds, shape = 3, 2, (6, 7)
+    init = (rng.standard_normal((n_seeds, *shape)) * 0.1).astype(np.float32)
+    reinit = (rng.standard_normal((n_seeds, *shape)) * 0.1).astype(np.float32)
+    init = np.broadcast_to(init[:, None], (n_seeds, n_pruners, *shape)).copy()  # (seed, pruner, *T)
+    reinit = np.broadcast_to(reinit[:, None], (n_seeds, n_pruners, *shape)).copy()
+    reinit[1, 2] += 0.5  # one pruner of seed 1 starts elsewhere: not shared
+    score = rng.random((n_seeds, n_pruners, *shape)).astype(np.float32)
+    ranked = []
+    real = _blocks.ranked
+    monkeypatch.setattr(_blocks, "ranked", lambda x, absolute: (ranked.append(absolute), real(x, absolute))[1])
+    out = _blocks.dense_block(init, reinit, score, nt=2, quantiles=QUANTILES)
+    # per seed: every pruner's score, one init, one reinit (seed 1: two)
+    assert ranked.count(True) == 2 * n_seeds + 1 and ranked.count(False) == n_seeds * n_pruners
+    monkeypatch.setattr(_blocks, "ranked", real)
+    for k in range(n_seeds):
+        for p in range(n_pruners):
+            alone = _blocks.dense_block(init[k, p], reinit[k, p], score[k, p], nt=2, quantiles=QUANTILES)
+            np.testing.assert_array_equal(out[k, p], alone)

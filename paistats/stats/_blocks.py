@@ -159,7 +159,9 @@ def run_block(mask, start, trained, score, complete, *, nt: int, ref: int | None
 
 def dense_block(init, reinit, score, *, nt: int, quantiles: tuple):
     """Statistics of the dense starting tensors: rows ``init``, ``reinit`` (with Spearman's ρ of
-    their |w| with the scores) and ``score``. Shapes (..., *T) → (..., 3, S)."""
+    their |w| with the scores) and ``score``. Shapes (..., *T) → (..., 3, S). A starting tensor
+    equal to the previous one along the last loop axis (the pruners of an arch stack start from
+    the same init) reuses its statistics and ranks."""
     init, reinit, score = (_flat(a, nt) for a in (init, reinit, score))
     score = _narrow(score)
     lead = _lead(init, reinit, score, core=1)
@@ -167,13 +169,19 @@ def dense_block(init, reinit, score, *, nt: int, quantiles: tuple):
     q = np.asarray(quantiles, dtype=np.float64)
     out = np.full(lead + (3, len(STAT_NAMES) + len(q)), np.nan)
     arrays = [np.broadcast_to(a, lead + (n_tensor,)) for a in (init, reinit, score)]
+    previous: list = [None, None]  # (tensor, its statistics row, its |w| ranks) of init and of reinit
     for idx in np.ndindex(*lead):
-        w0, w1, s = (a[idx] for a in arrays)
-        stages = [ranked(w0, True), ranked(w1, True), ranked(s, False)]
-        for k, (smp, _) in enumerate(stages):
-            out[idx + (k,)] = describe(smp, n_tensor, q)
+        if lead and idx[-1] == 0:
+            previous = [None, None]
+        s_sample, s_ranks = ranked(arrays[2][idx], False)
+        out[idx + (2,)] = describe(s_sample, n_tensor, q)
         for k in (0, 1):
-            out[idx + (k, _SPEARMAN)] = rank_pearson(stages[k][1], stages[2][1])
+            w = arrays[k][idx]
+            if previous[k] is None or not np.array_equal(previous[k][0], w):
+                smp, ranks = ranked(w, True)
+                previous[k] = (w, describe(smp, n_tensor, q), ranks)
+            out[idx + (k,)] = previous[k][1]
+            out[idx + (k, _SPEARMAN)] = rank_pearson(previous[k][2], s_ranks)
     return out
 
 

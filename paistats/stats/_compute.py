@@ -142,10 +142,16 @@ def _lazy_cells(layer: Layer, rnd: Layer | None, req: Request, variants: list[st
 
 
 def _lazy_dense(layer: Layer, req: Request):
+    """Statistics of the dense starting tensors and scores (:func:`paistats.stats._blocks.dense_block`).
+    An arch stack's pruners start from the same tensors (one init per seed): a task holds every
+    pruner of its seeds, so that a starting tensor's statistics are computed once, not per pruner."""
     T = list(layer.tensor_dims)
+    stack = pruner_dim(layer.complete)
+    shared = [stack] if stack is not None and stack in layer.init.dims else []
+    core = [*shared, *T]
     return xr.apply_ufunc(
-        _blocks.dense_block, whole(layer.init, T), whole(layer.reinit, T), whole(layer.score, T),
-        input_core_dims=[T, T, T], output_core_dims=[["dstage", "stat"]], dask="parallelized",
+        _blocks.dense_block, whole(layer.init, core), whole(layer.reinit, core), whole(layer.score, core),
+        input_core_dims=[core] * 3, output_core_dims=[[*shared, "dstage", "stat"]], dask="parallelized",
         output_dtypes=[np.float64],
         dask_gufunc_kwargs={"output_sizes": {"dstage": 3, "stat": _NS + len(req.quantiles)}},
         kwargs=dict(nt=len(T), quantiles=tuple(req.quantiles)),
