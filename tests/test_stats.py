@@ -508,3 +508,28 @@ def test_require_raises_one_line_when_the_store_cannot_serve(stored_zoo):
 def test_require_raises_without_a_store(built_zoo):
     with pytest.raises(paistats.stats.NotPrecomputedError, match="python -m paistats stats"):
         layer_stats(paistats.load(f"{ARCH}-magnitude", zoo=built_zoo), precomputed="require")
+
+
+def test_an_arch_stacks_dense_statistics_are_one_task_per_seed_chunk_over_every_pruner(built_zoo, monkeypatch):
+    """The pruners of an arch stack start from the same init: each dense task receives every pruner
+    (so that dense_block computes a shared tensor's statistics once), and the numbers equal those of
+    each entry alone."""
+    from paistats.stats import _blocks
+
+    calls = []
+    real = _blocks.dense_block
+    monkeypatch.setattr(_blocks, "dense_block", lambda init, reinit, score, *, nt, quantiles: (
+        calls.append((np.asarray(init), nt)), real(init, reinit, score, nt=nt, quantiles=quantiles))[1])
+    arch = paistats.load(ARCH, zoo=built_zoo)
+    stacked = layer_stats(arch, precomputed=False)
+    assert calls
+    for init, nt in calls:  # the axis before the tensor's: magnitude and random, starting from one init
+        axis = init.ndim - nt - 1
+        assert init.shape[axis] == 2
+        np.testing.assert_array_equal(np.take(init, 0, axis=axis), np.take(init, 1, axis=axis))
+    pdim = stacked["mean"].dims[0]
+    for entry, name in ((MAG, "magnitude"), (RND, "random")):
+        alone = layer_stats(paistats.load(entry, zoo=built_zoo), precomputed=False)
+        dense = alone["mean"].sel(stage=["dense_init", "dense_score"])
+        np.testing.assert_array_equal(stacked["mean"].sel({pdim: name}, drop=True).sel(stage=["dense_init", "dense_score"])
+                                      .transpose(*dense.dims), dense)

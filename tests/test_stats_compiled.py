@@ -96,7 +96,8 @@ def test_the_compiled_kernels_load_from_numbas_cache_without_crashing():
     recursive once): two fresh processes, the second loading what the first compiled."""
     code = ("import numpy as np; from paistats.stats import _compiled as C; "
             "x = np.sort(np.random.default_rng(0).standard_normal(100_000)); "
-            "print(C.moments(x)[0] == x.mean(), C.binned(x, x, 100))")
+            "print(C.moments(x)[0] == x.mean(), C.binned(x, x, 100), C.ecdf_sums([(x, x[::2])])[0, 0], "
+            "C.sort_and_rank(x.astype(np.float32), True)[1][0], C.quantiles(x, np.array([0.5]))[0])")
     for _ in range(2):
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
@@ -159,3 +160,13 @@ def test_cramer_von_mises_of_two_samples_of_the_same_values_is_zero():
     assert (ks, w1, e2, t) == (0.0, 0.0, 0.0, 0.0)
     t_other = _compiled.ecdf_sums([(a, np.sort(np.append(x, 0.25)))])[0][3]
     assert t_other > 0
+    # the same distribution in proportional counts (KS 0, n ≠ m) is not the same sample: scipy's T > 0
+    import scipy.stats as ss
+
+    x, y = np.array([1.0, 2.0]), np.array([1.0, 1.0, 2.0, 2.0])
+    got = _compiled.ecdf_sums([(x, y)])[0]
+    assert got[0] == 0.0
+    np.testing.assert_allclose(got[3], ss.cramervonmises_2samp(x, y, method="asymptotic").statistic, rtol=1e-12)
+    assert got[3] > 0
+    # the NumPy path gives the same zero
+    assert _kernels.ecdf_sums_numpy(_kernels.Sample(a), _kernels.Sample(b))[3] == 0.0

@@ -427,3 +427,26 @@ def test_shared_edges_are_numpys_and_a_narrow_range_is_not_an_error():
     assert np.all(np.diff(edges) >= 0) and _hist(a, edges).sum() == 1 and _hist(b, edges).sum() == 1
     with pytest.raises(ValueError):
         shared_edges(np.array([-1.5e308]), np.array([1.5e308]), 100)
+
+
+def test_log_std_ratio_at_the_limits_of_float64_is_its_limit_without_a_warning():
+    """log(std x / std y) where the ratio under- or overflows, or a std is 0: numpy's values
+    (-inf, inf, NaN for 0/0), without numpy's warnings."""
+    class Std:
+        def __init__(self, value):
+            self.value = value
+
+        def std(self):
+            return self.value
+
+    class StubPair:
+        def __init__(self, a, b):
+            self.a, self.b = Std(a), Std(b)
+
+    fn = DISTANCES.get("log_std_ratio").fn
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for a, b, want in ((1e-200, 1e200, -np.inf), (1e200, 1e-200, np.inf), (0.0, 1.0, -np.inf),
+                           (1.0, 0.0, np.inf), (2.0, 1.0, np.log(2.0))):
+            assert fn(StubPair(a, b)) == want, (a, b)
+        assert np.isnan(fn(StubPair(0.0, 0.0))) and np.isnan(fn(StubPair(np.nan, 1.0)))

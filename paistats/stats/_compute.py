@@ -147,7 +147,7 @@ def _lazy_dense(layer: Layer, req: Request):
     pruner of its seeds, so that a starting tensor's statistics are computed once, not per pruner."""
     T = list(layer.tensor_dims)
     stack = pruner_dim(layer.complete)
-    shared = [stack] if stack is not None and stack in layer.init.dims else []
+    shared = [stack] if stack is not None and all(stack in x.dims for x in (layer.init, layer.reinit, layer.score)) else []
     core = [*shared, *T]
     return xr.apply_ufunc(
         _blocks.dense_block, whole(layer.init, core), whole(layer.reinit, core), whole(layer.score, core),

@@ -268,7 +268,8 @@ def ecdf_sums_numpy(a: Sample, b: Sample) -> tuple[float, float, float, float]:
         if tied.size:
             u += size * np.sum((tied * tied - 1.0) * tied) / 12.0
     k, total = n * m, n + m
-    return float(ks), float(w1), float(e2), float(u / (k * total) - (4 * k - 1) / (6 * total))
+    t = 0.0 if ks == 0 and n == m else u / (k * total) - (4 * k - 1) / (6 * total)  # the same values: 0, as compiled
+    return float(ks), float(w1), float(e2), float(t)
 
 
 def binned_numpy(hp: np.ndarray, hq: np.ndarray) -> tuple[float, float]:
@@ -282,11 +283,12 @@ def binned_numpy(hp: np.ndarray, hq: np.ndarray) -> tuple[float, float]:
 
 def merge_pairs(pairs: list[Pair]) -> None:
     """Compute :attr:`Pair.ecdf` of every pair, the compiled merges three at a time side by side."""
-    if _compiled.AVAILABLE:
-        for pair, sums in zip(pairs, _compiled.ecdf_sums([(p.a.x, p.b.x) for p in pairs])):
-            pair._ecdf = tuple(sums)
-    else:
-        for pair in pairs:
+    # the compiled merge counts n·m in an int64 (a sample of 3·10⁹ values would overflow it)
+    merged = [p for p in pairs if p.a.n * p.b.n < 2 ** 62] if _compiled.AVAILABLE else []
+    for pair, sums in zip(merged, _compiled.ecdf_sums([(p.a.x, p.b.x) for p in merged]) if merged else ()):
+        pair._ecdf = tuple(sums)
+    for pair in pairs:
+        if pair._ecdf is None:
             pair._ecdf = ecdf_sums_numpy(pair.a, pair.b)
 
 
@@ -486,7 +488,10 @@ def _log_std_ratio(p: Pair) -> float:
     sa, sb = p.a.std(), p.b.std()
     if sb == 0 or sa == 0:  # 0/0, x/0, log(0): NaN, inf, -inf, as numpy gives them (without its warnings)
         return np.nan if sa == sb or sa != sa or sb != sb else (np.inf if sb == 0 else -np.inf)
-    return np.log(np.float64(sa / sb))
+    ratio = sa / sb
+    if ratio == 0 or ratio == math.inf:  # the ratio under- or overflows: log's limits, without a warning
+        return -np.inf if ratio == 0 else np.inf
+    return np.log(np.float64(ratio))
 
 
 @register_distance("kurtosis_diff", doc="`scipy.stats.kurtosis(x) - scipy.stats.kurtosis(y)` (signed)")
