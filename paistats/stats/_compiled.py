@@ -6,9 +6,9 @@ whole-array passes (a sort, a cumsum, several temporaries):
 - :func:`ecdf_sums`: the ECDF-based distances of two sorted samples (KS, Wasserstein, energy and the
   Cramér–von Mises T) in one linear merge, where NumPy re-sorts the pooled sample (several pairs'
   merges run side by side in one loop);
-- :func:`average_ranks`: scipy's ``rankdata(method="average")`` of a float32 sample by sorting
-  64-bit keys (the value's order-preserving bits and its position) with NumPy's vectorized integer
-  sort, where ``argsort`` of floats is three times slower.
+- :func:`sort_and_rank`: a sample sorted and scipy's ``rankdata(method="average")`` of it (or of
+  its absolute values) from one sort of 64-bit keys (a float32's order-preserving bits and its
+  position) with NumPy's vectorized integer sort, where ``argsort`` of floats is three times slower.
 
 A sample's moments and quantiles (:func:`moments`, :func:`quantiles`) and the histogram distances
 (:func:`binned`) are compiled too: each is a chain of small NumPy calls that held the GIL (dask's
@@ -132,40 +132,6 @@ def _tie_terms(fn, fm, i, j, c_a, c_b):
     before_a, before_b = i - c_a, j - c_b
     return (fn * c_a * c_b * (before_b + c_b / 4.0) - fm * c_b * c_a * (before_a + 3.0 * c_a / 4.0)
             + (fn * (c_a * c_a - 1.0) * c_a + fm * (c_b * c_b - 1.0) * c_b) / 12.0)
-
-
-def _order_keys(x):
-    # float32 → uint64 whose order is the values' order: the float's bits made monotone (negative
-    # values: every bit flipped; others: the sign bit set) in the high half, the position below.
-    keys = np.empty(x.size, dtype=np.uint64)
-    bits = x.view(np.uint32)
-    for k in range(x.size):
-        b = bits[k]
-        if b == 0x80000000:  # -0.0 ties with +0.0, as in scipy
-            b = 0
-        if b & 0x80000000:
-            b = ~b & 0xFFFFFFFF
-        else:
-            b = b | 0x80000000
-        keys[k] = (np.uint64(b) << np.uint64(32)) | np.uint64(k)
-    return keys
-
-
-def _ranks_of_sorted_keys(keys):
-    # average (1-based) ranks, scattered back to the positions held in the keys' low halves
-    n = keys.size
-    ranks = np.empty(n, dtype=np.float64)
-    start = 0
-    while start < n:
-        value = keys[start] >> np.uint64(32)
-        end = start + 1
-        while end < n and (keys[end] >> np.uint64(32)) == value:
-            end += 1
-        rank = (start + end + 1) / 2.0
-        for k in range(start, end):
-            ranks[keys[k] & np.uint64(0xFFFFFFFF)] = rank
-        start = end
-    return ranks
 
 
 def _rank_keys(x, absolute):
@@ -477,8 +443,6 @@ _tie_terms = _jit(_tie_terms) or _tie_terms
 _ecdf_step = _jit(_ecdf_step) or _ecdf_step
 _ecdf_finish = _jit(_ecdf_finish) or _ecdf_finish
 _ecdf_sums3_jit = _jit(_ecdf_sums3)
-_order_keys_jit = _jit(_order_keys)
-_ranks_of_sorted_keys_jit = _jit(_ranks_of_sorted_keys)
 _pearson_of_ranks_jit = _jit(_pearson_of_ranks)
 _rank_keys_jit = _jit(_rank_keys)
 _sorted_and_ranks_jit = _jit(_sorted_and_ranks)
@@ -540,27 +504,6 @@ def ecdf_sums(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         _ecdf_sums3_jit(*(x for pair in chunk for x in pair), sums)
         out[start:start + used] = sums[:used]
     return out
-
-
-def average_ranks(x: np.ndarray) -> np.ndarray | None:
-    """``scipy.stats.rankdata(x, method="average")`` of a float32 sample (other dtypes: None, and
-    the caller ranks with NumPy). The sample must be finite: the callers check (a NaN gets a rank
-    here, where scipy gives every rank NaN).
-
-    Parameters
-    ----------
-    x : numpy.ndarray, shape (n,)
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (n,), or None
-        None when numba is missing, ``x`` is not float32 or has more than 2³² values.
-    """
-    if not AVAILABLE or x.dtype != np.float32 or x.size >= 2 ** 32:
-        return None
-    keys = _order_keys_jit(np.ascontiguousarray(x))
-    keys.sort()  # NumPy's vectorized integer sort
-    return _ranks_of_sorted_keys_jit(keys)
 
 
 def sort_and_rank(x: np.ndarray, absolute: bool) -> tuple[np.ndarray, np.ndarray] | None:
