@@ -125,6 +125,24 @@ def test_one_sort_gives_numpys_sorted_sample_and_scipys_ranks(absolute, dtype):
             np.testing.assert_array_equal(ranks, ss.rankdata(np.abs(x) if absolute else x))
 
 
+@pytest.mark.parametrize("absolute", [False, True])
+def test_float64_ranked_through_float32_keys_keeps_its_own_order(absolute):
+    """float64 samples are sorted by their float32 roundings, then values that round alike by their
+    own: neighbours one float64 ulp apart, values below float32's smallest (one group of zeros),
+    above its largest (the argsort path) all come out as NumPy's sort and SciPy's ranks."""
+    import scipy.stats as ss
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 33, 200, 5000):
+        x = rng.standard_normal(n) * 0.05
+        for y in (np.concatenate([x, np.nextafter(x, 1), np.nextafter(x, -1), x]),  # round alike, and ties
+                  x * 1e-300, x * 1e-45, np.concatenate([x * 1e-300, -x * 1e-300, x]),
+                  x * 1e30, np.concatenate([x * 1e300, x])):
+            values, ranks = _compiled.sort_and_rank(y, absolute)
+            np.testing.assert_array_equal(values, np.sort(y))
+            np.testing.assert_array_equal(ranks, ss.rankdata(np.abs(y) if absolute else y))
+
+
 def test_one_sort_refuses_what_it_cannot_rank():
     assert _compiled.sort_and_rank(np.array([0.1, np.nan], np.float32), True) is None
     assert _compiled.sort_and_rank(np.array([0.1, -np.inf], np.float32), False) is None

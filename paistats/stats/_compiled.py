@@ -223,6 +223,79 @@ def _sorted_and_ranks_by_order(x, order, absolute, negative, out, ranks):
         start = end
 
 
+def _sorted_and_ranks_f64(keys, absolute, negative, x, values, ranks):
+    # _sorted_and_ranks for float64 x from the sorted keys of x rounded to float32 (rounding is
+    # monotone: the float32 order is x's up to values that round alike, ordered here by their exact
+    # values, smallest groups by insertion, larger ones by a merge sort); ties are equal float64
+    # values, and the sample gets x's own values
+    n = keys.size
+    shift = np.uint64(33) if absolute else np.uint64(32)
+    low = np.uint64(0xFFFFFFFF)
+    below, above = negative - 1, negative
+    at = np.empty(64, dtype=np.int64)  # the positions of a group of equal float32 keys
+    by = np.empty(64)  # and their exact values (|x| when absolute)
+    start = 0
+    while start < n:
+        group = keys[start] >> shift
+        end = start + 1
+        while end < n and (keys[end] >> shift) == group:
+            end += 1
+        size = end - start
+        if size == 1:  # nearly every value
+            p = np.int64(keys[start] & low)
+            v = x[p]
+            ranks[p] = start + 1.0
+            if absolute:
+                neg = np.int64(np.signbit(v))
+                values[below if neg else above] = v
+                below -= neg
+                above += 1 - neg
+            else:
+                values[start] = v
+            start = end
+            continue
+        if size > at.size:
+            at = np.empty(2 * size, dtype=np.int64)
+            by = np.empty(2 * size)
+        for k in range(size):
+            p = np.int64(keys[start + k] & low)
+            at[k] = p
+            by[k] = abs(x[p]) if absolute else x[p]
+        if size > 32:
+            order = np.argsort(by[:size], kind="mergesort")
+            at[:size] = at[:size][order]
+            by[:size] = by[:size][order]
+        else:
+            for k in range(1, size):
+                p, v = at[k], by[k]
+                j = k - 1
+                while j >= 0 and by[j] > v:
+                    at[j + 1] = at[j]
+                    by[j + 1] = by[j]
+                    j -= 1
+                at[j + 1] = p
+                by[j + 1] = v
+        s = 0
+        while s < size:
+            e = s + 1
+            while e < size and by[e] == by[s]:
+                e += 1
+            rank = (2 * start + s + e + 1) / 2.0
+            for k in range(s, e):
+                p = at[k]
+                v = x[p]
+                ranks[p] = rank
+                if absolute:
+                    neg = np.int64(np.signbit(v))
+                    values[below if neg else above] = v
+                    below -= neg
+                    above += 1 - neg
+                else:
+                    values[start + k] = v
+            s = e
+        start = end
+
+
 def _pearson_of_ranks(ra, rb):
     # Pearson's r of two average-rank vectors; their mean is (n + 1) / 2 exactly
     n = ra.size
@@ -448,6 +521,7 @@ _rank_keys_jit = _jit(_rank_keys)
 _sorted_and_ranks_jit = _jit(_sorted_and_ranks)
 _finite_negative_jit = _jit(_finite_negative)
 _sorted_and_ranks_by_order_jit = _jit(_sorted_and_ranks_by_order)
+_sorted_and_ranks_f64_jit = _jit(_sorted_and_ranks_f64)
 _to_float32_jit = _jit(_to_float32)
 _terms = _jit(_terms) or _terms
 _leaf = _jit(_leaf) or _leaf
@@ -510,7 +584,8 @@ def sort_and_rank(x: np.ndarray, absolute: bool) -> tuple[np.ndarray, np.ndarray
     """A sample sorted and its average ranks from one sort: what ``numpy.sort(x).astype(float64)``
     and ``scipy.stats.rankdata(numpy.abs(x) if absolute else x)`` give, where those are two sorts
     (and an ``abs``). float32: one sort of 64-bit keys (the value's order bits and its position);
-    float64: one ``argsort``.
+    float64: the same sort of the values rounded to float32, values that round alike then ordered
+    by their own (an ``argsort`` when a value is beyond float32's range).
 
     Parameters
     ----------
@@ -532,6 +607,13 @@ def sort_and_rank(x: np.ndarray, absolute: bool) -> tuple[np.ndarray, np.ndarray
         negative = _finite_negative_jit(x)
         if negative < 0:
             return None
+        with np.errstate(over="ignore"):
+            keys, fine = _rank_keys_jit(x.astype(np.float32), absolute)
+        if fine >= 0:  # (not when a value is beyond float32's range)
+            keys.sort()
+            values, ranks = np.empty(x.size), np.empty(x.size)
+            _sorted_and_ranks_f64_jit(keys, absolute, negative, x, values, ranks)
+            return values, ranks
         order = np.argsort(np.abs(x) if absolute else x)
         values, ranks = np.empty(x.size), np.empty(x.size)
         _sorted_and_ranks_by_order_jit(x, order, absolute, negative, values, ranks)
