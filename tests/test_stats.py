@@ -371,9 +371,10 @@ def test_benchmark_script_runs_on_a_tiny_zoo(zoo, capsys):
     import bench_stats
 
     bench_stats.main([str(zoo), "--naive-cells", "1", "--write-derived", "--mem-arch", ARCH, "--mem-dataset", DATA,
-                      "--mem-recipe", "smoke", "--mem-seeds", "1", "--grow", "2"])
+                      "--mem-recipe", "smoke", "--mem-seeds", "1", "--grow", "2", "--decompose"])
     out = capsys.readouterr().out
-    for line in ("× the I/O floor", "× paistats", "precomputed layer_stats + distances", "growth of the peak"):
+    for line in ("× the I/O floor", "× paistats", "precomputed layer_stats + distances", "growth of the peak",
+                 "held in memory", "reading and computing overlap by"):
         assert line in out, out
     bench_stats.main([str(zoo), "--stored-only", "--repeat", "1"])
     out = capsys.readouterr().out
