@@ -199,6 +199,18 @@ def _finite_negative(x):
     return -1 if special else negative
 
 
+def _place(values, k, v, absolute, below, above):
+    # puts the k-th value v of an order of x (absolute: of |x|) into the sorted sample: in place k,
+    # or (absolute) a negative one just below the last one placed (they come by increasing |x|, from
+    # place `negative` - 1 down) and a positive one above; returns the next (below, above)
+    if absolute:
+        neg = np.int64(np.signbit(v))  # without a branch on the sign (random: mispredicted half the time)
+        values[below if neg else above] = v
+        return below - neg, above + 1 - neg
+    values[k] = v
+    return below, above
+
+
 def _sorted_and_ranks_by_order(x, order, absolute, negative, out, ranks):
     # _sorted_and_ranks for float64 x from its argsort (of |x| when absolute): ties are equal values
     n = x.size
@@ -211,15 +223,8 @@ def _sorted_and_ranks_by_order(x, order, absolute, negative, out, ranks):
             end += 1
         rank = (start + end + 1) / 2.0
         for k in range(start, end):
-            v = x[order[k]]
             ranks[order[k]] = rank
-            if absolute:
-                neg = np.int64(np.signbit(v))
-                out[below if neg else above] = v
-                below -= neg
-                above += 1 - neg
-            else:
-                out[k] = v
+            below, above = _place(out, k, x[order[k]], absolute, below, above)
         start = end
 
 
@@ -243,15 +248,8 @@ def _sorted_and_ranks_f64(keys, absolute, negative, x, values, ranks):
         size = end - start
         if size == 1:  # nearly every value
             p = np.int64(keys[start] & low)
-            v = x[p]
             ranks[p] = start + 1.0
-            if absolute:
-                neg = np.int64(np.signbit(v))
-                values[below if neg else above] = v
-                below -= neg
-                above += 1 - neg
-            else:
-                values[start] = v
+            below, above = _place(values, start, x[p], absolute, below, above)
             start = end
             continue
         if size > at.size:
@@ -282,16 +280,8 @@ def _sorted_and_ranks_f64(keys, absolute, negative, x, values, ranks):
                 e += 1
             rank = (2 * start + s + e + 1) / 2.0
             for k in range(s, e):
-                p = at[k]
-                v = x[p]
-                ranks[p] = rank
-                if absolute:
-                    neg = np.int64(np.signbit(v))
-                    values[below if neg else above] = v
-                    below -= neg
-                    above += 1 - neg
-                else:
-                    values[start + k] = v
+                ranks[at[k]] = rank
+                below, above = _place(values, start + k, x[at[k]], absolute, below, above)
             s = e
         start = end
 
@@ -513,6 +503,7 @@ def _binned(x, y, bins, ln2, out):
 
 # the helpers are compiled too (the merge calls them; LLVM inlines them into it)
 _tie_terms = _jit(_tie_terms) or _tie_terms
+_place = _jit(_place) or _place
 _ecdf_step = _jit(_ecdf_step) or _ecdf_step
 _ecdf_finish = _jit(_ecdf_finish) or _ecdf_finish
 _ecdf_sums3_jit = _jit(_ecdf_sums3)
