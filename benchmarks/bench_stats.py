@@ -6,7 +6,9 @@ Targets (issue 9), for full layer statistics + distances (with noise floor and r
 - ≤ 2× the I/O floor: the time merely to read and decode every tensor the computation needs, once
   (``io_floor``: every chunk of ``mask``, ``trained``, ``init``, ``reinit`` and ``score`` of every layer,
   read and decoded by the same dask reader and threaded scheduler, reduced by a sum; page cache warm;
-  best of ``--stats-repeat``, as is paistats' time);
+  best of ``--stats-repeat``, as is paistats' time); beside it the bytes floor: the same chunk files
+  read and decoded by numcodecs on a thread per core, no zarr or dask (what the bytes themselves cost:
+  the gap to the I/O floor is the reader's own overhead);
 - peak memory within a few runs' worth of one layer as the zoo grows (shown at 1× and 10× the runs,
   synthetic entries with the shapes of ``--mem-arch`` written through the real writer, grown along
   ``--grow-along`` sparsity (default) or seed); ``--seed-memory DIR`` (issue 16): peak RSS of a fresh
@@ -34,6 +36,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import os
 import sys
 import tempfile
 import time
@@ -72,6 +76,43 @@ def io_floor(obj):
         for v in ("mask", "trained", "init", "reinit", "score"):
             sums.append(ds[v].data.sum())
     dask.compute(*sums)
+
+
+_TENSORS = ("mask", "trained", "init", "reinit", "score")
+
+
+def _chunk_files(obj) -> list[tuple[Path, object]] | str:
+    """(chunk file, numcodecs codec that decodes it) of every stored chunk ``io_floor`` reads, or why
+    not (an array whose codecs are not ``bytes`` + ``zstd`` or ``blosc``)."""
+    import numcodecs
+
+    import paistats
+    from paistats.stats import derived
+
+    files = []
+    for entry in derived.entry_dirs(obj):
+        for layer in paistats.layers(obj):
+            for v in _TENSORS:
+                meta = json.loads((entry / layer / v / "zarr.json").read_text())
+                codecs = [c["name"] for c in meta["codecs"]]
+                if codecs not in (["bytes", "zstd"], ["bytes", "blosc"]):
+                    return f"{entry.name}/{layer}/{v} has codecs {codecs}"
+                codec = numcodecs.Zstd() if codecs[1] == "zstd" else numcodecs.Blosc()  # both decode any level
+                files += [(p, codec) for p in sorted((entry / layer / v / "c").rglob("*")) if p.is_file()]
+    return files
+
+
+def bytes_floor(files, threads: int) -> int:
+    """Read and decode the chunk files themselves (no zarr, no dask), on ``threads`` threads: what
+    the bytes cost, below any reader's overhead. Returns the decoded bytes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item):
+        path, codec = item
+        return len(codec.decode(path.read_bytes()))
+
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(one, files, chunksize=max(1, len(files) // (8 * threads))))
 
 
 def _cells(obj):
@@ -374,6 +415,16 @@ def main(argv=None):
           f"(goal ≤ 2)")
     print(f"  CPU seconds of this process (all threads; best of {args.stats_repeat}): floor {c_io:.2f} s, paistats "
           f"{c_ours:.2f} s = {c_ours / c_io:.2f}× (the wall ratio above is what a user waits; this one is the work)")
+    files = _chunk_files(obj)
+    if isinstance(files, str):
+        print(f"  bytes floor: not measured ({files})")
+    else:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        bytes_floor(files, threads)
+        t_bytes, c_bytes, n_bytes = _best(lambda: bytes_floor(files, threads), args.stats_repeat)
+        print(f"  bytes floor (read + decode the {len(files)} chunk files themselves, {n_bytes / 2**20:.0f} MiB decoded, "
+              f"no zarr or dask; {threads} threads, best of {args.stats_repeat}): {t_bytes:.2f} s (CPU {c_bytes:.2f} s); "
+              f"the I/O floor is {t_io / t_bytes:.1f}× it, paistats {t_ours / t_bytes:.1f}×")
     if args.decompose:
         decomposition(obj, args.stats_repeat, t_io, t_ours)
     print(f"naive, Singh & Liu's way{scaled}: {t_naive:8.2f} s   = {t_naive / t_ours:5.1f}× paistats (goal ≥ 10)")

@@ -4,6 +4,7 @@ truncated-Gaussian check of the reference holds, precomputed results equal fresh
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import warnings
 
@@ -374,8 +375,19 @@ def test_benchmark_script_runs_on_a_tiny_zoo(zoo, capsys):
                       "--mem-recipe", "smoke", "--mem-seeds", "1", "--grow", "2", "--decompose"])
     out = capsys.readouterr().out
     for line in ("× the I/O floor", "× paistats", "precomputed layer_stats + distances", "growth of the peak",
-                 "held in memory", "reading and computing overlap by"):
+                 "held in memory", "reading and computing overlap by", "bytes floor (read + decode the"):
         assert line in out, out
+    # the bytes floor decodes every stored chunk of the five tensors, whole
+    files = bench_stats._chunk_files(paistats.load(MAG, zoo=zoo))
+    chunk_bytes, arrays = {}, set()
+    for path, _ in files:
+        array = next(p for p in path.parents if (p / "zarr.json").exists() and p.name in bench_stats._TENSORS)
+        meta = json.loads((array / "zarr.json").read_text())
+        shape = meta["chunk_grid"]["configuration"]["chunk_shape"]
+        chunk_bytes[path] = int(np.prod(shape)) * np.dtype(meta["data_type"]).itemsize
+        arrays.add(array.name)
+    assert arrays == set(bench_stats._TENSORS)
+    assert bench_stats.bytes_floor(files, 2) == sum(chunk_bytes.values()) > 0
     bench_stats.main([str(zoo), "--stored-only", "--repeat", "1"])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if "[source:" in line]
