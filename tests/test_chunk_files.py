@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 
 import numpy as np
 import pytest
 import zarr
-from zarr.codecs import BloscCodec, BytesCodec, ZstdCodec
+from zarr.codecs import BloscCodec, BytesCodec, ShardingCodec, ZstdCodec
 from zarr.storage import LocalStore, MemoryStore
 
 from paistats.store import chunk_files, reader
@@ -18,8 +19,14 @@ def _array(tmp_path, dtype, codec="zstd", shape=(3, 5, 7), chunks=(1, 2, 7), **k
     store = LocalStore(tmp_path / "a")
     rng = np.random.default_rng(0)
     values = (rng.random(shape) > 0.5) if dtype == "bool" else (rng.standard_normal(shape) * 100).astype(dtype)
-    arr = zarr.create_array(store, name="x", shape=shape, chunks=chunks, dtype=dtype,
-                            compressors=[CODECS[codec]], fill_value=kw.pop("fill_value", None), **kw)
+    fill = kw.pop("fill_value", None)
+    if "index_location" in kw:  # a sharding codec of our own: create_array puts the index at the end
+        inner = ShardingCodec(chunk_shape=chunks, codecs=[BytesCodec(), CODECS[codec]],
+                              index_location=kw.pop("index_location"))
+        kw = {"serializer": inner, "compressors": None, "chunks": kw.pop("shards"), **kw}
+    else:
+        kw = {"chunks": chunks, "compressors": [CODECS[codec]], **kw}
+    arr = zarr.create_array(store, name="x", shape=shape, dtype=dtype, fill_value=fill, **kw)
     arr[...] = values
     return store, zarr.open_array(store, path="x", mode="r"), values
 
@@ -71,9 +78,38 @@ def test_a_file_that_does_not_decode_is_left_to_zarr(tmp_path):
     assert files.read((slice(1, 2), slice(2, 4), slice(0, 7))) is not None  # other chunks still read directly
 
 
+@pytest.mark.parametrize("where", ["end", "start"])
+@pytest.mark.parametrize("dtype,codec", [("float32", "zstd"), ("bool", "blosc")])
+def test_shards_every_slice_equals_zarr_with_empty_chunks(tmp_path, dtype, codec, where):
+    """Compacted entries: several chunks per shard file (index at either end); chunks that equal the
+    fill value are not stored (the index marks them empty) and read as it."""
+    store, arr, values = _array(tmp_path, dtype, codec, shape=(5, 5, 7), chunks=(1, 2, 7), shards=(2, 4, 7),
+                                fill_value=False if dtype == "bool" else 0.0, index_location=where)
+    writable = zarr.open_array(store, path="x", mode="r+")
+    writable[1, 0:2] = writable.fill_value  # an empty chunk inside a stored shard
+    shutil.rmtree(tmp_path / "a" / "x" / "c" / "2")  # the last row of shards: no file at all
+    arr = zarr.open_array(store, path="x", mode="r")
+    files = chunk_files.plan(arr, store, frozenset())
+    assert files is not None and files.shards == (2, 4, 7) and files.index_at_end == (where == "end")
+    for key in _slices(arr.shape):
+        got = files.read(key)
+        want = arr[key]
+        assert got.dtype == want.dtype and got.shape == want.shape, key
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_shard_whose_index_fails_its_checksum_is_left_to_zarr(tmp_path):
+    store, arr, _ = _array(tmp_path, "float32", shape=(4, 4, 7), chunks=(1, 2, 7), shards=(2, 4, 7))
+    path = tmp_path / "a" / "x" / "c" / "1" / "0" / "0"
+    raw = bytearray(path.read_bytes())
+    raw[-10] ^= 0xFF  # a byte of the index (at the end)
+    path.write_bytes(bytes(raw))
+    files = chunk_files.plan(arr, store, frozenset())
+    assert files.read((slice(2, 4), slice(0, 4), slice(0, 7))) is None
+    assert files.read((slice(0, 2), slice(0, 4), slice(0, 7))) is not None
+
+
 def test_what_zarr_must_read_gets_no_plan(tmp_path):
-    store, arr, _ = _array(tmp_path / "s", "float32", shards=(1, 4, 7))
-    assert chunk_files.plan(arr, store, frozenset()) is None
     store, arr, _ = _array(tmp_path / "b", "float32", serializer=BytesCodec(endian="big"))
     assert chunk_files.plan(arr, store, frozenset()) is None
     mem = MemoryStore()

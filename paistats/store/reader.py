@@ -3,7 +3,7 @@
 Opening reads metadata only: the root ``zarr.json`` (which carries consolidated metadata of every
 array) and the four small coordinate arrays. Each tensor array becomes a dask array with one dask
 chunk per Zarr shard (one run), so selecting a run reads one file. Reads go through
-:class:`_SafeArray`: unsharded local chunks straight from their files (:mod:`paistats.store.chunk_files`),
+:class:`_SafeArray`: local chunks and shards straight from their files (:mod:`paistats.store.chunk_files`),
 everything else, and anything those cannot read, through zarr and :class:`CheckedStore`, which turn
 decoding failures and missing files into one-line :class:`~paistats.errors.CorruptChunkError` /
 :class:`~paistats.errors.MissingChunkError`.
@@ -126,9 +126,9 @@ class _SafeArray:
         )
 
 
-#: Read unsharded local chunks from their files (:mod:`paistats.store.chunk_files`) rather than
-#: through zarr's per-call machinery: the same values, 2.2× faster reads of a build's entries. Set
-#: False to read every chunk through zarr (e.g. to compare).
+#: Read local chunks and shards from their files (:mod:`paistats.store.chunk_files`) rather than
+#: through zarr's per-call machinery: the same values, about 2× faster reads. Set False to read
+#: every chunk through zarr (e.g. to compare).
 DIRECT_READS = True
 
 #: Dask chunks of per-run arrays group several runs up to about this many bytes: one task then
