@@ -84,21 +84,19 @@ _TENSORS = ("mask", "trained", "init", "reinit", "score")
 
 def _chunk_files(obj) -> list[tuple[Path, object]] | str:
     """(chunk file, numcodecs codec that decodes it) of every stored chunk ``io_floor`` reads, or why
-    not (an array whose codecs are not ``bytes`` + ``zstd`` or ``blosc``)."""
-    import numcodecs
-
+    not (an array whose codecs are not ``bytes`` + ``zstd`` or ``blosc``, e.g. a compacted entry's shards)."""
     import paistats
     from paistats.stats import derived
+    from paistats.store.chunk_files import serial_codec
 
     files = []
     for entry in derived.entry_dirs(obj):
         for layer in paistats.layers(obj):
             for v in _TENSORS:
                 meta = json.loads((entry / layer / v / "zarr.json").read_text())
-                codecs = [c["name"] for c in meta["codecs"]]
-                if codecs not in (["bytes", "zstd"], ["bytes", "blosc"]):
-                    return f"{entry.name}/{layer}/{v} has codecs {codecs}"
-                codec = numcodecs.Zstd() if codecs[1] == "zstd" else numcodecs.Blosc()  # both decode any level
+                codec = serial_codec(meta["codecs"])
+                if codec is None:
+                    return f"{entry.name}/{layer}/{v} has codecs {[c['name'] for c in meta['codecs']]}"
                 files += [(p, codec) for p in sorted((entry / layer / v / "c").rglob("*")) if p.is_file()]
     return files
 

@@ -1,4 +1,4 @@
-"""Direct reads of unsharded local chunk files (paistats.store.chunk_files) give what zarr gives."""
+"""Direct reads of local chunk and shard files (paistats.store.chunk_files) give what zarr gives."""
 from __future__ import annotations
 
 import itertools

@@ -55,7 +55,7 @@ class ChunkFiles:
 
     def read(self, key: tuple) -> np.ndarray | None:
         """``array[key]`` for a tuple of unit-step slices, one per dimension; None when zarr must
-        read it (a listed file is missing, a file does not decode)."""
+        read it (a listed file is missing, a file does not decode, a shard index fails its checksum)."""
         spans = [k.indices(n)[:2] for k, n in zip(key, self.shape)]
         out = np.empty(tuple(max(0, b - a) for a, b in spans), dtype=self.dtype)
         unit = self.shards or self.chunks
@@ -121,8 +121,9 @@ def _place(out: np.ndarray, spans, origin, unit, block: np.ndarray) -> None:
     out[dst] = block
 
 
-def _serial(codecs: list[dict]):
-    """The numcodecs codec of ``[bytes (little-endian), zstd | blosc]``, or None."""
+def serial_codec(codecs: list[dict]):
+    """The numcodecs codec that decodes chunks of the zarr v3 codec list ``codecs`` (as in
+    ``zarr.json``) when it is ``[bytes (little-endian), zstd | blosc]``; else None."""
     names = [c["name"] for c in codecs]
     if len(names) != 2 or names[0] != "bytes" or names[1] not in _CODECS:
         return None
@@ -163,7 +164,7 @@ def plan(array: zarr.Array, store, listed: frozenset) -> ChunkFiles | None:
             shards, index_at_end, codecs = tuple(array.shards), config.get("index_location", "end") == "end", config["codecs"]
             if any(s % c for s, c in zip(shards, array.chunks)):
                 return None
-        codec = _serial(codecs)
+        codec = serial_codec(codecs)
         if codec is None:
             return None
         return ChunkFiles(folder=os.path.join(str(store.root), *array.path.split("/")), key_prefix=array.path,
